@@ -1,0 +1,43 @@
+/// Everything in `presets/`: model catalogs per Kaito release, instance types, and targets.
+public struct Catalog: Sendable {
+    /// Model catalogs, oldest release first.
+    public var modelCatalogs: [ModelCatalog]
+    /// Every instance type of every cloud and release.
+    public var instanceTypes: [InstanceType]
+    /// The cluster targets.
+    public var targets: [Target]
+
+    /// Creates a catalog.
+    public init(modelCatalogs: [ModelCatalog], instanceTypes: [InstanceType], targets: [Target]) {
+        self.modelCatalogs = modelCatalogs.sorted { $0.kaitoVersion < $1.kaitoVersion }
+        self.instanceTypes = instanceTypes
+        self.targets = targets
+    }
+
+    /// The model catalog of the newest release not newer than `version`.
+    public func modelCatalog(for version: KaitoVersion) -> ModelCatalog? {
+        modelCatalogs.last { $0.kaitoVersion <= version }
+    }
+
+    /// The instance type a target's Kaito release knows under that name (case-insensitive, as Kaito compares).
+    public func instanceType(named name: String, for target: Target) -> InstanceType? {
+        let key = name.lowercased()
+        return instanceTypes.first {
+            $0.name.lowercased() == key && $0.cloud == target.cloudProvider && $0.isKnown(in: target.kaitoVersion)
+        }
+    }
+
+    /// An instance type of any release or cloud, for hints.
+    public func anyInstanceType(named name: String) -> InstanceType? {
+        let key = name.lowercased()
+        return instanceTypes.first { $0.name.lowercased() == key }
+    }
+
+    /// The names of the instance types a target knows, in catalog order.
+    public func instanceTypeNames(for target: Target) -> [String] {
+        instanceTypes.filter { $0.cloud == target.cloudProvider && $0.isKnown(in: target.kaitoVersion) }.map(\.name)
+    }
+
+    /// A target by name.
+    public func target(named name: String) -> Target? { targets.first { $0.name == name } }
+}

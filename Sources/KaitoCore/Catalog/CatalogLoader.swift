@@ -1,0 +1,456 @@
+internal import Foundation
+public import YAML
+
+/// Loads `presets/` at run time: every `*.yaml` file is read and dispatched by its `kind` (`ModelCatalog`,
+/// `InstanceTypeCatalog`, `TargetList`), so users add models, instance types and targets by adding YAML.
+public enum CatalogLoader {
+    /// Loads a catalog folder.
+    ///
+    /// - Parameter directory: The `presets/` folder.
+    /// - Returns: The catalog, the problems found (each located in its file), and the source files read.
+    public static func load(directory: String) -> (Catalog, [Diagnostic], [String: SourceFile]) {
+        var diagnostics: [Diagnostic] = []
+        var sources: [String: SourceFile] = [:]
+        var modelCatalogs: [KaitoVersion: ModelCatalog] = [:]
+        var instanceTypes: [InstanceType] = []
+        var targets: [Target] = []
+        let files = RepositoryFiles.yamlFiles(under: directory)
+        if files.isEmpty {
+            diagnostics.append(
+                Diagnostic(
+                    .error,
+                    code: DiagnosticCode.catalog,
+                    message: "no catalog found: \(directory) has no YAML files",
+                    location: SourceLocation(file: directory, line: 0, column: 0)
+                )
+            )
+        }
+        for path in files {
+            guard let bytes = RepositoryFiles.read(path) else {
+                diagnostics.append(
+                    Diagnostic(
+                        .error,
+                        code: DiagnosticCode.io,
+                        message: "cannot read \(path)",
+                        location: SourceLocation(file: path, line: 0, column: 0)
+                    )
+                )
+                continue
+            }
+            sources[path] = SourceFile(path: path, bytes: bytes)
+            let documents: [Document]
+            do {
+                documents = try YAMLParser.parse(bytes)
+            } catch {
+                diagnostics.append(
+                    Diagnostic(
+                        .error,
+                        code: DiagnosticCode.yaml,
+                        message: error.message,
+                        location: SourceLocation(file: path, mark: error.mark)
+                    )
+                )
+                continue
+            }
+            for document in documents {
+                guard let root = document.root else { continue }
+                let context = DecodeContext(file: path)
+                switch root["kind"]?.scalar {
+                case "ModelCatalog":
+                    if let catalog = decodeModelCatalog(root, context: context) {
+                        if var existing = modelCatalogs[catalog.kaitoVersion] {
+                            for model in catalog.models { addModel(model, to: &existing, context: context) }
+                            modelCatalogs[catalog.kaitoVersion] = existing
+                        } else {
+                            modelCatalogs[catalog.kaitoVersion] = catalog
+                        }
+                    }
+                case "InstanceTypeCatalog":
+                    instanceTypes += decodeInstanceTypes(root, context: context)
+                case "TargetList":
+                    targets += decodeTargets(root, context: context)
+                default:
+                    context.error(
+                        DiagnosticCode.catalog,
+                        "unknown catalog document; kind must be ModelCatalog, InstanceTypeCatalog or TargetList",
+                        at: root.mark
+                    )
+                }
+                diagnostics += context.diagnostics.map { diagnostic in
+                    var d = diagnostic
+                    if d.code == DiagnosticCode.schema || d.code == DiagnosticCode.unknownField {
+                        d.code = DiagnosticCode.catalog
+                    }
+                    return d
+                }
+            }
+        }
+        var seenInstanceTypes: [String: InstanceType] = [:]
+        for instanceType in instanceTypes {
+            let key = "\(instanceType.cloud)/\(instanceType.name.lowercased())"
+            if let first = seenInstanceTypes[key] {
+                diagnostics.append(
+                    Diagnostic(
+                        .error,
+                        code: DiagnosticCode.catalog,
+                        message: "instance type \(instanceType.name) is defined twice for cloud \(instanceType.cloud)",
+                        location: instanceType.location,
+                        notes: ["first defined at \(first.location.file):\(first.location.line)"]
+                    )
+                )
+            }
+            seenInstanceTypes[key] = instanceType
+        }
+        let catalog = Catalog(
+            modelCatalogs: Array(modelCatalogs.values),
+            instanceTypes: instanceTypes,
+            targets: targets
+        )
+        for target in targets where catalog.modelCatalog(for: target.kaitoVersion) == nil {
+            diagnostics.append(
+                Diagnostic(
+                    .error,
+                    code: DiagnosticCode.catalog,
+                    message: "target \(target.name) uses Kaito \(target.kaitoVersion) but no model catalog is that old",
+                    location: target.location
+                )
+            )
+        }
+        diagnostics += validateTargetSet(targets)
+        return (catalog, diagnostics, sources)
+    }
+
+    private static func addModel(_ model: ModelPreset, to catalog: inout ModelCatalog, context: DecodeContext) {
+        if let clash = catalog.add(model) {
+            context.error(
+                DiagnosticCode.catalog,
+                "preset \(model.name) clashes with \(clash.name) (names and aliases are case-insensitive)",
+                at: Mark(line: model.location.line, column: model.location.column),
+                notes: ["\(clash.name) is defined at \(clash.location.file):\(clash.location.line)"]
+            )
+        }
+    }
+
+    private static func validateTargetSet(_ targets: [Target]) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        var names: [String: Target] = [:]
+        for target in targets {
+            if let first = names[target.name] {
+                diagnostics.append(
+                    Diagnostic(
+                        .error,
+                        code: DiagnosticCode.target,
+                        message: "target \(target.name) is defined twice",
+                        location: target.location,
+                        notes: ["first defined at \(first.location.file):\(first.location.line)"]
+                    )
+                )
+            }
+            names[target.name] = target
+        }
+        let defaults = targets.filter(\.isDefault)
+        if defaults.count > 1 {
+            diagnostics.append(
+                Diagnostic(
+                    .error,
+                    code: DiagnosticCode.target,
+                    message: "more than one default target: \(defaults.map(\.name).joined(separator: ", "))",
+                    location: defaults[1].location
+                )
+            )
+        }
+        return diagnostics
+    }
+
+    // MARK: - Decoding
+
+    private static func quantity(_ r: inout MappingReader, _ key: String) -> Quantity? {
+        guard let node = r.value(key) else { return nil }
+        guard let text = node.scalar, let q = Quantity(text) else {
+            r.context.error(DiagnosticCode.catalog, "\(r.childPath(key)): not a Kubernetes quantity", at: node.mark)
+            return nil
+        }
+        return q
+    }
+
+    private static func double(_ r: inout MappingReader, _ key: String) -> Double? {
+        guard let node = r.value(key) else { return nil }
+        guard let text = node.scalar, node.resolvedType == .int || node.resolvedType == .float, let v = Double(text)
+        else {
+            r.context.typeMismatch(r.childPath(key), expected: "a number", found: node)
+            return nil
+        }
+        return v
+    }
+
+    private static func version(_ r: inout MappingReader, _ key: String) -> KaitoVersion? {
+        guard let node = r.value(key) else { return nil }
+        guard let text = node.scalar, let v = KaitoVersion(text) else {
+            r.context.error(DiagnosticCode.catalog, "\(r.childPath(key)): not a version like v0.12.0", at: node.mark)
+            return nil
+        }
+        return v
+    }
+
+    static func decodeModelCatalog(_ root: Node, context: DecodeContext) -> ModelCatalog? {
+        guard var r = MappingReader(root, path: "", context: context) else { return nil }
+        _ = r.value("kind")
+        let kaitoVersion = version(&r, "kaitoVersion")
+        var baseName = "kaito-base"
+        var baseTag = ""
+        if let base = r.value("baseImage"), var b = MappingReader(base, path: "baseImage", context: context) {
+            baseName = b.string("name") ?? baseName
+            baseTag = b.string("tag") ?? ""
+            b.finish()
+        }
+        let deprecated = r.stringList("deprecated") ?? []
+        var catalog: ModelCatalog?
+        if let kaitoVersion {
+            catalog = ModelCatalog(
+                kaitoVersion: kaitoVersion,
+                baseImageName: baseName,
+                baseImageTag: baseTag,
+                deprecated: deprecated
+            )
+        } else if r.keyMark("kaitoVersion") == nil {
+            context.error(DiagnosticCode.catalog, "ModelCatalog needs kaitoVersion", at: root.mark)
+        }
+        if let models = r.value("models") {
+            for (i, item) in (models.sequence ?? []).enumerated() {
+                if let preset = decodePreset(item, path: "models[\(i)]", context: context), catalog != nil {
+                    addModel(preset, to: &catalog!, context: context)
+                }
+            }
+        }
+        r.finish()
+        return catalog
+    }
+
+    private static func decodePreset(_ node: Node, path: String, context: DecodeContext) -> ModelPreset? {
+        guard var r = MappingReader(node, path: path, context: context) else { return nil }
+        guard let name = r.string("name") else {
+            context.error(DiagnosticCode.catalog, "\(path): a preset needs a name", at: node.mark)
+            r.finish()
+            return nil
+        }
+        var p = ModelPreset(
+            name: name,
+            servedModelName: name.split(separator: "/").last.map { $0.lowercased() } ?? name,
+            location: SourceLocation(file: context.file, mark: node.mark)
+        )
+        p.aliases = r.stringList("aliases") ?? []
+        if let served = r.string("servedModelName") { p.servedModelName = served }
+        p.family = r.string("family")
+        p.modelFileSize = quantity(&r, "modelFileSize")
+        p.diskStorageRequirement = quantity(&r, "diskStorageRequirement")
+        p.modelTokenLimit = r.int("modelTokenLimit")
+        p.bytesPerToken = r.int("bytesPerToken")
+        p.attention = r.string("attention")
+        p.architectures = r.stringList("architectures") ?? []
+        p.quantization = r.string("quantization")
+        p.readinessTimeoutMinutes = double(&r, "readinessTimeoutMinutes")
+        p.supportDistributedInference = r.bool("supportDistributedInference") ?? false
+        p.downloadAtRuntime = r.bool("downloadAtRuntime") ?? false
+        p.downloadAuthRequired = r.bool("downloadAuthRequired") ?? false
+        p.tag = r.string("tag")
+        p.accessMode = r.string("accessMode")
+        p.gpuCountRequirement = r.int("gpuCountRequirement")
+        p.totalGPUMemoryRequirement = quantity(&r, "totalGPUMemoryRequirement")
+        p.perGPUMemoryRequirement = quantity(&r, "perGPUMemoryRequirement")
+        p.worldSize = r.int("worldSize")
+        if let vllm = r.value("vllm"), var v = MappingReader(vllm, path: "\(path).vllm", context: context) {
+            var params = VLLMParameters()
+            params.dtype = v.string("dtype")
+            params.loadFormat = v.string("loadFormat") ?? "auto"
+            params.configFormat = v.string("configFormat") ?? "auto"
+            params.tokenizerMode = v.string("tokenizerMode") ?? "auto"
+            params.toolCallParser = v.string("toolCallParser")
+            params.reasoningParser = v.string("reasoningParser")
+            params.chatTemplate = v.string("chatTemplate")
+            params.extraFlags = v.stringList("extraFlags") ?? []
+            params.disableKVCacheOffload = v.bool("disableKVCacheOffload") ?? false
+            params.deepGEMM = v.bool("deepGEMM") ?? false
+            params.cudaToolkit = v.bool("cudaToolkit") ?? false
+            params.disallowLoRA = v.bool("disallowLoRA") ?? false
+            v.finish()
+            p.vllm = params
+        }
+        if let tf = r.value("transformers"), var t = MappingReader(tf, path: "\(path).transformers", context: context) {
+            p.transformers = TransformersParameters(runParams: t.stringList("runParams") ?? [])
+            t.finish()
+        }
+        if let tuning = r.value("tuning"), var t = MappingReader(tuning, path: "\(path).tuning", context: context) {
+            p.tuning = TuningParameters(
+                diskStorageRequirement: quantity(&t, "diskStorageRequirement"),
+                totalSafeTensorFileSize: quantity(&t, "totalSafeTensorFileSize"),
+                readinessTimeoutMinutes: double(&t, "readinessTimeoutMinutes"),
+                gpuCountRequirement: t.int("gpuCountRequirement"),
+                totalGPUMemoryRequirement: quantity(&t, "totalGPUMemoryRequirement"),
+                perGPUMemoryRequirement: quantity(&t, "perGPUMemoryRequirement")
+            )
+            t.finish()
+        }
+        r.finish()
+        return p
+    }
+
+    static func decodeInstanceTypes(_ root: Node, context: DecodeContext) -> [InstanceType] {
+        guard var r = MappingReader(root, path: "", context: context) else { return [] }
+        _ = r.value("kind")
+        var result: [InstanceType] = []
+        for (i, item) in (r.value("instanceTypes")?.sequence ?? []).enumerated() {
+            let path = "instanceTypes[\(i)]"
+            guard var s = MappingReader(item, path: path, context: context) else { continue }
+            let name = s.string("name")
+            let cloud = s.string("cloud")
+            let gpuCount = s.int("gpuCount")
+            let gpuMemory = quantity(&s, "gpuMemory")
+            let gpuModel = s.string("gpuModel")
+            let computeCapability = s.string("computeCapability")
+            let nvme = s.bool("nvme") ?? false
+            let mig = s.bool("mig") ?? false
+            let addedIn = version(&s, "addedIn")
+            let removedIn = version(&s, "removedIn")
+            s.finish()
+            guard let name, let cloud, let gpuCount, let gpuMemory, let gpuModel else {
+                context.error(
+                    DiagnosticCode.catalog,
+                    "\(path): an instance type needs name, cloud, gpuCount, gpuMemory and gpuModel",
+                    at: item.mark
+                )
+                continue
+            }
+            if !["azure", "aws", "arc"].contains(cloud) {
+                context.error(DiagnosticCode.catalog, "\(path).cloud: must be azure, aws or arc", at: item.mark)
+            }
+            result.append(
+                InstanceType(
+                    name: name,
+                    cloud: cloud,
+                    gpuCount: gpuCount,
+                    gpuMemory: gpuMemory,
+                    gpuModel: gpuModel,
+                    computeCapability: computeCapability,
+                    nvme: nvme,
+                    mig: mig,
+                    addedIn: addedIn,
+                    removedIn: removedIn,
+                    location: SourceLocation(file: context.file, mark: item.mark)
+                )
+            )
+        }
+        r.finish()
+        return result
+    }
+
+    static func decodeTargets(_ root: Node, context: DecodeContext) -> [Target] {
+        guard var r = MappingReader(root, path: "", context: context) else { return [] }
+        _ = r.value("kind")
+        var result: [Target] = []
+        for (i, item) in (r.value("targets")?.sequence ?? []).enumerated() {
+            let path = "targets[\(i)]"
+            guard var t = MappingReader(item, path: path, context: context) else { continue }
+            let location = SourceLocation(file: context.file, mark: item.mark)
+            let name = t.string("name")
+            let isDefault = t.bool("default") ?? false
+            let description = t.string("description")
+            let kaitoVersion = version(&t, "kaitoVersion") ?? .head
+            let cloud = t.string("cloudProvider") ?? "azure"
+            var provisioner = NodeProvisioner.gpuProvisioner
+            if let node = t.value("nodeProvisioner") {
+                if let text = node.scalar, let p = NodeProvisioner(rawValue: text) {
+                    provisioner = p
+                } else {
+                    context.error(
+                        DiagnosticCode.target,
+                        "\(path).nodeProvisioner: must be one of gpu-provisioner, karpenter, byo",
+                        at: node.mark
+                    )
+                }
+            }
+            let registry = t.string("presetRegistry") ?? "mcr.microsoft.com/aks/kaito"
+            let baseImageTag = t.string("baseImageTag")
+            let nvme = t.bool("localNVMeStorageClass") ?? true
+            var gates = Target.defaultFeatureGates
+            if let gatesNode = t.value("featureGates") {
+                for pair in gatesNode.mapping ?? [] {
+                    guard let key = pair.key.scalar else { continue }
+                    if Target.defaultFeatureGates[key] == nil {
+                        let hint = Suggestion.closest(to: key, in: Array(Target.defaultFeatureGates.keys).sorted())
+                        context.error(
+                            DiagnosticCode.target,
+                            "unknown feature gate \"\(key)\"" + (hint.map { "; did you mean \"\($0)\"?" } ?? ""),
+                            at: pair.key.mark
+                        )
+                    } else if pair.value.resolvedType == .bool, let s = pair.value.scalar {
+                        gates[key] = ["true", "True", "TRUE"].contains(s)
+                    } else {
+                        context.typeMismatch("\(path).featureGates.\(key)", expected: "a boolean", found: pair.value)
+                    }
+                }
+            }
+            let releaseNamespace = t.string("releaseNamespace") ?? "kaito-workspace"
+            let nodeClasses = t.stringList("karpenterNodeClasses") ?? ["image-family-ubuntu", "image-family-azure-linux"]
+            let imageFamily = t.string("defaultNodeImageFamily") ?? "ubuntu"
+            var outputMode = OutputMode.expanded
+            if let node = t.value("outputMode") {
+                if let text = node.scalar, let m = OutputMode(rawValue: text) {
+                    outputMode = m
+                } else {
+                    context.error(DiagnosticCode.target, "\(path).outputMode: must be expanded or controller", at: node.mark)
+                }
+            }
+            var quotas: [Quota] = []
+            for (j, q) in (t.value("quotas")?.sequence ?? []).enumerated() {
+                guard var qr = MappingReader(q, path: "\(path).quotas[\(j)]", context: context) else { continue }
+                let quota = Quota(
+                    instanceType: qr.string("instanceType"),
+                    gpuModel: qr.string("gpuModel"),
+                    maxNodes: qr.int("maxNodes"),
+                    maxGPUs: qr.int("maxGPUs"),
+                    location: SourceLocation(file: context.file, mark: q.mark)
+                )
+                qr.finish()
+                if (quota.instanceType == nil) == (quota.gpuModel == nil) || (quota.maxNodes == nil && quota.maxGPUs == nil) {
+                    context.error(
+                        DiagnosticCode.target,
+                        "a quota names exactly one of instanceType or gpuModel, and sets maxNodes or maxGPUs",
+                        at: q.mark
+                    )
+                } else {
+                    quotas.append(quota)
+                }
+            }
+            t.finish()
+            guard let name else {
+                context.error(DiagnosticCode.target, "\(path): a target needs a name", at: item.mark)
+                continue
+            }
+            if !["azure", "aws", "arc"].contains(cloud) {
+                context.error(DiagnosticCode.target, "\(path).cloudProvider: must be azure, aws or arc", at: item.mark)
+            }
+            result.append(
+                Target(
+                    name: name,
+                    isDefault: isDefault,
+                    description: description,
+                    kaitoVersion: kaitoVersion,
+                    cloudProvider: cloud,
+                    nodeProvisioner: provisioner,
+                    presetRegistry: registry,
+                    baseImageTag: baseImageTag,
+                    localNVMeStorageClass: nvme,
+                    featureGates: gates,
+                    releaseNamespace: releaseNamespace,
+                    karpenterNodeClasses: nodeClasses,
+                    defaultNodeImageFamily: imageFamily,
+                    outputMode: outputMode,
+                    quotas: quotas,
+                    location: location
+                )
+            )
+        }
+        r.finish()
+        return result
+    }
+}

@@ -1,0 +1,41 @@
+/// One instance type (SKU) of a cloud, with its GPUs (reference section 3).
+public struct InstanceType: Sendable, Hashable {
+    /// The SKU name, e.g. `Standard_NC24ads_A100_v4`.
+    public var name: String
+    /// `azure`, `aws` or `arc`.
+    public var cloud: String
+    /// GPUs per node.
+    public var gpuCount: Int
+    /// Total GPU memory of the node.
+    public var gpuMemory: Quantity
+    /// GPU model, e.g. `NVIDIA A100`.
+    public var gpuModel: String
+    /// CUDA compute capability such as `8.0`; `nil` for non-NVIDIA accelerators.
+    public var computeCapability: String?
+    /// Whether the node has local NVMe disks.
+    public var nvme: Bool
+    /// Whether the GPUs are MIG slices.
+    public var mig: Bool
+    /// First Kaito version that knows it.
+    public var addedIn: KaitoVersion?
+    /// First Kaito version that no longer knows it.
+    public var removedIn: KaitoVersion?
+    /// Where it is defined.
+    public var location: SourceLocation
+
+    /// Memory per GPU.
+    public var memoryPerGPU: Quantity { Quantity(gibibytes: gpuMemory.gibibytes / Double(max(gpuCount, 1))) }
+
+    /// The compute capability as a number, when known.
+    public var computeCapabilityValue: Double? { computeCapability.flatMap(Double.init) }
+
+    /// Whether the GPUs compute natively in bfloat16 (compute capability ≥ 8.0).
+    public var supportsBFloat16: Bool { (computeCapabilityValue ?? 0) >= 8.0 }
+
+    /// Whether a Kaito release of this version ships this SKU in its table.
+    public func isKnown(in version: KaitoVersion) -> Bool {
+        if let addedIn, version < addedIn { return false }
+        if let removedIn, version >= removedIn { return false }
+        return true
+    }
+}

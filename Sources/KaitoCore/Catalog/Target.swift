@@ -1,0 +1,96 @@
+/// The node provisioner a cluster runs (reference 4.12, 4.16).
+public enum NodeProvisioner: String, Sendable, Hashable, CaseIterable {
+    /// Azure gpu-provisioner consuming `karpenter.sh/v1` NodeClaims (Kaito's default).
+    case gpuProvisioner = "gpu-provisioner"
+    /// Karpenter proper: one NodePool per workspace.
+    case karpenter
+    /// Bring your own nodes: no node auto-provisioning.
+    case byo
+}
+
+/// What `kaitoc build` writes for a target.
+public enum OutputMode: String, Sendable, Hashable, CaseIterable {
+    /// Every object Kaito's controllers would create, for clusters without Kaito.
+    case expanded
+    /// Only the validated, normalised Workspaces and the ConfigMaps they use, for clusters running Kaito.
+    case controller
+}
+
+/// A limit on the nodes or GPUs that a target's workspaces may request.
+public struct Quota: Sendable, Hashable {
+    /// The instance type it limits, or `nil`.
+    public var instanceType: String?
+    /// The GPU model it limits (e.g. `NVIDIA A100`), or `nil`.
+    public var gpuModel: String?
+    /// Maximum nodes.
+    public var maxNodes: Int?
+    /// Maximum GPUs.
+    public var maxGPUs: Int?
+    /// Where it is defined.
+    public var location: SourceLocation
+
+    /// A readable name of what the quota limits.
+    public var subject: String {
+        if let instanceType { return "instance type \(instanceType)" }
+        return "GPU model \(gpuModel ?? "?")"
+    }
+}
+
+/// A cluster that workspaces are compiled for: everything Kaito would read from the live cluster, made explicit
+/// (reference 4.16).
+public struct Target: Sendable, Hashable {
+    /// The target's name; workspaces under `workspaces/<name>/` belong to it.
+    public var name: String
+    /// Whether workspaces outside any target folder belong to this target.
+    public var isDefault: Bool
+    /// A sentence for people.
+    public var description: String?
+    /// The Kaito release whose catalog and rules apply.
+    public var kaitoVersion: KaitoVersion
+    /// `CLOUD_PROVIDER`: `azure`, `aws` or `arc`.
+    public var cloudProvider: String
+    /// The node provisioner.
+    public var nodeProvisioner: NodeProvisioner
+    /// `PRESET_REGISTRY_NAME`.
+    public var presetRegistry: String
+    /// The base image tag; `nil` means the catalog's.
+    public var baseImageTag: String?
+    /// Whether the StorageClass `kaito-local-nvme-disk` exists.
+    public var localNVMeStorageClass: Bool
+    /// Feature gates, with Kaito's defaults filled in.
+    public var featureGates: [String: Bool]
+    /// The namespace Kaito's Helm release lives in (default tuning ConfigMaps are copied from it).
+    public var releaseNamespace: String
+    /// `--karpenter-node-classes` names (rule C8).
+    public var karpenterNodeClasses: [String]
+    /// `--default-node-image-family`.
+    public var defaultNodeImageFamily: String
+    /// What `build` writes.
+    public var outputMode: OutputMode
+    /// Limits on nodes and GPUs.
+    public var quotas: [Quota]
+    /// Where it is defined.
+    public var location: SourceLocation
+
+    /// Kaito's feature-gate defaults at HEAD (reference 4.16).
+    public static let defaultFeatureGates: [String: Bool] = [
+        "vLLM": true,
+        "disableNodeAutoProvisioning": false,
+        "enableInferenceSetController": true,
+        "enableMIG": false,
+        "enableAccelerator": false,
+        "ModelMirror": false,
+        "ModelStreaming": false,
+        "gatewayAPIInferenceExtension": false,
+        "enableMultiRoleInferenceController": false,
+        "enableBaseImageAutoUpgrade": false,
+    ]
+
+    /// Whether a feature gate is on.
+    public func gate(_ name: String) -> Bool { featureGates[name] ?? false }
+
+    /// Whether Kaito provisions nodes itself (NAP): not BYO and not `disableNodeAutoProvisioning`.
+    public var nodeAutoProvisioning: Bool {
+        nodeProvisioner != .byo && !gate("disableNodeAutoProvisioning")
+    }
+}

@@ -1,0 +1,217 @@
+internal import Foundation
+internal import OrderedCollections
+internal import YAML
+
+/// What `kaitoc check` reads.
+public struct CheckOptions: Sendable {
+    /// The repository root (holding `workspaces/` and `presets/`).
+    public var repositoryRoot: String
+    /// Files or folders to check; empty means the whole `workspaces/` tree (and enables cross-workspace rules).
+    public var paths: [String]
+    /// The catalog folder; default `<root>/presets`.
+    public var presetsDirectory: String?
+
+    /// Creates options.
+    public init(repositoryRoot: String = ".", paths: [String] = [], presetsDirectory: String? = nil) {
+        self.repositoryRoot = repositoryRoot
+        self.paths = paths
+        self.presetsDirectory = presetsDirectory
+    }
+}
+
+/// The outcome of a check.
+public struct CheckReport: Sendable {
+    /// Every problem, sorted by file, line and column.
+    public var diagnostics: [Diagnostic] = []
+    /// The files read, to quote lines.
+    public var sources: [String: SourceFile] = [:]
+    /// The decoded inputs, per file in order.
+    public var inputs: [InputObject] = []
+    /// The resolved facts of every workspace that could be validated.
+    public var plans: [WorkspacePlan] = []
+    /// The catalog.
+    public var catalog: Catalog?
+    /// Workspace files read.
+    public var filesChecked = 0
+    /// Workspaces found.
+    public var workspacesChecked = 0
+    /// Whether the whole repository was checked.
+    public var isWholeRepository = true
+    /// Inputs that could not be read at all (missing path, unreadable file, no catalog): exit status 2.
+    public var unreadable: [String] = []
+
+    /// Whether any error was found.
+    public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+    /// The number of diagnostics of a severity.
+    public func count(_ severity: Severity) -> Int { diagnostics.filter { $0.severity == severity }.count }
+}
+
+/// Runs `kaitoc check`: reads the catalog and the workspace files, decodes, validates and applies the rules that
+/// span workspaces.
+public enum Checker {
+    /// Checks the repository or some of its files.
+    ///
+    /// - Parameter options: What to read.
+    /// - Returns: The report; it never throws: unreadable inputs are listed in ``CheckReport/unreadable``.
+    public static func check(_ options: CheckOptions) -> CheckReport {
+        var report = CheckReport()
+        let root = options.repositoryRoot
+        let presets = options.presetsDirectory ?? join(root, "presets")
+        guard RepositoryFiles.isDirectory(presets) else {
+            report.unreadable.append("no catalog folder at \(presets)")
+            return report
+        }
+        let (catalog, catalogDiagnostics, catalogSources) = CatalogLoader.load(directory: presets)
+        report.catalog = catalog
+        report.diagnostics += catalogDiagnostics
+        report.sources.merge(catalogSources) { a, _ in a }
+        if catalog.targets.isEmpty {
+            report.diagnostics.append(
+                Diagnostic(
+                    .error,
+                    code: DiagnosticCode.target,
+                    message: "no targets defined: add presets/targets.yaml (see presets/README.md)",
+                    location: SourceLocation(file: presets, line: 0, column: 0)
+                )
+            )
+        }
+
+        let workspacesRoot = join(root, "workspaces")
+        var files: [String] = []
+        if options.paths.isEmpty {
+            guard RepositoryFiles.isDirectory(workspacesRoot) else {
+                report.unreadable.append("no workspaces/ folder in \(root)")
+                return report
+            }
+            files = RepositoryFiles.yamlFiles(under: workspacesRoot)
+        } else {
+            report.isWholeRepository = false
+            for path in options.paths {
+                let found = RepositoryFiles.yamlFiles(under: path)
+                if found.isEmpty, !RepositoryFiles.isDirectory(path) {
+                    report.unreadable.append("no such file: \(path)")
+                }
+                files += found
+            }
+        }
+        report.filesChecked = files.count
+
+        // Read, parse and decode every file.
+        var workspaces: [(Workspace, Target?)] = []
+        var configMaps: [(ConfigMapObject, Target?)] = []
+        for file in files {
+            guard let bytes = RepositoryFiles.read(file) else {
+                report.unreadable.append("cannot read \(file)")
+                continue
+            }
+            report.sources[file] = SourceFile(path: file, bytes: bytes)
+            let target = assignTarget(file: file, workspacesRoot: workspacesRoot, catalog: catalog, report: &report)
+            let documents: [Document]
+            do {
+                documents = try YAMLParser.parse(bytes)
+            } catch {
+                report.diagnostics.append(
+                    Diagnostic(
+                        .error,
+                        code: DiagnosticCode.yaml,
+                        message: error.message,
+                        location: SourceLocation(file: file, mark: error.mark)
+                    )
+                )
+                continue
+            }
+            for (index, document) in documents.enumerated() {
+                guard let root = document.root else { continue }
+                let (object, diagnostics) = InputDecoder.decode(root, file: file, index: index)
+                report.diagnostics += diagnostics
+                guard let object else { continue }
+                report.inputs.append(object)
+                switch object {
+                case .workspace(let w): workspaces.append((w, target))
+                case .configMap(let c): configMaps.append((c, target))
+                case .other: break
+                }
+            }
+        }
+        report.workspacesChecked = workspaces.count
+
+        // Validate each workspace against its target.
+        for target in catalog.targets {
+            let index = ConfigMapIndex(
+                configMaps.filter { $0.1?.name == target.name }.map(\.0),
+                isComplete: report.isWholeRepository
+            )
+            let validator = WorkspaceValidator(catalog: catalog, target: target, configMaps: index)
+            for (workspace, owner) in workspaces where owner?.name == target.name {
+                let (plan, diagnostics) = validator.validate(workspace)
+                report.diagnostics += diagnostics
+                report.plans.append(plan)
+            }
+            if report.isWholeRepository {
+                let targetWorkspaces = workspaces.filter { $0.1?.name == target.name }.map(\.0)
+                report.diagnostics += CrossWorkspaceRules.duplicates(
+                    workspaces: targetWorkspaces,
+                    configMaps: configMaps.filter { $0.1?.name == target.name }.map(\.0),
+                    target: target
+                )
+                report.diagnostics += CrossWorkspaceRules.quotas(
+                    plans: report.plans.filter { $0.target.name == target.name },
+                    target: target
+                )
+            }
+        }
+        report.diagnostics.sort(by: Diagnostic.sortOrder)
+        return report
+    }
+
+    /// The target a workspace file belongs to: `workspaces/<target>/…`, else the default target (or the only one).
+    static func assignTarget(
+        file: String,
+        workspacesRoot: String,
+        catalog: Catalog,
+        report: inout CheckReport
+    ) -> Target? {
+        let absoluteFile = absolute(file)
+        let absoluteRoot = absolute(workspacesRoot)
+        if absoluteFile.hasPrefix(absoluteRoot + "/") {
+            let relative = absoluteFile.dropFirst(absoluteRoot.count + 1)
+            let components = relative.split(separator: "/")
+            if components.count > 1, let target = catalog.target(named: String(components[0])) {
+                return target
+            }
+        } else {
+            report.diagnostics.append(
+                Diagnostic(
+                    .warning,
+                    code: DiagnosticCode.target,
+                    message: "\(file) is outside workspaces/; it is checked against the default target",
+                    location: SourceLocation(file: file, line: 0, column: 0)
+                )
+            )
+        }
+        if let fallback = catalog.targets.first(where: \.isDefault) ?? (catalog.targets.count == 1 ? catalog.targets.first : nil) {
+            return fallback
+        }
+        if !catalog.targets.isEmpty {
+            report.diagnostics.append(
+                Diagnostic(
+                    .error,
+                    code: DiagnosticCode.target,
+                    message: "\(file) belongs to no target: put it under workspaces/<target>/ (targets: \(catalog.targets.map(\.name).joined(separator: ", "))) or mark one target default: true",
+                    location: SourceLocation(file: file, line: 0, column: 0)
+                )
+            )
+        }
+        return nil
+    }
+
+    static func join(_ a: String, _ b: String) -> String {
+        if a == "." || a.isEmpty { return b }
+        return a.hasSuffix("/") ? a + b : a + "/" + b
+    }
+
+    static func absolute(_ path: String) -> String {
+        let full = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        return URL(fileURLWithPath: full).standardizedFileURL.path
+    }
+}

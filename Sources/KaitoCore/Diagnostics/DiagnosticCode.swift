@@ -1,0 +1,28 @@
+/// The stable codes of the compiler's own rules. Kaito's webhook rules use `KAITO-<rule>` (see ``Rule``).
+public enum DiagnosticCode {
+    /// The file is not valid YAML, or hostile (too large, too deep, alias bomb, invalid UTF-8, duplicate key).
+    public static let yaml = "KAITOC-YAML"
+    /// A field has the wrong type, or a document lacks `apiVersion`/`kind`/`metadata.name`.
+    public static let schema = "KAITOC-SCHEMA"
+    /// A field that the API does not have (often a typo).
+    public static let unknownField = "KAITOC-UNKNOWN-FIELD"
+    /// Two workspaces (or two ConfigMaps) with the same namespace and name.
+    public static let duplicate = "KAITOC-DUPLICATE"
+    /// The workspaces of a target request more nodes or GPUs than its quotas allow.
+    public static let quota = "KAITOC-QUOTA"
+    /// A bfloat16 model on a GPU with compute capability below 8.0.
+    public static let bf16 = "KAITOC-BF16"
+    /// A workspace file that no target claims, or a target definition problem.
+    public static let target = "KAITOC-TARGET"
+    /// An instance type that passes Kaito's webhook (Azure `Standard_N*`/`Standard_D*` exception) but that no catalog
+    /// describes, so Kaito's controller would fail to provision it.
+    public static let unknownInstanceType = "KAITOC-SKU"
+    /// The node-count estimator cannot place the model on the instance type.
+    public static let estimate = "KAITOC-ESTIMATE"
+    /// A file could not be read.
+    public static let io = "KAITOC-IO"
+    /// The catalog in `presets/` is malformed.
+    public static let catalog = "KAITOC-CATALOG"
+    /// Rules spanning several workspaces were skipped because only some files were checked.
+    public static let skipped = "KAITOC-SKIPPED"
+}

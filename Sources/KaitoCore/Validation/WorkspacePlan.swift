@@ -1,0 +1,23 @@
+/// The inference runtime a workspace runs on.
+public enum Runtime: String, Sendable, Hashable {
+    case vllm
+    case transformers
+}
+
+/// The facts a validated workspace resolves to, shared by the capacity rules and the renderer.
+public struct WorkspacePlan: Sendable {
+    /// The workspace.
+    public var workspace: Workspace
+    /// The target it belongs to.
+    public var target: Target
+    /// The resolved preset (inference or tuning), when there is one.
+    public var preset: ModelPreset?
+    /// The runtime, for inference presets.
+    public var runtime: Runtime?
+    /// The instance type, when the catalog knows it.
+    public var instanceType: InstanceType?
+    /// Nodes the workspace needs (`status.targetNodeCount`).
+    public var nodeCount: Int
+    /// The context length the estimator used (`vllm.max-model-len` or 2048).
+    public var contextLength: Int
+}
