@@ -10,6 +10,25 @@ struct Kaitoc: AsyncParsableCommand {
         abstract: "Compile Kaito Workspaces into the Kubernetes objects Kaito's controllers would create.",
         subcommands: [Check.self]
     )
+
+    /// Runs the command; usage errors exit with status 2 (not ArgumentParser's 64) as `check` documents.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                printError(fullMessage(for: error))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 struct Check: AsyncParsableCommand {

@@ -55,12 +55,6 @@ extension Run {
             return
         }
         plan.preset = resolved
-        if let sku = plan.instanceType, isClassic, let t = resolved.tuning {
-            var copy = resolved
-            copy.perGPUMemoryRequirement = t.perGPUMemoryRequirement
-            copy.totalGPUMemoryRequirement = t.totalGPUMemoryRequirement
-            validateClassicCapacity(preset: copy, sku: sku, count: 1, gpuRequirement: t.gpuCountRequirement)
-        }
         validateAccessMode(preset, resolved: resolved, path: "tuning.preset")
     }
 

@@ -252,11 +252,7 @@ struct Run {
         let prefixException: Bool
         let lower = name.lowercased()
         let hasNDPrefix = lower.hasPrefix("standard_n") || lower.hasPrefix("standard_d")
-        if isHead {
-            prefixException = target.cloudProvider == "azure" && hasNDPrefix
-        } else {
-            prefixException = hasNDPrefix
-        }
+        prefixException = target.cloudProvider == "azure" && hasNDPrefix
         var notes: [String] = []
         if let other = catalog.anyInstanceType(named: name) {
             if other.cloud != target.cloudProvider {
@@ -331,7 +327,7 @@ struct Run {
                 if total.value < size.value {
                     kaito(
                         "R9",
-                        "invalid value: Insufficient total GPU memory: Instance type \(sku.name) has a total of \(total.text), but preset \(preset.name) requires at least \(size.formattedGi): resource.instanceType",
+                        "invalid value: Insufficient total GPU memory: Instance type \(sku.name) has a total of \(total.text), but preset \(preset.name) requires at least \(size.text): resource.instanceType",
                         at: "resource.instanceType",
                         severity: bypassResourceChecks ? .warning : .error,
                         notes: bypassResourceChecks ? ["kaito.sh/bypass-resource-checks turns this into a warning"] : []
@@ -398,7 +394,7 @@ struct Run {
         if let required = gpuRequirement, sku.gpuCount * count < required {
             kaito(
                 "GPU-COUNT",
-                "Insufficient number of GPUs: Instance type \(sku.name) provides \(sku.gpuCount * count), but preset \(preset.name) requires at least \(required)",
+                "invalid value: Insufficient number of GPUs: Instance type \(sku.name) provides \(sku.gpuCount * count), but preset \(preset.name) requires at least \(required): resource.instanceType",
                 at: "resource.instanceType",
                 severity: severity,
                 notes: notes
@@ -407,7 +403,7 @@ struct Run {
         if let perGPU = preset.perGPUMemoryRequirement, sku.memoryPerGPU.value < perGPU.value {
             kaito(
                 "GPU-MEMORY",
-                "Insufficient per GPU memory: Instance type \(sku.name) provides \(sku.memoryPerGPU.text) per GPU, but preset \(preset.name) requires at least \(perGPU.text) per GPU",
+                "invalid value: Insufficient per GPU memory: Instance type \(sku.name) provides \(sku.memoryPerGPU.text) per GPU, but preset \(preset.name) requires at least \(perGPU.text) per GPU: resource.instanceType",
                 at: "resource.instanceType",
                 severity: severity,
                 notes: notes
@@ -418,7 +414,7 @@ struct Run {
             if available.value < total.value {
                 kaito(
                     "R9",
-                    "Insufficient total GPU memory: Instance type \(sku.name) has a total of \(available.text), but preset \(preset.name) requires at least \(total.text)",
+                    "invalid value: Insufficient total GPU memory: Instance type \(sku.name) has a total of \(available.text), but preset \(preset.name) requires at least \(total.text): resource.instanceType",
                     at: "resource.instanceType",
                     severity: severity,
                     notes: notes

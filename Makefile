@@ -1,0 +1,40 @@
+# kaitoc and kaito-serve: see README.md.
+SWIFT        ?= swift
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+RELEASE_BIN  := .build/release
+KAITOC       := $(RELEASE_BIN)/kaitoc
+
+.PHONY: all deps build run test bench format lint clean
+
+all: build
+
+# System libraries: libyaml and libgit2 headers (Debian packages), installed only when missing.
+deps:
+	@if [ ! -f /usr/include/yaml.h ] || [ ! -f /usr/include/git2.h ]; then \
+		echo "installing libyaml-dev libgit2-dev"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libyaml-dev libgit2-dev pkg-config; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product kaitoc
+
+# The main job: validate workspaces/ against presets/.
+run: build
+	$(KAITOC) check
+
+test: deps
+	$(SWIFT) build
+	$(SWIFT) test
+	scripts/cli-tests.sh .build/debug/kaitoc
+
+bench: build
+	python3 scripts/bench.py
+
+format:
+	$(SWIFT) format format --parallel --in-place --recursive Sources Tests
+
+lint:
+	$(SWIFT) format lint --strict --parallel --recursive Sources Tests
+
+clean:
+	rm -rf .build
