@@ -20,7 +20,7 @@ build: deps
 
 # The main job: validate workspaces/ against presets/.
 run: build
-	$(KAITOC) check
+	$(KAITOC) build
 
 test: deps
 	$(SWIFT) build

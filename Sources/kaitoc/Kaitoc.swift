@@ -8,7 +8,7 @@ struct Kaitoc: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kaitoc",
         abstract: "Compile Kaito Workspaces into the Kubernetes objects Kaito's controllers would create.",
-        subcommands: [Check.self]
+        subcommands: [Check.self, Build.self, Generate.self]
     )
 
     /// Runs the command; usage errors exit with status 2 (not ArgumentParser's 64) as `check` documents.
@@ -67,6 +67,119 @@ struct Check: AsyncParsableCommand {
         }
         print(report.rendered(as: DiagnosticFormat(rawValue: format) ?? .text), terminator: "")
         if report.hasErrors { throw ExitCode.failure }
+    }
+}
+
+struct Build: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Render every object Kaito's controllers would create into out/.",
+        discussion: """
+            Runs check first and writes nothing when it finds errors. Files are written atomically and only when \
+            they change; files kaitoc wrote that no longer belong to the output are pruned; files it did not write \
+            are never touched. Exit status: 0 built, 1 check errors, 2 bad usage, unreadable input or a write failure.
+            """
+    )
+
+    @Option(help: "Build only this target.")
+    var target: String?
+
+    @Option(help: "The output folder (default: <repo>/out).")
+    var out: String?
+
+    @Option(help: "expanded (every object) or controller (only normalised Workspaces); default: the target's.")
+    var mode: String?
+
+    @Option(name: .customLong("repo"), help: "The repository root.")
+    var repository: String = "."
+
+    @Option(help: "The catalog folder (default: <repo>/presets).")
+    var presets: String?
+
+    func validate() throws {
+        if let mode, OutputMode(rawValue: mode) == nil { throw ValidationError("--mode must be expanded or controller") }
+    }
+
+    func run() async throws {
+        let options = BuildOptions(
+            repositoryRoot: repository,
+            presetsDirectory: presets,
+            outputDirectory: out,
+            target: target,
+            mode: mode.flatMap(OutputMode.init(rawValue:))
+        )
+        let report: BuildReport
+        do {
+            report = try Builder.build(options)
+        } catch {
+            printError("kaitoc: error: \(error)")
+            throw ExitCode(2)
+        }
+        if !report.check.unreadable.isEmpty {
+            for problem in report.check.unreadable { printError("kaitoc: error: \(problem)") }
+            throw ExitCode(2)
+        }
+        if report.check.hasErrors {
+            print(report.check.rendered(as: .text), terminator: "")
+            printError("kaitoc: error: check failed; nothing was written")
+            throw ExitCode.failure
+        }
+        let warnings = report.check.diagnostics.filter { $0.severity == .warning }
+        if !warnings.isEmpty {
+            let renderer = DiagnosticRenderer(sources: report.check.sources)
+            print(warnings.map(renderer.text).joined(), terminator: "")
+        }
+        print(report.summary, terminator: "")
+    }
+}
+
+struct Generate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print one target's rendered manifests as a YAML stream (an Argo CD config management plugin).",
+        discussion: """
+            Never prints an empty stream for a repository that has workspaces: a failed check exits non-zero so \
+            that a sync tool does not prune everything.
+            """
+    )
+
+    @Option(help: "The target (default: the default target).")
+    var target: String?
+
+    @Option(help: "expanded or controller; default: the target's.")
+    var mode: String?
+
+    @Option(name: .customLong("repo"), help: "The repository root.")
+    var repository: String = "."
+
+    @Option(help: "The catalog folder (default: <repo>/presets).")
+    var presets: String?
+
+    func run() async throws {
+        let report: BuildReport
+        do {
+            report = try Builder.render(
+                BuildOptions(
+                    repositoryRoot: repository,
+                    presetsDirectory: presets,
+                    target: target,
+                    mode: mode.flatMap(OutputMode.init(rawValue:))
+                )
+            )
+        } catch {
+            printError("kaitoc: error: \(error)")
+            throw ExitCode(2)
+        }
+        guard report.check.unreadable.isEmpty, !report.check.hasErrors else {
+            printError(report.check.rendered(as: .text))
+            throw ExitCode.failure
+        }
+        let selected =
+            target.flatMap { name in report.targets.first { $0.target.name == name } }
+            ?? report.targets.first { $0.target.isDefault } ?? report.targets.first
+        guard let selected, !selected.objects.isEmpty else {
+            printError("kaitoc: error: the target has no objects to generate; refusing to print an empty stream")
+            throw ExitCode.failure
+        }
+        print(OutputLayout.stream(selected), terminator: "")
     }
 }
 

@@ -37,6 +37,8 @@ public struct CheckReport: Sendable {
     public var workspacesChecked = 0
     /// Whether the whole repository was checked.
     public var isWholeRepository = true
+    /// The ConfigMaps of each target, by target name.
+    public var configMapsByTarget: [String: [ConfigMapObject]] = [:]
     /// Inputs that could not be read at all (missing path, unreadable file, no catalog): exit status 2.
     public var unreadable: [String] = []
 
@@ -134,6 +136,10 @@ public enum Checker {
             }
         }
         report.workspacesChecked = workspaces.count
+        for (configMap, target) in configMaps {
+            guard let target else { continue }
+            report.configMapsByTarget[target.name, default: []].append(configMap)
+        }
 
         // Validate each workspace against its target.
         for target in catalog.targets {

@@ -1,0 +1,179 @@
+internal import Foundation
+internal import OrderedCollections
+public import YAML
+
+/// What `kaitoc build` reads and writes.
+public struct BuildOptions: Sendable {
+    /// The repository root.
+    public var repositoryRoot: String
+    /// The catalog folder; default `<root>/presets`.
+    public var presetsDirectory: String?
+    /// The output folder; default `<root>/out`.
+    public var outputDirectory: String?
+    /// Build only this target.
+    public var target: String?
+    /// Override every target's output mode.
+    public var mode: OutputMode?
+
+    /// Creates options.
+    public init(
+        repositoryRoot: String = ".",
+        presetsDirectory: String? = nil,
+        outputDirectory: String? = nil,
+        target: String? = nil,
+        mode: OutputMode? = nil
+    ) {
+        self.repositoryRoot = repositoryRoot
+        self.presetsDirectory = presetsDirectory
+        self.outputDirectory = outputDirectory
+        self.target = target
+        self.mode = mode
+    }
+}
+
+/// What one target rendered to.
+public struct TargetOutput: Sendable {
+    /// The target.
+    public var target: Target
+    /// The mode used.
+    public var mode: OutputMode
+    /// The objects, in install order.
+    public var objects: [RenderedObject]
+    /// The files, `kustomization.yaml` included, keyed by path relative to `out/`.
+    public var files: [OutputFile]
+    /// Workspaces rendered.
+    public var workspaces: Int
+    /// Nodes and GPUs per instance type.
+    public var capacity: [(instanceType: String, nodes: Int, gpus: Int)]
+}
+
+/// The outcome of `kaitoc build`.
+public struct BuildReport: Sendable {
+    /// The check that ran first; when it has errors nothing was written.
+    public var check: CheckReport
+    /// What each target rendered to (empty when the check failed).
+    public var targets: [TargetOutput] = []
+    /// What the writer did (`nil` when nothing was written).
+    public var write: WriteResult?
+}
+
+/// Renders the repository and writes the output tree (`kaitoc build`), or renders without writing (`generate`).
+public enum Builder {
+    /// Renders every target (or one) of a checked repository into files, without touching the disk.
+    ///
+    /// - Returns: The report; `targets` is empty when the check found errors or unreadable inputs.
+    /// - Throws: ``OutputError`` when the selected target does not exist.
+    public static func render(_ options: BuildOptions) throws(OutputError) -> BuildReport {
+        let check = Checker.check(
+            CheckOptions(repositoryRoot: options.repositoryRoot, presetsDirectory: options.presetsDirectory)
+        )
+        var report = BuildReport(check: check)
+        guard check.unreadable.isEmpty, !check.hasErrors, let catalog = check.catalog else { return report }
+        if let name = options.target, catalog.target(named: name) == nil {
+            throw OutputError(
+                message: "no target named \(name); targets: \(catalog.targets.map(\.name).joined(separator: ", "))"
+            )
+        }
+        for target in catalog.targets where options.target == nil || options.target == target.name {
+            let mode = options.mode ?? target.outputMode
+            let plans = check.plans.filter { $0.target.name == target.name }
+            let index = ConfigMapIndex(check.configMapsByTarget[target.name] ?? [], isComplete: true)
+            let renderer = Renderer(catalog: catalog, configMaps: index)
+            var objects: [RenderedObject] = []
+            var seen: Set<String> = []
+            for plan in plans.sorted(by: { $0.workspace.qualifiedName < $1.workspace.qualifiedName }) {
+                for object in renderer.render(plan, mode: mode) {
+                    let identity = "\(object.kind)/\(object.namespace ?? "")/\(object.name)"
+                    if seen.insert(identity).inserted { objects.append(object) }
+                }
+            }
+            objects.sort(by: RenderedObject.installOrder)
+            var capacity: OrderedDictionary<String, (Int, Int)> = [:]
+            for plan in plans.sorted(by: { $0.workspace.qualifiedName < $1.workspace.qualifiedName }) {
+                guard let sku = plan.instanceType, mode == .expanded else { continue }
+                let current = capacity[sku.name] ?? (0, 0)
+                capacity[sku.name] = (current.0 + plan.nodeCount, current.1 + plan.nodeCount * sku.gpuCount)
+            }
+            report.targets.append(
+                TargetOutput(
+                    target: target,
+                    mode: mode,
+                    objects: objects,
+                    files: OutputLayout.files(for: objects, target: target),
+                    workspaces: plans.count,
+                    capacity: capacity.map { ($0.key, $0.value.0, $0.value.1) }
+                )
+            )
+        }
+        return report
+    }
+
+    /// Renders and writes `out/`; writes nothing when the check finds errors.
+    ///
+    /// - Throws: ``OutputError`` when a path is unsafe, a user file is in the way, or the file system fails.
+    public static func build(_ options: BuildOptions) throws(OutputError) -> BuildReport {
+        var report = try render(options)
+        guard report.check.unreadable.isEmpty, !report.check.hasErrors, report.check.catalog != nil else {
+            return report
+        }
+        let out = options.outputDirectory ?? Checker.join(options.repositoryRoot, "out")
+        var owned = report.targets.map(\.target.name)
+        if options.target == nil {
+            // Folders of targets that no longer exist are pruned too (only files kaitoc wrote).
+            let existing = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
+            owned += existing.filter { !$0.hasPrefix(".") && RepositoryFiles.isDirectory(Checker.join(out, $0)) }
+        }
+        report.write = try OutputWriter.write(
+            files: report.targets.flatMap(\.files),
+            to: out,
+            ownedFolders: Array(Set(owned))
+        )
+        return report
+    }
+}
+
+/// The layout of `out/`: one object per file, a `kustomization.yaml` per target.
+public enum OutputLayout {
+    /// The header line of an object's file.
+    static func header(source: String?) -> String {
+        if let source { return "\(OutputWriter.headerPrefix) from \(source); do not edit.\n" }
+        return "\(OutputWriter.headerPrefix); do not edit.\n"
+    }
+
+    /// The path of an object's file relative to `out/`.
+    public static func path(of object: RenderedObject, target: Target) -> String {
+        let file = "\(object.kind.lowercased())-\(object.name).yaml"
+        guard let namespace = object.namespace else { return "\(target.name)/_cluster/\(file)" }
+        let workspace = object.workspace.map { String($0.split(separator: "/").last ?? "") } ?? "_shared"
+        return "\(target.name)/\(namespace)/\(workspace)/\(file)"
+    }
+
+    /// The files of one target: every object, then `kustomization.yaml` listing them in install order.
+    public static func files(for objects: [RenderedObject], target: Target) -> [OutputFile] {
+        var files: [OutputFile] = []
+        var resources: [String] = []
+        for object in objects {
+            let path = path(of: object, target: target)
+            files.append(OutputFile(path: path, contents: header(source: object.sourceFile) + YAMLEmitter.emit(object.body)))
+            resources.append(String(path.dropFirst(target.name.count + 1)))
+        }
+        let kustomization = M.map([
+            ("apiVersion", M.str("kustomize.config.k8s.io/v1beta1")),
+            ("kind", M.str("Kustomization")),
+            ("resources", M.strings(resources)),
+        ])
+        files.append(
+            OutputFile(
+                path: "\(target.name)/kustomization.yaml",
+                contents: header(source: nil) + YAMLEmitter.emit(kustomization)
+            )
+        )
+        return files
+    }
+
+    /// One YAML stream of a target's objects in install order, each document headed by its file path (what
+    /// `kaitoc generate` prints).
+    public static func stream(_ output: TargetOutput) -> String {
+        output.objects.map { object in "---\n" + YAMLEmitter.emit(object.body) }.joined()
+    }
+}

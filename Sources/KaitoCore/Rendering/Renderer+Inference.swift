@@ -1,0 +1,266 @@
+internal import OrderedCollections
+internal import YAML
+
+extension RenderContext {
+    var runtime: Runtime { plan.runtime ?? .vllm }
+    var isHeadEra: Bool { version >= KaitoVersion(0, 11, 0) }
+    var gpuCount: Int { plan.instanceType?.gpuCount ?? plan.preset?.gpuCountRequirement ?? 1 }
+
+    // MARK: Services (4.2)
+
+    func services() -> [RenderedObject] {
+        let loadBalancer = annotations["kaito.sh/enablelb"] == "True"
+        var ports = [servicePort("http", 80, 5000)]
+        if isHeadEra {
+            ports += [servicePort("ray", 6379, 6379), servicePort("dashboard", 8265, 8265)]
+            if !loadBalancer, runtime == .vllm, ws.inference?.template == nil {
+                ports.append(servicePort("kv-events", 5557, 5557))
+            }
+        } else if version < KaitoVersion(0, 4, 0) {
+            ports.append(servicePort("torch", 29500, 29500))
+        }
+        let main = M.map([
+            ("apiVersion", M.str("v1")),
+            ("kind", M.str("Service")),
+            ("metadata", metadata(name: name)),
+            (
+                "spec",
+                M.map([
+                    ("type", M.str(loadBalancer ? "LoadBalancer" : "ClusterIP")),
+                    ("ports", M.list(ports)),
+                    (
+                        "selector",
+                        M.labels([("kaito.sh/workspace", name), ("statefulset.kubernetes.io/pod-name", "\(name)-0")])
+                    ),
+                    ("publishNotReadyAddresses", M.bool(true)),
+                ])
+            ),
+        ])
+        var result = [object("v1", "Service", name: name, body: main)]
+        if isHeadEra || usesStatefulSet {
+            let headless = M.map([
+                ("apiVersion", M.str("v1")),
+                ("kind", M.str("Service")),
+                ("metadata", metadata(name: "\(name)-headless")),
+                (
+                    "spec",
+                    M.map([
+                        ("clusterIP", M.str("None")),
+                        ("selector", M.labels([("kaito.sh/workspace", name)])),
+                        ("publishNotReadyAddresses", M.bool(true)),
+                    ])
+                ),
+            ])
+            result.append(object("v1", "Service", name: "\(name)-headless", body: headless))
+        }
+        return result
+    }
+
+    func servicePort(_ portName: String, _ port: Int, _ targetPort: Int) -> Node {
+        M.map([
+            ("name", M.str(portName)), ("protocol", M.str("TCP")), ("port", M.int(port)),
+            ("targetPort", M.int(targetPort)),
+        ])
+    }
+
+    /// Kaito ≥ v0.8 runs every inference workload as a StatefulSet; earlier releases use a Deployment unless the
+    /// preset is distributed (reference 4.14).
+    var usesStatefulSet: Bool {
+        version >= KaitoVersion(0, 8, 0) || plan.preset?.supportDistributedInference == true || plan.nodeCount > 1
+    }
+
+    // MARK: Scheduling
+
+    var tolerations: Node {
+        var items = [
+            M.map([("key", M.str("nvidia.com/gpu")), ("operator", M.str("Exists")), ("effect", M.str("NoSchedule"))]),
+            M.map([
+                ("key", M.str("sku")), ("operator", M.str("Equal")), ("value", M.str("gpu")),
+                ("effect", M.str("NoSchedule")),
+            ]),
+        ]
+        if target.cloudProvider == "azure", isHeadEra {
+            items.append(
+                M.map([
+                    ("key", M.str("kubernetes.azure.com/scalesetpriority")), ("operator", M.str("Equal")),
+                    ("value", M.str("spot")), ("effect", M.str("NoSchedule")),
+                ])
+            )
+        }
+        return M.list(items)
+    }
+
+    /// Node affinity: one `In` expression per sanitized matchLabel plus the provisioner pins, sorted by key (4.1).
+    func nodeAffinity(pins: Bool = true) -> Node? {
+        var expressions = sanitizedMatchLabels.map { ($0.0, $0.1) }
+        if pins, target.nodeAutoProvisioning {
+            switch target.nodeProvisioner {
+            case .gpuProvisioner:
+                expressions += [("kaito.sh/workspace", name), ("kaito.sh/workspacenamespace", namespace)]
+            case .karpenter:
+                expressions += [
+                    ("karpenter.kaito.sh/workspace-name", name), ("karpenter.kaito.sh/workspace-namespace", namespace),
+                ]
+            case .byo:
+                break
+            }
+        }
+        guard !expressions.isEmpty else { return nil }
+        let sorted = expressions.sorted { $0.0 < $1.0 }
+        return M.map([
+            (
+                "nodeAffinity",
+                M.map([
+                    (
+                        "requiredDuringSchedulingIgnoredDuringExecution",
+                        M.map([
+                            (
+                                "nodeSelectorTerms",
+                                M.list([
+                                    M.map([("matchExpressions", M.list(sorted.map { requirement($0.0, "In", [$0.1]) }))])
+                                ])
+                            )
+                        ])
+                    )
+                ])
+            )
+        ])
+    }
+
+    var gpuResources: Node {
+        let quantity = M.str(String(gpuCount))
+        return M.map([
+            ("requests", M.map([("nvidia.com/gpu", quantity)])),
+            ("limits", M.map([("nvidia.com/gpu", quantity)])),
+        ])
+    }
+
+    // MARK: Adapters (4.7)
+
+    var adapters: [AdapterSpec] { ws.inference?.adapters ?? [] }
+
+    var adapterPullSecrets: [String] {
+        var seen: [String] = []
+        for secret in adapters.flatMap({ $0.source?.imagePullSecrets ?? [] }) where !seen.contains(secret) {
+            seen.append(secret)
+        }
+        return seen
+    }
+
+    /// The puller script: copies an image's `/data` into a folder (our own script; behaviour of reference 4.7).
+    static func pullerScript(image: String, destination: String) -> String {
+        """
+        set -eu
+        tmp=$(mktemp -d)
+        for auth in "" $(ls /root/.docker/config.d/*/*.json 2>/dev/null); do
+          if [ -n "$auth" ]; then creds="--authfile $auth"; else creds=""; fi
+          if skopeo copy $creds --dest-decompress "docker://\(image)" "dir:$tmp/image"; then break; fi
+        done
+        mkdir -p "$tmp/rootfs" "\(destination)"
+        for layer in $(ls "$tmp/image" | grep -v -e '^manifest.json$' -e '^version$'); do
+          tar -xf "$tmp/image/$layer" -C "$tmp/rootfs" 2>/dev/null || true
+        done
+        cp -a "$tmp/rootfs/data/." "\(destination)/"
+        rm -rf "$tmp"
+        """
+    }
+
+    func pullerContainer(containerName: String, image: String, destination: String, secretVolume: String?, secretMount: String?)
+        -> Node
+    {
+        var mounts = [M.labels([("name", "adapter-volume"), ("mountPath", "/mnt/adapter")])]
+        if destination.hasPrefix("/mnt/data") {
+            mounts = [M.labels([("name", "data-volume"), ("mountPath", "/mnt/data")])]
+        }
+        if let secretVolume, let secretMount {
+            mounts.append(M.labels([("name", secretVolume), ("mountPath", secretMount)]))
+        }
+        return M.map([
+            ("name", M.str(containerName)),
+            ("image", M.str("mcr.microsoft.com/aks/skopeo:1.14.4-6")),
+            ("command", M.strings(["/bin/sh", "-c", Self.pullerScript(image: image, destination: destination)])),
+            ("volumeMounts", M.list(mounts)),
+        ])
+    }
+
+    /// Projected docker-config volume for pull secrets (4.7).
+    func dockerConfigVolume(_ volumeName: String, secrets: [String]) -> Node {
+        M.map([
+            ("name", M.str(volumeName)),
+            (
+                "projected",
+                M.map([
+                    (
+                        "sources",
+                        M.list(
+                            secrets.map { secret in
+                                M.map([
+                                    (
+                                        "secret",
+                                        M.map([
+                                            ("name", M.str(secret)),
+                                            (
+                                                "items",
+                                                M.list([
+                                                    M.labels([("key", ".dockerconfigjson"), ("path", "\(secret).json")])
+                                                ])
+                                            ),
+                                        ])
+                                    )
+                                ])
+                            }
+                        )
+                    )
+                ])
+            ),
+        ])
+    }
+
+    /// Init containers, volumes, main-container mounts and strength env vars for the adapters.
+    func adapterParts() -> (initContainers: [Node], volumes: [Node], mounts: [Node], env: [Node]) {
+        var initContainers: [Node] = []
+        var volumes: [Node] = []
+        var mounts: [Node] = []
+        var env: [Node] = []
+        var hasImageAdapter = false
+        for adapter in adapters {
+            guard let source = adapter.source, let adapterName = source.name else { continue }
+            if let image = source.image {
+                hasImageAdapter = true
+                var secretVolume: String?
+                var secretMount: String?
+                if let secrets = source.imagePullSecrets, !secrets.isEmpty {
+                    let volumeName = "docker-config-\(adapterName)-inference-adapter"
+                    secretVolume = volumeName
+                    secretMount = "/root/.docker/config.d/\(adapterName)-inference-adapter"
+                    volumes.append(dockerConfigVolume(volumeName, secrets: secrets))
+                }
+                initContainers.append(
+                    pullerContainer(
+                        containerName: "puller-\(adapterName)",
+                        image: image,
+                        destination: "/mnt/adapter/\(adapterName)",
+                        secretVolume: secretVolume,
+                        secretMount: secretMount
+                    )
+                )
+            } else if let volumeSource = source.volumeSource {
+                let volumeName = "adapter-volume-\(adapterName)"
+                var volume = M.map([("name", M.str(volumeName))])
+                for pair in volumeSource.mapping ?? [] {
+                    if let key = pair.key.scalar { volume = volume.setting(key, pair.value) }
+                }
+                volumes.append(volume)
+                mounts.append(M.labels([("name", volumeName), ("mountPath", "/mnt/adapter/\(adapterName)")]))
+            }
+            if let strength = adapter.strength {
+                env.append(M.labels([("name", adapterName), ("value", strength)]))
+            }
+        }
+        if hasImageAdapter {
+            volumes.insert(M.map([("name", M.str("adapter-volume")), ("emptyDir", M.map([]))]), at: 0)
+            mounts.insert(M.labels([("name", "adapter-volume"), ("mountPath", "/mnt/adapter")]), at: 0)
+        }
+        return (initContainers, volumes, mounts, env)
+    }
+}

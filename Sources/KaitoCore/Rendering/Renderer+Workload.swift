@@ -1,0 +1,406 @@
+internal import OrderedCollections
+internal import YAML
+
+extension RenderContext {
+    // MARK: Commands (4.4, 4.5, 4.6)
+
+    /// Joins `--key=value` / `--key` flags sorted by key, so the command is stable across builds.
+    static func flags(_ values: [String: String?]) -> String {
+        values.keys.sorted().map { key in
+            if let value = values[key] ?? nil { return "--\(key)=\(value)" }
+            return "--\(key)"
+        }.joined(separator: " ")
+    }
+
+    /// Parses catalog parameters written `key` or `key=value`.
+    static func parameters(_ list: [String]) -> [String: String?] {
+        var result: [String: String?] = [:]
+        for item in list {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            result[String(parts[0])] = parts.count > 1 ? String(parts[1]) : nil
+        }
+        return result
+    }
+
+    var presetName: String { ws.inference?.preset?.name ?? ws.tuning?.preset?.name ?? "" }
+
+    var multiNode: Bool { runtime == .vllm && plan.nodeCount > 1 }
+
+    /// The vLLM flags of reference 4.4 (HEAD) or of older releases' `ModelRunParams`.
+    func vllmFlags() -> [String: String?] {
+        guard let preset = plan.preset, let vllm = preset.vllm else { return [:] }
+        var flags = Self.parameters(vllm.extraFlags)
+        if isHeadEra {
+            flags["load_format"] = vllm.loadFormat
+            flags["config_format"] = vllm.configFormat
+            flags["tokenizer_mode"] = vllm.tokenizerMode
+            flags["trust-remote-code"] = .some(nil)
+            flags["max-model-len"] = "auto"
+            flags["kv-events-config"] = "'{\"enable_kv_cache_events\":true}'"
+            flags["compilation-config.pass_config.fuse_allreduce_rms"] = "False"
+            flags["model"] = presetName.contains("/") ? presetName.lowercased() : preset.name.lowercased()
+            flags["download-dir"] = "/workspace/weights"
+        }
+        if let dtype = vllm.dtype { flags["dtype"] = dtype }
+        if let parser = vllm.toolCallParser {
+            flags["tool-call-parser"] = parser
+            flags["enable-auto-tool-choice"] = .some(nil)
+        }
+        if let parser = vllm.reasoningParser { flags["reasoning-parser"] = parser }
+        if let template = vllm.chatTemplate { flags["chat-template"] = "/workspace/chat_templates/\(template)" }
+        flags["served-model-name"] = preset.servedModelName
+        let utilization = plan.instanceType?.gpuModel == "NVIDIA A10" ? "0.82" : "0.84"
+        flags["gpu-memory-utilization"] = isHeadEra ? utilization : "0.90"
+        if !adapters.isEmpty { flags["enable-lora"] = .some(nil) }
+        if let config = ws.inference?.config, !config.isEmpty {
+            flags["kaito-config-file"] = "/mnt/config/inference_config.yaml"
+        }
+        if let mode = annotations["kaito.sh/performance-mode"], mode != "balanced" { flags["performance-mode"] = mode }
+        let g = gpuCount
+        let totalMemory = plan.instanceType?.gpuMemory.gibibytes ?? 0
+        let size = preset.modelFileSize?.gibibytes ?? 0
+        var disableOffload = vllm.disableKVCacheOffload || plan.instanceType?.mig == true
+        if multiNode {
+            flags["tensor-parallel-size"] = String(g)
+            flags["pipeline-parallel-size"] = String(plan.nodeCount)
+            flags["distributed-executor-backend"] = "ray"
+            disableOffload = true
+        } else if isHeadEra, g > 1, size * Double(g) * 2 < totalMemory {
+            flags["data-parallel-size"] = String(g)
+            flags["tensor-parallel-size"] = "1"
+            disableOffload = true
+        } else {
+            flags["tensor-parallel-size"] = String(g)
+        }
+        if isHeadEra, disableOffload { flags["kaito-kv-cache-cpu-memory-utilization"] = "0" }
+        return flags
+    }
+
+    var headlessHost: String { "\(name)-0.\(name)-headless.\(namespace).svc.cluster.local" }
+
+    func vllmCommand() -> String {
+        let serve = "python3 /workspace/vllm/inference_api.py " + Self.flags(vllmFlags())
+        guard multiNode else { return serve }
+        return
+            "if [ \"${POD_INDEX}\" = \"0\" ]; then /workspace/vllm/multi-node-serving.sh leader --ray_cluster_size=\(plan.nodeCount) --ray_port=6379; \(serve); else /workspace/vllm/multi-node-serving.sh worker --ray_address=\(headlessHost) --ray_port=6379; fi"
+    }
+
+    func transformersCommand() -> String {
+        guard let preset = plan.preset else { return "" }
+        var flags = Self.parameters(preset.transformers?.runParams ?? [])
+        if isHeadEra {
+            flags["served_model_name"] = preset.servedModelName
+            flags["pretrained_model_name_or_path"] = preset.name
+            flags["allow_remote_files"] = .some(nil)
+        } else if preset.downloadAtRuntime {
+            flags["pretrained_model_name_or_path"] = preset.name
+        }
+        return
+            "accelerate launch --gpu_ids=all --machine_rank=0 --num_machines=1 --num_processes=1 /workspace/tfs/inference_api.py "
+            + Self.flags(flags)
+    }
+
+    /// The main container image: the base image today; the preset image with baked weights before v0.8.
+    var inferenceImage: String {
+        guard let preset = plan.preset else { return baseImage }
+        if isHeadEra || preset.downloadAtRuntime { return baseImage }
+        return "\(registry)/kaito-\(preset.name):\(preset.tag ?? "latest")"
+    }
+
+    // MARK: Probes
+
+    func httpProbe(initialDelay: Int, period: Int, failureThreshold: Int?, timeout: Int? = nil) -> Node {
+        M.map([
+            ("httpGet", M.map([("path", M.str("/health")), ("port", M.int(5000))])),
+            ("initialDelaySeconds", M.int(initialDelay)),
+            ("periodSeconds", M.int(period)),
+            ("timeoutSeconds", timeout.map(M.int)),
+            ("failureThreshold", failureThreshold.map(M.int)),
+        ])
+    }
+
+    func execProbe(_ command: [String], initialDelay: Int, period: Int, timeout: Int, failureThreshold: Int) -> Node {
+        M.map([
+            ("exec", M.map([("command", M.strings(command))])),
+            ("initialDelaySeconds", M.int(initialDelay)),
+            ("periodSeconds", M.int(period)),
+            ("timeoutSeconds", M.int(timeout)),
+            ("failureThreshold", M.int(failureThreshold)),
+        ])
+    }
+
+    /// `ceil(ReadinessTimeout / 10 s)`.
+    var startupFailureThreshold: Int {
+        let minutes = plan.preset?.readinessTimeoutMinutes ?? 30
+        return Int((minutes * 60 / 10).rounded(.up))
+    }
+
+    var benchmarkEnabled: Bool {
+        annotations["kaito.sh/disable-benchmark"] != "true" && runtime == .vllm && isHeadEra
+    }
+
+    func probes() -> [(String, Node?)] {
+        if !isHeadEra {
+            // v0.4–v0.7 Deployment probes (4.14): liveness after 600 s, readiness after 30 s, no startup probe.
+            return [
+                ("livenessProbe", httpProbe(initialDelay: 600, period: 10, failureThreshold: nil)),
+                ("readinessProbe", httpProbe(initialDelay: 30, period: 10, failureThreshold: nil)),
+            ]
+        }
+        if multiNode {
+            let check = "python3 /workspace/vllm/multi-node-health-check.py"
+            let leader = "--leader-address=\(headlessHost)"
+            let startup: Node =
+                benchmarkEnabled
+                ? execProbe(
+                    [
+                        "/bin/sh", "-c",
+                        "if [ \"$POD_INDEX\" = \"0\" ]; then python3 /workspace/vllm/benchmark_entrypoint.py; else true; fi",
+                    ],
+                    initialDelay: 0,
+                    period: 10,
+                    timeout: 600,
+                    failureThreshold: startupFailureThreshold
+                )
+                : execProbe(
+                    ["/bin/sh", "-c", "\(check) readiness \(leader) --vllm-port=5000"],
+                    initialDelay: 0,
+                    period: 10,
+                    timeout: 1,
+                    failureThreshold: startupFailureThreshold
+                )
+            return [
+                ("startupProbe", startup),
+                (
+                    "livenessProbe",
+                    execProbe(
+                        ["/bin/sh", "-c", "\(check) liveness \(leader) --ray-port=6379"],
+                        initialDelay: 60,
+                        period: 10,
+                        timeout: 5,
+                        failureThreshold: 1
+                    ).setting("terminationGracePeriodSeconds", M.int(1))
+                ),
+                (
+                    "readinessProbe",
+                    execProbe(
+                        ["/bin/sh", "-c", "\(check) readiness \(leader) --vllm-port=5000"],
+                        initialDelay: 0,
+                        period: 10,
+                        timeout: 1,
+                        failureThreshold: 1
+                    )
+                ),
+            ]
+        }
+        let startup =
+            benchmarkEnabled
+            ? execProbe(
+                ["python3", "/workspace/vllm/benchmark_entrypoint.py"],
+                initialDelay: 0,
+                period: 10,
+                timeout: 600,
+                failureThreshold: startupFailureThreshold
+            )
+            : httpProbe(initialDelay: 0, period: 10, failureThreshold: startupFailureThreshold)
+        return [
+            ("startupProbe", startup),
+            ("livenessProbe", httpProbe(initialDelay: 0, period: 10, failureThreshold: 3)),
+            ("readinessProbe", httpProbe(initialDelay: 30, period: 10, failureThreshold: nil)),
+        ]
+    }
+
+    // MARK: The preset workload (4.3, 4.14)
+
+    /// Whether model weights go to a local-NVMe PVC (4.3).
+    var usesNVMeVolumeClaim: Bool {
+        isHeadEra && target.localNVMeStorageClass && plan.instanceType?.nvme == true
+            && annotations["kaito.sh/use-local-weights"] != "true"
+    }
+
+    func presetWorkload() -> RenderedObject {
+        let preset = plan.preset
+        let vllmEra = runtime == .vllm
+        var env: [Node] = []
+        if vllmEra, isHeadEra {
+            env.append(M.labels([("name", "VLLM_USE_FLASHINFER_SAMPLER"), ("value", "0")]))
+            env.append(M.labels([("name", "VLLM_USE_DEEP_GEMM"), ("value", preset?.vllm?.deepGEMM == true ? "1" : "0")]))
+            if preset?.vllm?.cudaToolkit == true {
+                env.append(M.labels([("name", "CUDA_HOME"), ("value", "/opt/kaito/cuda/129")]))
+            }
+        }
+        if let secret = ws.inference?.preset?.presetOptions?.modelAccessSecret {
+            env.append(
+                M.map([
+                    ("name", M.str("HF_TOKEN")),
+                    (
+                        "valueFrom",
+                        M.map([
+                            (
+                                "secretKeyRef",
+                                M.map([
+                                    ("name", M.str(secret)), ("key", M.str("HF_TOKEN")),
+                                    ("optional", isHeadEra ? M.bool(true) : nil),
+                                ])
+                            )
+                        ])
+                    ),
+                ])
+            )
+        }
+        if multiNode {
+            env.append(
+                M.map([
+                    ("name", M.str("POD_INDEX")),
+                    (
+                        "valueFrom",
+                        M.map([
+                            ("fieldRef", M.map([("fieldPath", M.str("metadata.labels['apps.kubernetes.io/pod-index']"))]))
+                        ])
+                    ),
+                ])
+            )
+        }
+        let adapterParts = adapterParts()
+        env += adapterParts.env
+
+        var mounts: [Node] = []
+        var volumes: [Node] = []
+        if isHeadEra {
+            mounts.append(M.labels([("name", "model-weights-volume"), ("mountPath", "/workspace/weights")]))
+            if !usesNVMeVolumeClaim {
+                volumes.append(M.map([("name", M.str("model-weights-volume")), ("emptyDir", M.map([]))]))
+            }
+        }
+        let configName = ws.inference?.config.flatMap { $0.isEmpty ? nil : $0 }
+        if let configName {
+            mounts.append(M.labels([("name", "config-volume"), ("mountPath", "/mnt/config")]))
+            volumes.append(
+                M.map([("name", M.str("config-volume")), ("configMap", M.map([("name", M.str(configName))]))])
+            )
+        }
+        mounts.append(M.labels([("name", "dshm"), ("mountPath", "/dev/shm")]))
+        volumes.append(M.map([("name", M.str("dshm")), ("emptyDir", M.map([("medium", M.str("Memory"))]))]))
+        var initContainers = adapterParts.initContainers
+        if preset?.vllm?.cudaToolkit == true, vllmEra, isHeadEra {
+            mounts.append(
+                M.map([
+                    ("name", M.str("cuda-toolkit-hostpath")), ("mountPath", M.str("/opt/kaito/cuda/129")),
+                    ("readOnly", M.bool(true)),
+                ])
+            )
+            volumes.append(
+                M.map([
+                    ("name", M.str("cuda-toolkit-hostpath")),
+                    ("hostPath", M.map([("path", M.str("/opt/kaito/cuda/129")), ("type", M.str("DirectoryOrCreate"))])),
+                ])
+            )
+            initContainers.insert(
+                M.map([
+                    ("name", M.str("cuda-toolkit-provisioner")),
+                    ("image", M.str(baseImage)),
+                    (
+                        "command",
+                        M.strings([
+                            "/bin/sh", "-c", "flock \"$1\" /workspace/cuda-provision.sh \"$1\"", "sh", "/opt/kaito/cuda/129",
+                        ])
+                    ),
+                    ("volumeMounts", M.list([M.labels([("name", "cuda-toolkit-hostpath"), ("mountPath", "/opt/kaito/cuda/129")])])),
+                ]),
+                at: 0
+            )
+        }
+        mounts += adapterParts.mounts
+        volumes += adapterParts.volumes
+
+        var ports = [M.map([("name", M.str("http")), ("containerPort", M.int(5000)), ("protocol", M.str("TCP"))])]
+        if vllmEra, isHeadEra {
+            ports.append(M.map([("name", M.str("kv-events")), ("containerPort", M.int(5557)), ("protocol", M.str("TCP"))]))
+        }
+        let command = vllmEra ? vllmCommand() : transformersCommand()
+        let container = M.map(
+            [
+                ("name", M.str(name)),
+                ("image", M.str(inferenceImage)),
+                ("command", M.strings(["/bin/sh", "-c", command])),
+                ("ports", M.list(ports)),
+                ("env", env.isEmpty ? nil : M.list(env)),
+                ("resources", gpuResources),
+            ] + probes() + [
+                ("volumeMounts", M.list(mounts)),
+            ]
+        )
+        let podSpec = M.map([
+            ("affinity", nodeAffinity(pins: isHeadEra)),
+            ("tolerations", tolerations),
+            (
+                "imagePullSecrets",
+                adapterPullSecrets.isEmpty ? nil : M.list(adapterPullSecrets.map { M.labels([("name", $0)]) })
+            ),
+            ("initContainers", initContainers.isEmpty ? nil : M.list(initContainers)),
+            ("containers", M.list([container])),
+            ("volumes", M.list(volumes)),
+        ])
+        let selector = M.labels([("kaito.sh/workspace", name)])
+        let template = M.map([("metadata", M.map([("labels", selector)])), ("spec", podSpec)])
+        let replicas = plan.nodeCount
+        if usesStatefulSet {
+            var spec: [(String, Node?)] = [
+                ("replicas", M.int(replicas)),
+                ("podManagementPolicy", M.str("Parallel")),
+                (
+                    "persistentVolumeClaimRetentionPolicy",
+                    isHeadEra ? M.labels([("whenScaled", "Retain"), ("whenDeleted", "Delete")]) : nil
+                ),
+                ("serviceName", M.str("\(name)-headless")),
+                ("selector", M.map([("matchLabels", selector)])),
+                ("template", template),
+            ]
+            if usesNVMeVolumeClaim {
+                spec.append(("volumeClaimTemplates", M.list([nvmeClaim()])))
+            }
+            let body = M.map([
+                ("apiVersion", M.str("apps/v1")),
+                ("kind", M.str("StatefulSet")),
+                ("metadata", metadata(name: name, annotations: [revisionAnnotation])),
+                ("spec", M.map(spec)),
+            ])
+            return object("apps/v1", "StatefulSet", name: name, body: body)
+        }
+        let body = M.map([
+            ("apiVersion", M.str("apps/v1")),
+            ("kind", M.str("Deployment")),
+            ("metadata", metadata(name: name, annotations: [revisionAnnotation])),
+            (
+                "spec",
+                M.map([
+                    ("replicas", M.int(replicas)),
+                    (
+                        "strategy",
+                        M.map([
+                            ("type", M.str("RollingUpdate")),
+                            ("rollingUpdate", M.map([("maxSurge", M.int(0)), ("maxUnavailable", M.int(1))])),
+                        ])
+                    ),
+                    ("selector", M.map([("matchLabels", selector)])),
+                    ("template", template),
+                ])
+            ),
+        ])
+        return object("apps/v1", "Deployment", name: name, body: body)
+    }
+
+    func nvmeClaim() -> Node {
+        M.map([
+            ("metadata", M.map([("name", M.str("model-weights-volume")), ("labels", M.labels([("kaito.sh/workspace", name)]))])),
+            (
+                "spec",
+                M.map([
+                    ("accessModes", M.strings(["ReadWriteOnce"])),
+                    ("storageClassName", M.str("kaito-local-nvme-disk")),
+                    ("resources", M.map([("requests", M.labels([("storage", nodeStorage)]))])),
+                ])
+            ),
+        ])
+    }
+}
