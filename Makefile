@@ -22,10 +22,20 @@ build: deps
 run: build
 	$(KAITOC) build
 
-test: deps
+VENV         := .venv-test
+PYTHON       := $(VENV)/bin/python
+
+# Python tools the tests use as independent referees (schemas, kustomize is kubectl's).
+$(VENV)/.installed: Makefile
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check "kubernetes-validate==1.37.0" "jsonschema>=4" "pyyaml>=6"
+	touch $@
+
+test: deps $(VENV)/.installed
 	$(SWIFT) build
 	$(SWIFT) test
 	scripts/cli-tests.sh .build/debug/kaitoc
+	scripts/render-tests.sh .build/debug/kaitoc $(PYTHON)
 
 bench: build
 	python3 scripts/bench.py

@@ -149,7 +149,7 @@ extension Node {
     }
 
     /// Whether two trees have the same content, tags and mapping order, ignoring marks and scalar styles that do not
-    /// change a scalar's resolved type.
+    /// change a scalar's resolved type. Mapping keys compare by text: keys are strings in the documents we accept.
     public func hasSameContent(as other: Node) -> Bool {
         guard tag == other.tag else { return false }
         switch (content, other.content) {
@@ -159,7 +159,7 @@ extension Node {
             return a.count == b.count && zip(a, b).allSatisfy { $0.hasSameContent(as: $1) }
         case (.mapping(let a), .mapping(let b)):
             return a.count == b.count
-                && zip(a, b).allSatisfy { $0.key.hasSameContent(as: $1.key) && $0.value.hasSameContent(as: $1.value) }
+                && zip(a, b).allSatisfy { $0.key.scalar == $1.key.scalar && $0.value.hasSameContent(as: $1.value) }
         default:
             return false
         }

@@ -111,7 +111,7 @@ public enum CatalogLoader {
                 Diagnostic(
                     .error,
                     code: DiagnosticCode.catalog,
-                    message: "target \(target.name) uses Kaito \(target.kaitoVersion) but no model catalog is that old",
+                    message: "target \(target.name) uses Kaito \(target.kaitoVersion) but presets/models has no catalog for that release or an older one",
                     location: target.location
                 )
             )

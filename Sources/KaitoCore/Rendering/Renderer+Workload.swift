@@ -49,10 +49,9 @@ extension RenderContext {
         if let parser = vllm.reasoningParser { flags["reasoning-parser"] = parser }
         if let template = vllm.chatTemplate { flags["chat-template"] = "/workspace/chat_templates/\(template)" }
         flags["served-model-name"] = preset.servedModelName
-        let utilization = plan.instanceType?.gpuModel == "NVIDIA A10" ? "0.82" : "0.84"
-        flags["gpu-memory-utilization"] = isHeadEra ? utilization : "0.90"
+        flags["gpu-memory-utilization"] = gpuMemoryUtilization
         if !adapters.isEmpty { flags["enable-lora"] = .some(nil) }
-        if let config = ws.inference?.config, !config.isEmpty {
+        if inferenceConfigMapName != nil {
             flags["kaito-config-file"] = "/mnt/config/inference_config.yaml"
         }
         if let mode = annotations["kaito.sh/performance-mode"], mode != "balanced" { flags["performance-mode"] = mode }
@@ -74,6 +73,49 @@ extension RenderContext {
         }
         if isHeadEra, disableOffload { flags["kaito-kv-cache-cpu-memory-utilization"] = "0" }
         return flags
+    }
+
+    /// `--gpu-memory-utilization`: 0.84 (0.82 on A10) today; before v0.8 `floor((1 − 1.5 GiB / per-GPU memory) × 100)
+    /// / 100`, at most 0.95 (reference 2.7, 3.1).
+    var gpuMemoryUtilization: String {
+        if isHeadEra { return plan.instanceType?.gpuModel == "NVIDIA A10" ? "0.82" : "0.84" }
+        guard let sku = plan.instanceType, sku.gpuCount > 0 else { return "0.90" }
+        let perGPU = sku.gpuMemory.gibibytes / Double(sku.gpuCount)
+        guard perGPU > 1.5 else { return "0.90" }
+        let utilization = min(((1 - 1.5 / perGPU) * 100).rounded(.down) / 100, 0.95)
+        return Quantity.formatFixed(utilization, decimals: 2)
+    }
+
+    /// Kaito v0.4–v0.7 copied `inference-params-template` into the namespace when `inference.config` was empty and
+    /// always mounted a config volume (reference 4.8).
+    var copiesDefaultInferenceConfig: Bool {
+        version >= KaitoVersion(0, 4, 0) && version < KaitoVersion(0, 8, 0) && ws.inference?.template == nil
+            && (ws.inference?.config ?? "").isEmpty
+    }
+
+    /// The ConfigMap mounted at `/mnt/config`, if any.
+    var inferenceConfigMapName: String? {
+        if let config = ws.inference?.config, !config.isEmpty { return config }
+        return copiesDefaultInferenceConfig ? "inference-params-template" : nil
+    }
+
+    /// The v0.4.6 `inference-params-template` ConfigMap (reference 4.8).
+    func defaultInferenceConfigMap() -> RenderedObject {
+        let body = M.map([
+            ("apiVersion", M.str("v1")),
+            ("kind", M.str("ConfigMap")),
+            ("metadata", metadata(name: "inference-params-template")),
+            (
+                "data",
+                M.map([
+                    (
+                        "inference_config.yaml",
+                        M.str("max_probe_steps: 6\nvllm:\n  cpu-offload-gb: 0\n  swap-space: 4\n")
+                    )
+                ])
+            ),
+        ])
+        return object("v1", "ConfigMap", name: "inference-params-template", body: body)
     }
 
     var headlessHost: String { "\(name)-0.\(name)-headless.\(namespace).svc.cluster.local" }
@@ -272,15 +314,16 @@ extension RenderContext {
                 volumes.append(M.map([("name", M.str("model-weights-volume")), ("emptyDir", M.map([]))]))
             }
         }
-        let configName = ws.inference?.config.flatMap { $0.isEmpty ? nil : $0 }
-        if let configName {
+        if let configName = inferenceConfigMapName {
             mounts.append(M.labels([("name", "config-volume"), ("mountPath", "/mnt/config")]))
             volumes.append(
                 M.map([("name", M.str("config-volume")), ("configMap", M.map([("name", M.str(configName))]))])
             )
         }
-        mounts.append(M.labels([("name", "dshm"), ("mountPath", "/dev/shm")]))
-        volumes.append(M.map([("name", M.str("dshm")), ("emptyDir", M.map([("medium", M.str("Memory"))]))]))
+        if version >= KaitoVersion(0, 4, 0) || plan.nodeCount > 1 {
+            mounts.append(M.labels([("name", "dshm"), ("mountPath", "/dev/shm")]))
+            volumes.append(M.map([("name", M.str("dshm")), ("emptyDir", M.map([("medium", M.str("Memory"))]))]))
+        }
         var initContainers = adapterParts.initContainers
         if preset?.vllm?.cudaToolkit == true, vllmEra, isHeadEra {
             mounts.append(

@@ -145,6 +145,7 @@ struct RenderContext {
             if inference.template != nil {
                 objects.append(templateWorkload())
             } else if plan.preset != nil {
+                if copiesDefaultInferenceConfig { objects.append(defaultInferenceConfigMap()) }
                 objects.append(presetWorkload())
             }
         } else if ws.tuning != nil {
