@@ -3,7 +3,9 @@
 
 Measures, with the release binary:
   * `kaitoc check` over the whole generated repository: wall time and peak RSS;
-  * `kaitoc check FILE` on one workspace file: wall time including process start (median of runs).
+  * `kaitoc check FILE` on one workspace file: wall time including process start (median of runs);
+  * `kaitoc build` over the whole repository, cold (empty out/) and again with nothing changed: wall time, peak RSS;
+  * for comparison, on a 1,000-workspace repository: `kaitoc build` and `kubectl kustomize` of the tree it wrote.
 Usage: scripts/bench.py [--workspaces N] [--kaitoc PATH]
 """
 import argparse, os, resource, shutil, statistics, subprocess, sys, tempfile, time
@@ -94,6 +96,37 @@ def main():
         rss1 = peak_rss_mib([kaitoc, "check", one], tmp)
         print(f"kaitoc check FILE (one workspace, process start included): "
               f"wall {statistics.median(singles) * 1000:.0f} ms (median of {args.runs}), peak RSS {rss1:.0f} MiB")
+        out = os.path.join(tmp, "out")
+        proc, cold = run([kaitoc, "build"], tmp)
+        if proc.returncode != 0:
+            sys.exit("kaitoc build failed: " + proc.stdout[-2000:] + proc.stderr[-2000:])
+        files = sum(len(names) for _, _, names in os.walk(out))
+        proc, warm = run([kaitoc, "build"], tmp)
+        rss_warm = peak_rss_mib([kaitoc, "build"], tmp)
+        shutil.rmtree(out)
+        rss_cold = peak_rss_mib([kaitoc, "build"], tmp)
+        print(f"kaitoc build, whole repo ({args.workspaces} workspaces, {files} files): "
+              f"cold {cold:.2f} s (peak RSS {rss_cold:.0f} MiB), nothing changed {warm:.2f} s (peak RSS {rss_warm:.0f} MiB)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    compare_with_kustomize(kaitoc, repo, 1000)
+
+
+def compare_with_kustomize(kaitoc, repo, n):
+    tmp = tempfile.mkdtemp(prefix="kaitoc-bench-small-")
+    try:
+        generate(tmp, n, repo)
+        proc, build = run([kaitoc, "build"], tmp)
+        if proc.returncode != 0:
+            sys.exit("kaitoc build failed: " + proc.stderr[-2000:])
+        target = os.path.join(tmp, "out", "aks-prod")
+        if shutil.which("kubectl") is None:
+            print(f"kaitoc build, {n} workspaces: {build:.2f} s (kubectl not installed: no kustomize comparison)")
+            return
+        proc, kustomize = run(["kubectl", "kustomize", target], tmp)
+        objects = proc.stdout.count("\nkind: ") + proc.stdout.startswith("kind: ")
+        print(f"comparison, {n} workspaces: kaitoc build {build:.2f} s; "
+              f"kubectl kustomize of its output ({objects} objects) {kustomize:.2f} s")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

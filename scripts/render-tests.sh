@@ -4,7 +4,7 @@
 # Usage: scripts/render-tests.sh PATH/TO/kaitoc PATH/TO/python
 set -uo pipefail
 kaitoc=$(realpath "$1")
-python=$(realpath "$2")
+python="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
 repo=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

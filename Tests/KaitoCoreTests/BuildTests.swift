@@ -126,7 +126,7 @@ struct BuildSafetyTests {
         files["out/classic/default/workspace-phi-3-mini/service-workspace-phi-3-mini.yaml"] = "kind: Mine\n"
         let root = try TestSupport.makeRepository(files: files)
         defer { try? FileManager.default.removeItem(at: root) }
-        #expect(throws: OutputError.self) { try build(root) }
+        #expect(throws: OutputError.self) { _ = try build(root) }
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("out/classic/kustomization.yaml").path))
     }
 

@@ -66,7 +66,7 @@ extension RenderContext {
     /// Kaito ≥ v0.8 runs every inference workload as a StatefulSet; earlier releases use a Deployment unless the
     /// preset is distributed (reference 4.14).
     var usesStatefulSet: Bool {
-        version >= KaitoVersion(0, 8, 0) || plan.preset?.supportDistributedInference == true || plan.nodeCount > 1
+        version >= KaitoVersion(0, 8, 0) || plan.preset?.supportDistributedInference == true
     }
 
     // MARK: Scheduling

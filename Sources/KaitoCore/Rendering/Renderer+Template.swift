@@ -25,6 +25,8 @@ extension RenderContext {
                 "spec",
                 M.map([
                     ("replicas", M.int(max(ws.resource.count ?? 1, 1))),
+                    // Kaito's Go struct sends an empty serviceName for template workloads (reference 4.9).
+                    ("serviceName", M.str("")),
                     ("selector", M.map([("matchLabels", M.labels([("kaito.sh/workspace", name)]))])),
                     ("template", template.setting("metadata", metadataNode).setting("spec", spec)),
                 ])

@@ -14,7 +14,7 @@ enum CrossWorkspaceRules {
                     Diagnostic(
                         .error,
                         code: DiagnosticCode.duplicate,
-                        message: "workspace \(key) is defined twice for target \(target.name): in \(first.file):\(first.mark.line) and here",
+                        message: "workspace \(key) is defined twice for target \(target.name)",
                         location: workspace.source.location("metadata.name"),
                         notes: ["first defined at \(first.location("metadata.name").file):\(first.location("metadata.name").line)"]
                     )
@@ -31,8 +31,9 @@ enum CrossWorkspaceRules {
                     Diagnostic(
                         .error,
                         code: DiagnosticCode.duplicate,
-                        message: "ConfigMap \(key) is defined twice for target \(target.name): in \(first.file):\(first.mark.line) and here",
-                        location: configMap.source.location("metadata.name")
+                        message: "ConfigMap \(key) is defined twice for target \(target.name)",
+                        location: configMap.source.location("metadata.name"),
+                        notes: ["first defined at \(first.location("metadata.name").file):\(first.location("metadata.name").line)"]
                     )
                 )
             } else {

@@ -42,7 +42,7 @@ extension Run {
         }
         guard let models else { return }
         guard case .preset(let resolved) = models.resolve(name), resolved.tuning != nil else {
-            let tunable = models.models.filter { $0.tuning != nil }.flatMap { [$0.name] + $0.aliases }
+            let tunable = models.models.filter { $0.tuning != nil }.map { $0.aliases.first ?? $0.name }
             var notes: [String] = []
             if let s = Suggestion.closest(to: name, in: tunable) { notes.append("did you mean \(s)?") }
             notes.append("presets that support tuning in Kaito \(target.kaitoVersion): \(tunable.joined(separator: ", "))")

@@ -239,6 +239,11 @@ struct Run {
         return map.filter { !WorkspaceValidator.reservedSelectorKeys.contains($0.key) }
     }
 
+    /// The preset name as Kaito prints it in messages: the requested name, lowercased (reference 2.1).
+    func requestedName(_ preset: ModelPreset) -> String {
+        (ws.inference?.preset?.name ?? ws.tuning?.preset?.name ?? preset.name).lowercased()
+    }
+
     /// Resolves the runtime as Kaito does (reference 1.4).
     func runtime() -> Runtime {
         guard target.gate("vLLM") else { return .transformers }
@@ -327,7 +332,7 @@ struct Run {
                 if total.value < size.value {
                     kaito(
                         "R9",
-                        "invalid value: Insufficient total GPU memory: Instance type \(sku.name) has a total of \(total.text), but preset \(preset.name) requires at least \(size.text): resource.instanceType",
+                        "invalid value: Insufficient total GPU memory: Instance type \(sku.name) has a total of \(total.text), but preset \(requestedName(preset)) requires at least \(size.text): resource.instanceType",
                         at: "resource.instanceType",
                         severity: bypassResourceChecks ? .warning : .error,
                         notes: bypassResourceChecks ? ["kaito.sh/bypass-resource-checks turns this into a warning"] : []
@@ -480,7 +485,7 @@ struct Run {
                 if size.value > slice.value {
                     kaito(
                         "R14",
-                        "invalid value: Model \(preset.name) requires at least \(size.formattedGi) for weights, which exceeds the \(profile) MIG slice capacity of \(slice.text): partition.profile",
+                        "invalid value: Model \(requestedName(preset)) requires at least \(size.formattedGi) for weights, which exceeds the \(profile) MIG slice capacity of \(slice.text): partition.profile",
                         at: "resource.partition.profile"
                     )
                 }
