@@ -48,10 +48,12 @@ public enum YAMLEmitter {
         return tag + " "
     }
 
-    /// Lines of a non-empty collection at `indent`.
-    private static func block(_ node: Node, indent: Int) -> [String] {
+    /// Lines of a non-empty collection at `indent`; the first line starts with `firstPrefix` instead of the
+    /// indentation when one is given (a mapping or sequence that is a sequence item starts after `- `).
+    private static func block(_ node: Node, indent: Int, firstPrefix: String? = nil) -> [String] {
         var lines: [String] = []
         let p = pad(indent)
+
         switch node.content {
         case .mapping(let pairs):
             for pair in pairs {
@@ -82,15 +84,14 @@ public enum YAMLEmitter {
                 case .scalar:
                     appendScalar(item, prefix: p + "- ", indent: indent + 2, into: &lines)
                 case .mapping, .sequence:
-                    var sub = block(item, indent: indent + 2)
-                    if !sub.isEmpty {
-                        sub[0] = p + "- " + sub[0].dropFirst(indent + 2)
-                    }
-                    lines += sub
+                    lines += block(item, indent: indent + 2, firstPrefix: p + "- ")
                 }
             }
         case .scalar:
             appendScalar(node, prefix: p, indent: indent, into: &lines)
+        }
+        if let firstPrefix, !lines.isEmpty {
+            lines[0] = firstPrefix + String(decoding: lines[0].utf8.dropFirst(indent), as: UTF8.self)
         }
         return lines
     }
@@ -161,21 +162,50 @@ public enum YAMLEmitter {
     }
 
     /// Whether a plain scalar with this text would read back as something else than this string.
+    ///
+    /// - Complexity: O(n) in the UTF-8 length, with an ASCII fast path.
     static func needsQuotes(_ text: String) -> Bool {
-        if text.isEmpty { return true }
+        let bytes = text.utf8
+        guard let first = bytes.first, let last = bytes.last else { return true }
         if ScalarResolver.looksNonString(text) { return true }
-        let scalars = Array(text.unicodeScalars)
-        guard let first = scalars.first, let last = scalars.last else { return true }
-        if first == " " || last == " " || first == "\t" || last == "\t" { return true }
-        if ",[]{}#&*!|>'\"%@`".unicodeScalars.contains(first) { return true }
-        // `-`, `?` and `:` start a plain scalar only when a non-space follows (`--port` is plain, `- x` is not).
-        if first == "-" || first == "?" || first == ":" {
-            if scalars.count == 1 || scalars[1] == " " || scalars[1] == "\t" { return true }
+        let space = UInt8(ascii: " ")
+        let tab = UInt8(ascii: "\t")
+        if first == space || last == space || first == tab || last == tab || last == UInt8(ascii: ":") { return true }
+        switch first {
+        case UInt8(ascii: ","), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "{"), UInt8(ascii: "}"),
+            UInt8(ascii: "#"), UInt8(ascii: "&"), UInt8(ascii: "*"), UInt8(ascii: "!"), UInt8(ascii: "|"),
+            UInt8(ascii: ">"), UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "%"), UInt8(ascii: "@"),
+            UInt8(ascii: "`"):
+            return true
+        case UInt8(ascii: "-"), UInt8(ascii: "?"), UInt8(ascii: ":"):
+            // `-`, `?` and `:` start a plain scalar only when a non-space follows (`--port` is plain, `- x` is not).
+            let second = bytes.dropFirst().first
+            if second == nil || second == space || second == tab { return true }
+            if first != UInt8(ascii: "?"), bytes.starts(with: first == UInt8(ascii: "-") ? "---".utf8 : ":".utf8),
+                first == UInt8(ascii: "-")
+            {
+                return true
+            }
+        case UInt8(ascii: "."):
+            if bytes.starts(with: "...".utf8) { return true }
+        case UInt8(ascii: "<"):
+            if text == "<<" { return true }
+        default:
+            break
         }
-        if text.hasPrefix("---") || text.hasPrefix("...") || text == "<<" { return true }
-        if last == ":" { return true }
-        if text.contains(": ") || text.contains(" #") || text.contains(":\t") || text.contains("\t#") { return true }
-        if !scalars.allSatisfy(isPrintable) { return true }
+        var previous: UInt8 = 0
+        var isASCII = true
+        for byte in bytes {
+            if byte >= 0x80 {
+                isASCII = false
+            } else if byte < 0x20 || byte == 0x7F {
+                return true
+            }
+            if previous == UInt8(ascii: ":"), byte == space || byte == tab { return true }
+            if byte == UInt8(ascii: "#"), previous == space || previous == tab { return true }
+            previous = byte
+        }
+        if !isASCII, !text.unicodeScalars.allSatisfy(isPrintable) { return true }
         return false
     }
 

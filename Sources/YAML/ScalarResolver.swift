@@ -3,6 +3,18 @@
 /// that some common parser might read as another type.
 enum ScalarResolver {
     static func resolve(_ text: String) -> ScalarType {
+        // Fast path: most strings start with a letter that no special form starts with.
+        if let first = text.utf8.first,
+            (first >= UInt8(ascii: "A") && first <= UInt8(ascii: "Z")) || (first >= UInt8(ascii: "a") && first <= UInt8(ascii: "z"))
+        {
+            switch first {
+            case UInt8(ascii: "y"), UInt8(ascii: "Y"), UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "t"),
+                UInt8(ascii: "T"), UInt8(ascii: "f"), UInt8(ascii: "F"), UInt8(ascii: "o"), UInt8(ascii: "O"):
+                break
+            default:
+                return .string
+            }
+        }
         switch text {
         case "", "~", "null", "Null", "NULL":
             return .null
@@ -86,6 +98,10 @@ enum ScalarResolver {
     /// dots (`0.0.1`) are strings in every schema but are quoted anyway, like versions in real manifests.
     static func looksNonString(_ text: String) -> Bool {
         if resolve(text) != .string { return true }
+        guard let firstByte = text.utf8.first,
+            (firstByte >= UInt8(ascii: "0") && firstByte <= UInt8(ascii: "9")) || firstByte == UInt8(ascii: ".")
+                || firstByte == UInt8(ascii: "+") || firstByte == UInt8(ascii: "-")
+        else { return false }
         let scalars = Array(text.unicodeScalars)
         if let first = scalars.first, isDigit(first) || first == "." || first == "+" || first == "-" {
             return scalars.allSatisfy { isDigit($0) || $0 == "." || $0 == "_" || $0 == ":" || $0 == "+" || $0 == "-" }

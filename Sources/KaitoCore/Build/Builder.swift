@@ -1,6 +1,6 @@
 internal import Foundation
 internal import OrderedCollections
-public import YAML
+internal import YAML
 
 /// What `kaitoc build` reads and writes.
 public struct BuildOptions: Sendable {

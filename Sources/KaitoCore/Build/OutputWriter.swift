@@ -1,5 +1,9 @@
 internal import Foundation
 
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
 /// One file of the output tree, relative to `out/`.
 public struct OutputFile: Sendable, Hashable {
     /// The path relative to the output folder, `/`-separated.
@@ -68,25 +72,31 @@ public enum OutputWriter {
         var result = WriteResult()
         let fm = FileManager.default
         let root = URL(fileURLWithPath: directory)
+        // Read every existing target file once, and refuse before any change if one is not ours.
+        var existingContents: [String: Data] = [:]
         for file in files {
             let path = root.appendingPathComponent(file.path).path
-            if let existing = fm.contents(atPath: path), !existing.starts(with: Data(headerPrefix.utf8)) {
+            guard let existing = fm.contents(atPath: path) else { continue }
+            if !existing.starts(with: Data(headerPrefix.utf8)) {
                 throw OutputError(message: "\(file.path) exists and was not written by kaitoc; move it away and build again")
             }
+            existingContents[file.path] = existing
         }
+        var createdFolders: Set<String> = []
         for file in files.sorted(by: { $0.path < $1.path }) {
             let url = root.appendingPathComponent(file.path)
             let data = Data(file.contents.utf8)
-            if let existing = fm.contents(atPath: url.path) {
-                if existing == data {
-                    result.unchanged.append(file.path)
-                    continue
-                }
+            if existingContents[file.path] == data {
+                result.unchanged.append(file.path)
+                continue
             }
             do {
-                try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                let folder = url.deletingLastPathComponent()
+                if createdFolders.insert(folder.path).inserted {
+                    try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+                }
                 let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).kaitoc-tmp")
-                try data.write(to: temporary)
+                try writeFile(data, to: temporary.path)
                 if rename(temporary.path, url.path) != 0 {
                     try? fm.removeItem(at: temporary)
                     throw OutputError(message: "cannot rename into \(file.path): errno \(errno)")
@@ -122,6 +132,24 @@ public enum OutputWriter {
             removeEmptyFolders(base)
         }
         return result
+    }
+
+    /// Writes a new file with plain POSIX calls (no fsync: the output is a git working tree, rebuilt at will).
+    private static func writeFile(_ data: Data, to path: String) throws(OutputError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw OutputError(message: "cannot create \(path): errno \(errno)") }
+        defer { close(fd) }
+        let written = data.withUnsafeBytes { buffer -> Int in
+            guard let base = buffer.baseAddress else { return 0 }
+            var offset = 0
+            while offset < buffer.count {
+                let n = Glibc.write(fd, base + offset, buffer.count - offset)
+                if n <= 0 { return -1 }
+                offset += n
+            }
+            return offset
+        }
+        guard written == data.count else { throw OutputError(message: "cannot write \(path): errno \(errno)") }
     }
 
     /// Removes folders left empty under `url` (deepest first), never `url`'s parent.

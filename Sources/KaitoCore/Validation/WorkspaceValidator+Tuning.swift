@@ -33,6 +33,30 @@ extension Run {
             kaito("T11", "missing field(s): Output", at: "tuning")
         }
         validateTuningConfig(tuning, method: lowered)
+        checkTuningBFloat16(tuning)
+    }
+
+    /// Warns when tuning trains in bfloat16 (the default templates do, reference 4.11) on GPUs without it.
+    mutating func checkTuningBFloat16(_ tuning: TuningSpec) {
+        guard let sku = plan.instanceType, let cc = sku.computeCapabilityValue, cc < 8.0 else { return }
+        var dtype = "bfloat16"
+        var source = "the default \(tuning.method?.lowercased() == "qlora" ? "qlora" : "lora")-params-template"
+        if let name = tuning.config, !name.isEmpty,
+            let configMap = validator.configMaps.find(namespace: ws.metadata.effectiveNamespace, name: name),
+            let text = configMap.data["training_config.yaml"],
+            let root = try? YAMLParser.parse(text).first?.root
+        {
+            dtype = root["training_config"]?["ModelConfig"]?["torch_dtype"]?.scalar ?? "auto"
+            source = "ConfigMap \(name)"
+        }
+        guard dtype == "bfloat16" else { return }
+        report(
+            .warning,
+            DiagnosticCode.bf16,
+            "tuning trains in bfloat16 (ModelConfig.torch_dtype in \(source)), but \(sku.name) has \(sku.gpuModel) GPUs (compute capability \(sku.computeCapability ?? "?")) without native bfloat16; the trainer will run in bfloat16 through slow emulation",
+            at: "resource.instanceType",
+            notes: ["set ModelConfig.torch_dtype: float16 in a tuning ConfigMap (tuning.config), or use an instance type with compute capability 8.0 or higher"]
+        )
     }
 
     mutating func validateTuningPreset(_ preset: PresetSpec?) {
