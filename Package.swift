@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "kaitoc", targets: ["kaitoc"]),
         .library(name: "KaitoCore", targets: ["KaitoCore"]),
         .library(name: "YAML", targets: ["YAML"]),
+        .library(name: "GitStore", targets: ["GitStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,6 +38,11 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .target(
+            name: "GitStore",
+            dependencies: ["CGit2"],
+            swiftSettings: upcoming
+        ),
+        .target(
             name: "KaitoCore",
             dependencies: [
                 "YAML",
@@ -45,12 +51,24 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        .target(
+            name: "GitOps",
+            dependencies: ["KaitoCore", "GitStore"],
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "kaitoc",
             dependencies: [
                 "KaitoCore",
+                "GitStore",
+                "GitOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "GitOpsTests",
+            dependencies: ["GitOps", "GitStore", "KaitoCore"],
             swiftSettings: upcoming
         ),
         .testTarget(

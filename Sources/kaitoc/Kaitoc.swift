@@ -1,4 +1,6 @@
 import ArgumentParser
+import GitOps
+import GitStore
 import KaitoCore
 
 import Foundation
@@ -8,7 +10,7 @@ struct Kaitoc: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kaitoc",
         abstract: "Compile Kaito Workspaces into the Kubernetes objects Kaito's controllers would create.",
-        subcommands: [Check.self, Build.self, Generate.self]
+        subcommands: [Check.self, Build.self, Generate.self, Commit.self, Hook.self]
     )
 
     /// Runs the command; usage errors exit with status 2 (not ArgumentParser's 64) as `check` documents.
@@ -53,6 +55,9 @@ struct Check: AsyncParsableCommand {
     @Option(help: "The catalog folder (default: <repo>/presets).")
     var presets: String?
 
+    @Flag(help: "Check the files as staged in the git index (what the next commit will contain), read through libgit2.")
+    var staged = false
+
     func validate() throws {
         guard DiagnosticFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be text, json or github")
@@ -60,7 +65,17 @@ struct Check: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let report = Checker.check(CheckOptions(repositoryRoot: repository, paths: paths, presetsDirectory: presets))
+        let report: CheckReport
+        if staged {
+            do {
+                report = try StagedCheck.run(repositoryPath: repository, files: paths)
+            } catch {
+                printError("kaitoc: error: \(error.message)")
+                throw ExitCode(2)
+            }
+        } else {
+            report = Checker.check(CheckOptions(repositoryRoot: repository, paths: paths, presetsDirectory: presets))
+        }
         if !report.unreadable.isEmpty {
             for problem in report.unreadable { printError("kaitoc: error: \(problem)") }
             throw ExitCode(2)
@@ -180,6 +195,90 @@ struct Generate: AsyncParsableCommand {
             throw ExitCode.failure
         }
         print(OutputLayout.stream(selected), terminator: "")
+    }
+}
+
+struct Commit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Render a git revision and commit the result, through libgit2.",
+        discussion: """
+            Reads the tree of REVISION (not the working directory, so it works in a bare repository), renders it, and \
+            commits out/ either on the same branch (a child of the source commit) or on --branch. No commit when \
+            nothing changed; none for a commit kaitoc wrote itself or one that changed only out/. The branch moves \
+            with compare-and-swap; when it moves meanwhile, kaitoc re-reads and re-renders. Exit status: 0 committed \
+            or nothing to do, 1 check errors (nothing written), 2 git errors.
+            """
+    )
+
+    @Argument(help: "The source revision.")
+    var revision: String = "HEAD"
+
+    @Option(help: "Commit onto this branch (e.g. rendered/main) instead of the source branch.")
+    var branch: String?
+
+    @Option(name: .customLong("repo"), help: "A folder inside the repository.")
+    var repository: String = "."
+
+    @Option(help: "Author name (default: git config user.name, else kaitoc).")
+    var authorName: String?
+
+    @Option(help: "Author email (default: git config user.email).")
+    var authorEmail: String?
+
+    func run() async throws {
+        var author: Signature?
+        if let authorName { author = Signature(name: authorName, email: authorEmail ?? "kaitoc@localhost") }
+        let result: CommitResult
+        do {
+            result = try CommitWorkflow.run(
+                CommitOptions(repositoryPath: repository, revision: revision, renderedBranch: branch, author: author)
+            )
+        } catch {
+            printError("kaitoc: error: \(error.message)")
+            throw ExitCode(2)
+        }
+        switch result {
+        case .committed(let commit, let branch, let source):
+            print("committed \(commit.short) on \(branch) (rendered from \(source.short))")
+        case .nothingToCommit(let branch, let source):
+            print("nothing to commit: out/ on \(branch) is up to date with \(source.short)")
+        case .loopGuard(let reason, _):
+            print("nothing to do: \(reason)")
+        case .checkFailed(let report):
+            print(report.rendered(as: .text), terminator: "")
+            printError("kaitoc: error: check failed; nothing was committed")
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct Hook: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage the git pre-commit hook.",
+        subcommands: [Install.self]
+    )
+
+    struct Install: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write .git/hooks/pre-commit running kaitoc check --staged."
+        )
+
+        @Option(name: .customLong("repo"), help: "A folder inside the repository.")
+        var repository: String = "."
+
+        @Flag(help: "Replace a pre-commit hook that kaitoc did not write.")
+        var force = false
+
+        func run() async throws {
+            let executable = CommandLine.arguments.first.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "kaitoc"
+            do {
+                let path = try HookInstaller.install(repositoryPath: repository, kaitoc: executable, force: force)
+                print("installed \(path)")
+            } catch {
+                printError("kaitoc: error: \(error.message)")
+                throw ExitCode(2)
+            }
+        }
     }
 }
 

@@ -14,6 +14,8 @@ public struct BuildOptions: Sendable {
     public var target: String?
     /// Override every target's output mode.
     public var mode: OutputMode?
+    /// Where the repository is read from.
+    public var tree: any SourceTree
 
     /// Creates options.
     public init(
@@ -21,8 +23,10 @@ public struct BuildOptions: Sendable {
         presetsDirectory: String? = nil,
         outputDirectory: String? = nil,
         target: String? = nil,
-        mode: OutputMode? = nil
+        mode: OutputMode? = nil,
+        tree: any SourceTree = FileSystemTree()
     ) {
+        self.tree = tree
         self.repositoryRoot = repositoryRoot
         self.presetsDirectory = presetsDirectory
         self.outputDirectory = outputDirectory
@@ -65,7 +69,11 @@ public enum Builder {
     /// - Throws: ``OutputError`` when the selected target does not exist.
     public static func render(_ options: BuildOptions) throws(OutputError) -> BuildReport {
         let check = Checker.check(
-            CheckOptions(repositoryRoot: options.repositoryRoot, presetsDirectory: options.presetsDirectory)
+            CheckOptions(
+                repositoryRoot: options.repositoryRoot,
+                presetsDirectory: options.presetsDirectory,
+                tree: options.tree
+            )
         )
         var report = BuildReport(check: check)
         guard check.unreadable.isEmpty, !check.hasErrors, let catalog = check.catalog else { return report }

@@ -8,13 +8,13 @@ public enum CatalogLoader {
     ///
     /// - Parameter directory: The `presets/` folder.
     /// - Returns: The catalog, the problems found (each located in its file), and the source files read.
-    public static func load(directory: String) -> (Catalog, [Diagnostic], [String: SourceFile]) {
+    public static func load(directory: String, tree: any SourceTree = FileSystemTree()) -> (Catalog, [Diagnostic], [String: SourceFile]) {
         var diagnostics: [Diagnostic] = []
         var sources: [String: SourceFile] = [:]
         var modelCatalogs: [KaitoVersion: ModelCatalog] = [:]
         var instanceTypes: [InstanceType] = []
         var targets: [Target] = []
-        let files = RepositoryFiles.yamlFiles(under: directory)
+        let files = tree.yamlFiles(under: directory)
         if files.isEmpty {
             diagnostics.append(
                 Diagnostic(
@@ -26,7 +26,7 @@ public enum CatalogLoader {
             )
         }
         for path in files {
-            guard let bytes = RepositoryFiles.read(path) else {
+            guard let bytes = tree.read(path) else {
                 diagnostics.append(
                     Diagnostic(
                         .error,

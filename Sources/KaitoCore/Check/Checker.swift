@@ -10,12 +10,20 @@ public struct CheckOptions: Sendable {
     public var paths: [String]
     /// The catalog folder; default `<root>/presets`.
     public var presetsDirectory: String?
+    /// Where files are read from.
+    public var tree: any SourceTree
 
     /// Creates options.
-    public init(repositoryRoot: String = ".", paths: [String] = [], presetsDirectory: String? = nil) {
+    public init(
+        repositoryRoot: String = ".",
+        paths: [String] = [],
+        presetsDirectory: String? = nil,
+        tree: any SourceTree = FileSystemTree()
+    ) {
         self.repositoryRoot = repositoryRoot
         self.paths = paths
         self.presetsDirectory = presetsDirectory
+        self.tree = tree
     }
 }
 
@@ -58,12 +66,13 @@ public enum Checker {
     public static func check(_ options: CheckOptions) -> CheckReport {
         var report = CheckReport()
         let root = options.repositoryRoot
+        let tree = options.tree
         let presets = options.presetsDirectory ?? join(root, "presets")
-        guard RepositoryFiles.isDirectory(presets) else {
+        guard tree.isDirectory(presets) else {
             report.unreadable.append("no catalog folder at \(presets)")
             return report
         }
-        let (catalog, catalogDiagnostics, catalogSources) = CatalogLoader.load(directory: presets)
+        let (catalog, catalogDiagnostics, catalogSources) = CatalogLoader.load(directory: presets, tree: tree)
         report.catalog = catalog
         report.diagnostics += catalogDiagnostics
         report.sources.merge(catalogSources) { a, _ in a }
@@ -81,16 +90,16 @@ public enum Checker {
         let workspacesRoot = join(root, "workspaces")
         var files: [String] = []
         if options.paths.isEmpty {
-            guard RepositoryFiles.isDirectory(workspacesRoot) else {
+            guard tree.isDirectory(workspacesRoot) else {
                 report.unreadable.append("no workspaces/ folder in \(root)")
                 return report
             }
-            files = RepositoryFiles.yamlFiles(under: workspacesRoot)
+            files = tree.yamlFiles(under: workspacesRoot)
         } else {
             report.isWholeRepository = false
             for path in options.paths {
-                let found = RepositoryFiles.yamlFiles(under: path)
-                if found.isEmpty, !RepositoryFiles.isDirectory(path) {
+                let found = tree.yamlFiles(under: path)
+                if found.isEmpty, !tree.isDirectory(path) {
                     report.unreadable.append("no such file: \(path)")
                 }
                 files += found
@@ -102,12 +111,12 @@ public enum Checker {
         var workspaces: [(Workspace, Target?)] = []
         var configMaps: [(ConfigMapObject, Target?)] = []
         for file in files {
-            guard let bytes = RepositoryFiles.read(file) else {
+            guard let bytes = tree.read(file) else {
                 report.unreadable.append("cannot read \(file)")
                 continue
             }
             report.sources[file] = SourceFile(path: file, bytes: bytes)
-            let target = assignTarget(file: file, workspacesRoot: workspacesRoot, catalog: catalog, report: &report)
+            let target = assignTarget(file: file, workspacesRoot: workspacesRoot, catalog: catalog, tree: tree, report: &report)
             let documents: [Document]
             do {
                 documents = try YAMLParser.parse(bytes)
@@ -175,10 +184,11 @@ public enum Checker {
         file: String,
         workspacesRoot: String,
         catalog: Catalog,
+        tree: any SourceTree,
         report: inout CheckReport
     ) -> Target? {
-        let absoluteFile = absolute(file)
-        let absoluteRoot = absolute(workspacesRoot)
+        let absoluteFile = tree.canonical(file)
+        let absoluteRoot = tree.canonical(workspacesRoot)
         if absoluteFile.hasPrefix(absoluteRoot + "/") {
             let relative = absoluteFile.dropFirst(absoluteRoot.count + 1)
             let components = relative.split(separator: "/")

@@ -1,0 +1,221 @@
+internal import Foundation
+public import GitStore
+public import KaitoCore
+
+/// What `kaitoc commit` does.
+public struct CommitOptions: Sendable {
+    /// A folder inside the repository (a bare repository works).
+    public var repositoryPath: String
+    /// The source revision; default `HEAD`.
+    public var revision: String
+    /// A separate branch for the rendered commits (`rendered/main`); `nil` commits on the source branch.
+    public var renderedBranch: String?
+    /// Author; default from git configuration, else `kaitoc <kaitoc@localhost>`.
+    public var author: Signature?
+    /// Committer; default the author.
+    public var committer: Signature?
+    /// How many times to re-read and re-render when the branch moves under us.
+    public var maxAttempts: Int
+
+    /// Creates options.
+    public init(
+        repositoryPath: String = ".",
+        revision: String = "HEAD",
+        renderedBranch: String? = nil,
+        author: Signature? = nil,
+        committer: Signature? = nil,
+        maxAttempts: Int = 5
+    ) {
+        self.repositoryPath = repositoryPath
+        self.revision = revision
+        self.renderedBranch = renderedBranch
+        self.author = author
+        self.committer = committer
+        self.maxAttempts = maxAttempts
+    }
+}
+
+/// The outcome of `kaitoc commit`. Expected outcomes are values, not errors.
+public enum CommitResult: Sendable {
+    /// A commit was written and the branch moved to it.
+    case committed(commit: ObjectID, branch: String, source: ObjectID)
+    /// The rendered `out/` already matches; nothing was written.
+    case nothingToCommit(branch: String, source: ObjectID)
+    /// The source commit was written by kaitoc itself, or only touched `out/`: rendering it would loop.
+    case loopGuard(reason: String, source: ObjectID)
+    /// `check` found errors; nothing was written.
+    case checkFailed(CheckReport)
+}
+
+/// `kaitoc commit`: renders the tree of a git revision (read through libgit2, never the working directory) and
+/// writes the result as a commit whose `out/` is the rendered tree.
+public enum CommitWorkflow {
+    /// The trailer that names the source commit of a rendered commit.
+    public static let sourceTrailer = "Kaitoc-Source"
+
+    /// Runs the workflow.
+    ///
+    /// - Throws: ``GitOpsError`` for a missing repository, a detached or unborn `HEAD`, an unknown revision, a
+    ///   locked reference, or a branch that kept moving for `maxAttempts` attempts.
+    public static func run(_ options: CommitOptions) throws(GitOpsError) -> CommitResult {
+        let repository: Repository
+        do {
+            repository = try Repository(discovering: options.repositoryPath)
+        } catch {
+            throw GitOpsError("not a git repository: \(options.repositoryPath)", cause: error)
+        }
+        let author = options.author ?? repository.configuredSignature() ?? Signature(name: "kaitoc", email: "kaitoc@localhost")
+        let committer = options.committer ?? author
+        let targetBranch = try targetBranch(repository, options)
+        for _ in 0..<max(options.maxAttempts, 1) {
+            let outcome = try attempt(repository, options, branch: targetBranch, author: author, committer: committer)
+            if let outcome { return outcome }
+        }
+        throw GitOpsError("\(targetBranch) kept moving; gave up after \(options.maxAttempts) attempts")
+    }
+
+    /// The branch the rendered commit goes to.
+    static func targetBranch(_ repository: Repository, _ options: CommitOptions) throws(GitOpsError) -> String {
+        if let branch = options.renderedBranch {
+            return branch.hasPrefix("refs/") ? branch : "refs/heads/\(branch)"
+        }
+        if options.revision == "HEAD" {
+            if repository.isHeadDetached {
+                throw GitOpsError("HEAD is detached; name a branch as the revision or pass --branch")
+            }
+            do {
+                return try repository.headBranch()
+            } catch {
+                throw GitOpsError("cannot read HEAD: \(error.message)", cause: error)
+            }
+        }
+        let candidate = options.revision.hasPrefix("refs/") ? options.revision : "refs/heads/\(options.revision)"
+        if (try? repository.referenceTarget(candidate)) != nil { return candidate }
+        throw GitOpsError("\(options.revision) is not a branch; pass --branch to render it onto a branch")
+    }
+
+    /// One read-render-write round; `nil` when the branch moved and the round must be repeated.
+    static func attempt(
+        _ repository: Repository,
+        _ options: CommitOptions,
+        branch: String,
+        author: Signature,
+        committer: Signature
+    ) throws(GitOpsError) -> CommitResult? {
+        do {
+            let sameBranch = options.renderedBranch == nil
+            let branchHead = try repository.referenceTarget(branch)
+            let sourceID: ObjectID
+            if sameBranch {
+                guard let branchHead else {
+                    throw GitOpsError("\(branch) has no commit yet (unborn branch); nothing to render")
+                }
+                sourceID = branchHead
+            } else {
+                do {
+                    sourceID = try repository.resolveCommit(options.revision)
+                } catch {
+                    if repository.isHeadUnborn, options.revision == "HEAD" {
+                        throw GitOpsError("HEAD has no commit yet (unborn branch); nothing to render", cause: error)
+                    }
+                    throw GitOpsError("unknown revision \(options.revision): \(error.message)", cause: error)
+                }
+            }
+            let source = try repository.commit(sourceID)
+            if let reason = try loopReason(repository, source) {
+                return .loopGuard(reason: reason, source: sourceID)
+            }
+            if !sameBranch, let branchHead,
+                try repository.commit(branchHead).message.contains("\(sourceTrailer): \(sourceID)")
+            {
+                return .nothingToCommit(branch: branch, source: sourceID)
+            }
+            let inputs = try repository.files(inTree: source.tree, under: ["workspaces", "presets"])
+            let report: BuildReport
+            do throws(OutputError) {
+                report = try Builder.render(BuildOptions(repositoryRoot: "", tree: MemoryTree(files: inputs)))
+            } catch {
+                throw GitOpsError(error.message)
+            }
+            guard report.check.unreadable.isEmpty else {
+                throw GitOpsError(report.check.unreadable.joined(separator: "; "))
+            }
+            if report.check.hasErrors { return .checkFailed(report.check) }
+
+            // The new out/: everything rendered, plus files in out/ that kaitoc did not write (never deleted).
+            var out: [String: [UInt8]] = [:]
+            let existing = try repository.files(inTree: source.tree, under: ["out"])
+            for (path, bytes) in existing where !bytes.starts(with: Array(OutputWriter.headerPrefix.utf8)) {
+                out[String(path.dropFirst("out/".count))] = bytes
+            }
+            for file in report.targets.flatMap(\.files) { out[file.path] = Array(file.contents.utf8) }
+            let outTree = out.isEmpty ? nil : try repository.writeTree(out)
+            let newRoot = try repository.replacing("out", in: source.tree, with: outTree)
+            var previousTree: ObjectID?
+            if let branchHead { previousTree = try repository.commit(branchHead).tree }
+            if newRoot == (sameBranch ? source.tree : previousTree) {
+                return .nothingToCommit(branch: branch, source: sourceID)
+            }
+            let message = """
+                \(sourceID.short): \(source.subject)
+
+                Rendered by kaitoc from \(sourceID).
+
+                \(sourceTrailer): \(sourceID)
+                Kaitoc-Version: \(KaitocVersion.current)
+
+                """
+            let updatesWorkingTree =
+                !repository.isBare && !repository.isHeadDetached && (try? repository.headBranch()) == branch
+            if updatesWorkingTree, let gitDirectory = repository.gitDirectory,
+                FileManager.default.fileExists(atPath: gitDirectory + "index.lock")
+            {
+                throw GitOpsError("the git index is locked (\(gitDirectory)index.lock); nothing was committed")
+            }
+            let commitID = try repository.createCommit(
+                tree: newRoot,
+                parents: branchHead.map { [$0] } ?? [],
+                message: message,
+                author: author,
+                committer: committer
+            )
+            if try !moveBranch(repository, branch, to: commitID, expecting: branchHead) { return nil }
+            if updatesWorkingTree {
+                try repository.checkout(paths: ["out"], from: commitID)
+            }
+            return .committed(commit: commitID, branch: branch, source: sourceID)
+        } catch let error as GitOpsError {
+            throw error
+        } catch let error as GitError {
+            throw GitOpsError(error.isLocked ? "a git lock is in the way: \(error.message)" : error.message, cause: error)
+        } catch {
+            throw GitOpsError("\(error)")
+        }
+    }
+
+    /// Moves the branch with compare-and-swap; `false` when it moved meanwhile.
+    static func moveBranch(_ repository: Repository, _ branch: String, to commit: ObjectID, expecting old: ObjectID?)
+        throws(GitError) -> Bool
+    {
+        var result: Result<Bool, GitError> = .success(true)
+        do throws(GitError) {
+            try repository.updateReference(branch, to: commit, expecting: old, log: "kaitoc commit")
+        } catch {
+            result = error.isModified ? .success(false) : .failure(error)
+        }
+        return try result.get()
+    }
+
+    /// Why rendering this commit would loop: it is a kaitoc commit, or it changed only `out/`.
+    static func loopReason(_ repository: Repository, _ commit: CommitInfo) throws(GitError) -> String? {
+        if commit.message.contains("\n\(sourceTrailer): ") {
+            return "\(commit.id.short) was written by kaitoc"
+        }
+        guard !commit.parents.isEmpty else { return nil }
+        let changed = try repository.changedPaths(commit)
+        if !changed.isEmpty, changed.allSatisfy({ $0.hasPrefix("out/") }) {
+            return "\(commit.id.short) changes only out/"
+        }
+        return nil
+    }
+}
