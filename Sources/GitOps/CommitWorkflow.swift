@@ -16,6 +16,10 @@ public struct CommitOptions: Sendable {
     public var committer: Signature?
     /// How many times to re-read and re-render when the branch moves under us.
     public var maxAttempts: Int
+    /// A remote (name, URL or path) to push the branch to after committing.
+    public var pushRemote: String?
+    /// How to authenticate the push.
+    public var pushCredentials: PushCredentials = PushCredentials()
 
     /// Creates options.
     public init(
@@ -69,7 +73,12 @@ public enum CommitWorkflow {
         let targetBranch = try targetBranch(repository, options)
         for _ in 0..<max(options.maxAttempts, 1) {
             let outcome = try attempt(repository, options, branch: targetBranch, author: author, committer: committer)
-            if let outcome { return outcome }
+            if let outcome {
+                if case .committed(let commit, let branch, _) = outcome, let remote = options.pushRemote {
+                    try push(repository, branch: branch, commit: commit, remote: remote, credentials: options.pushCredentials)
+                }
+                return outcome
+            }
         }
         throw GitOpsError("\(targetBranch) kept moving; gave up after \(options.maxAttempts) attempts")
     }
@@ -190,6 +199,30 @@ public enum CommitWorkflow {
             throw GitOpsError(error.isLocked ? "a git lock is in the way: \(error.message)" : error.message, cause: error)
         } catch {
             throw GitOpsError("\(error)")
+        }
+    }
+
+    /// Pushes the branch; a rejection is an error that says the commit exists locally.
+    static func push(
+        _ repository: Repository,
+        branch: String,
+        commit: ObjectID,
+        remote: String,
+        credentials: PushCredentials
+    ) throws(GitOpsError) {
+        let rejections: [String]
+        do {
+            rejections = try repository.push(remote: remote, refspecs: ["\(branch):\(branch)"], credentials: credentials)
+        } catch {
+            throw GitOpsError(
+                "committed \(commit.short) on \(branch), but the push to \(remote) failed: \(error.message)",
+                cause: error
+            )
+        }
+        if !rejections.isEmpty {
+            throw GitOpsError(
+                "committed \(commit.short) on \(branch), but \(remote) rejected the push (\(rejections.joined(separator: "; "))); fetch, then run kaitoc commit again"
+            )
         }
     }
 

@@ -37,6 +37,7 @@ public struct Signature: Sendable {
 /// Not `Sendable`: use it from one task. Every libgit2 call goes through this type.
 public final class Repository {
     private let handle: OpaquePointer
+    var rawHandle: OpaquePointer { handle }
 
     /// Opens the repository containing `path` (searching parent folders, like `git` does).
     ///

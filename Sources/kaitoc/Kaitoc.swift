@@ -225,21 +225,25 @@ struct Commit: AsyncParsableCommand {
     @Option(help: "Author email (default: git config user.email).")
     var authorEmail: String?
 
+    @Option(help: "Push the branch to this remote (name, URL or path) after committing. Credentials: the ssh agent, or a token in KAITOC_GIT_TOKEN for HTTPS.")
+    var push: String?
+
     func run() async throws {
         var author: Signature?
         if let authorName { author = Signature(name: authorName, email: authorEmail ?? "kaitoc@localhost") }
         let result: CommitResult
         do {
-            result = try CommitWorkflow.run(
-                CommitOptions(repositoryPath: repository, revision: revision, renderedBranch: branch, author: author)
-            )
+            var options = CommitOptions(repositoryPath: repository, revision: revision, renderedBranch: branch, author: author)
+            options.pushRemote = push
+            options.pushCredentials = PushCredentials(token: ProcessInfo.processInfo.environment["KAITOC_GIT_TOKEN"])
+            result = try CommitWorkflow.run(options)
         } catch {
             printError("kaitoc: error: \(error.message)")
             throw ExitCode(2)
         }
         switch result {
         case .committed(let commit, let branch, let source):
-            print("committed \(commit.short) on \(branch) (rendered from \(source.short))")
+            print("committed \(commit.short) on \(branch) (rendered from \(source.short))" + (push.map { ", pushed to \($0)" } ?? ""))
         case .nothingToCommit(let branch, let source):
             print("nothing to commit: out/ on \(branch) is up to date with \(source.short)")
         case .loopGuard(let reason, _):

@@ -169,3 +169,34 @@ struct CommitWorkflowTests {
         #expect(try !StagedCheck.run(repositoryPath: repo.root.path).hasErrors)
     }
 }
+
+struct PushTests {
+    @Test func pushesToABareRemoteAndReportsARejection() throws {
+        let remote = try GitFixture(bare: true)
+        let repo = try GitFixture()
+        try repo.seedQuickStarts()
+        try repo.git(["push", "-q", remote.root.path, "main"])
+        var options = CommitOptions(repositoryPath: repo.root.path)
+        options.pushRemote = remote.root.path
+        guard case .committed(let commit, _, _) = try CommitWorkflow.run(options) else {
+            Issue.record("expected a commit")
+            return
+        }
+        #expect(try remote.git(["rev-parse", "main"]).hasPrefix(commit.description))
+
+        // Someone else pushes first: our next push is not a fast-forward and is rejected, clearly.
+        let other = try GitFixture()
+        try other.git(["pull", "-q", remote.root.path, "main"])
+        try other.write("README.md", "other\n")
+        try other.git(["add", "-A"])
+        try other.git(["commit", "-q", "-m", "Other"])
+        try other.git(["push", "-q", remote.root.path, "main"])
+        try repo.write("workspaces/quickstart/workspace-phi-3-mini.yaml", try String(contentsOf: repo.root.appendingPathComponent("workspaces/quickstart/workspace-phi-3-mini.yaml"), encoding: .utf8).replacingOccurrences(of: "apps: phi-3", with: "apps: phi-3-b"))
+        try repo.git(["commit", "-q", "-am", "Change"])
+        #expect { _ = try CommitWorkflow.run(options) } throws: { error in
+            guard let error = error as? GitOpsError else { return false }
+            return error.message.contains("push") && (error.message.contains("rejected") || error.message.contains("failed"))
+        }
+        #expect(try remote.git(["log", "-1", "--format=%s", "main"]).trimmingCharacters(in: .whitespacesAndNewlines) == "Other")
+    }
+}
