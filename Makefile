@@ -28,7 +28,7 @@ PYTHON       := $(VENV)/bin/python
 # Python tools the tests use as independent referees (schemas, kustomize is kubectl's).
 $(VENV)/.installed: Makefile
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check "kubernetes-validate==1.37.0" "jsonschema>=4" "pyyaml>=6"
+	$(VENV)/bin/pip install -q --disable-pip-version-check "kubernetes-validate==1.37.0" "jsonschema>=4" "pyyaml>=6" "pre-commit>=3"
 	touch $@
 
 test: deps $(VENV)/.installed
@@ -36,6 +36,7 @@ test: deps $(VENV)/.installed
 	$(SWIFT) test
 	scripts/cli-tests.sh .build/debug/kaitoc
 	scripts/render-tests.sh .build/debug/kaitoc $(PYTHON)
+	scripts/git-tests.sh .build/debug/kaitoc $(VENV)/bin/pre-commit
 
 bench: build
 	python3 scripts/bench.py

@@ -177,7 +177,7 @@ public enum CommitWorkflow {
             let updatesWorkingTree =
                 !repository.isBare && !repository.isHeadDetached && (try? repository.headBranch()) == branch
             if updatesWorkingTree, let gitDirectory = repository.gitDirectory,
-                FileManager.default.fileExists(atPath: gitDirectory + "index.lock")
+                !waitForUnlock(gitDirectory + "index.lock")
             {
                 throw GitOpsError("the git index is locked (\(gitDirectory)index.lock); nothing was committed")
             }
@@ -190,7 +190,7 @@ public enum CommitWorkflow {
             )
             if try !moveBranch(repository, branch, to: commitID, expecting: branchHead) { return nil }
             if updatesWorkingTree {
-                try repository.checkout(paths: ["out"], from: commitID)
+                try checkoutWithRetry(repository, commitID)
             }
             return .committed(commit: commitID, branch: branch, source: sourceID)
         } catch let error as GitOpsError {
@@ -234,9 +234,39 @@ public enum CommitWorkflow {
         do throws(GitError) {
             try repository.updateReference(branch, to: commit, expecting: old, log: "kaitoc commit")
         } catch {
-            result = error.isModified ? .success(false) : .failure(error)
+            // Another writer holds the reference lock or moved it: re-read and re-render after a short pause.
+            if error.isModified || error.isLocked {
+                usleep(UInt32.random(in: 20_000...80_000))
+                result = .success(false)
+            } else {
+                result = .failure(error)
+            }
         }
         return try result.get()
+    }
+
+    /// Waits up to about two seconds for a lock file held by another git process to go away.
+    static func waitForUnlock(_ path: String) -> Bool {
+        for _ in 0..<40 {
+            if !FileManager.default.fileExists(atPath: path) { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    /// Updates `out/` in the working tree and index, retrying while another git process holds the index lock.
+    static func checkoutWithRetry(_ repository: Repository, _ commit: ObjectID) throws(GitError) {
+        var attempts = 0
+        while true {
+            do throws(GitError) {
+                try repository.checkout(paths: ["out"], from: commit)
+                return
+            } catch {
+                attempts += 1
+                guard error.isLocked, attempts < 40 else { throw error }
+                usleep(50_000)
+            }
+        }
     }
 
     /// Why rendering this commit would loop: it is a kaitoc commit, or it changed only `out/`.
