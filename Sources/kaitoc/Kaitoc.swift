@@ -10,7 +10,7 @@ struct Kaitoc: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kaitoc",
         abstract: "Compile Kaito Workspaces into the Kubernetes objects Kaito's controllers would create.",
-        subcommands: [Check.self, Build.self, Generate.self, Commit.self, Hook.self]
+        subcommands: [Check.self, Build.self, Generate.self, Diff.self, Commit.self, Hook.self]
     )
 
     /// Runs the command; usage errors exit with status 2 (not ArgumentParser's 64) as `check` documents.
@@ -252,6 +252,48 @@ struct Commit: AsyncParsableCommand {
             print(report.rendered(as: .text), terminator: "")
             printError("kaitoc: error: check failed; nothing was committed")
             throw ExitCode.failure
+        }
+    }
+}
+
+struct Diff: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what build would change against the out/ committed in a revision, and what a sync will not patch.",
+        discussion: "Exit status: 0 (changes or not), 1 check errors, 2 git errors."
+    )
+
+    @Argument(help: "The revision whose committed out/ is compared.")
+    var revision: String = "HEAD"
+
+    @Option(name: .customLong("repo"), help: "A folder inside the repository.")
+    var repository: String = "."
+
+    func run() async throws {
+        let result: Result<[ObjectChange], CheckReportBox>
+        do {
+            result = try ManifestDiff.run(repositoryPath: repository, revision: revision)
+        } catch {
+            printError("kaitoc: error: \(error.message)")
+            throw ExitCode(2)
+        }
+        switch result {
+        case .failure(let box):
+            print(box.report.rendered(as: .text), terminator: "")
+            throw ExitCode.failure
+        case .success(let changes):
+            if changes.isEmpty {
+                print("out/ is up to date with \(revision)")
+                return
+            }
+            for change in changes {
+                print("\(change.kind.rawValue): \(change.path)")
+                for warning in change.warnings { print("warning: \(warning)") }
+                if !change.diff.isEmpty { print(change.diff, terminator: "") }
+            }
+            let counts = Dictionary(grouping: changes, by: \.kind).mapValues(\.count)
+            print(
+                "\(counts[.added] ?? 0) added, \(counts[.changed] ?? 0) changed, \(counts[.pruned] ?? 0) pruned; \(changes.flatMap(\.warnings).count) warning(s)"
+            )
         }
     }
 }

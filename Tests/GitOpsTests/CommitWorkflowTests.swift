@@ -200,3 +200,45 @@ struct PushTests {
         #expect(try remote.git(["log", "-1", "--format=%s", "main"]).trimmingCharacters(in: .whitespacesAndNewlines) == "Other")
     }
 }
+
+struct DiffTests {
+    @Test func reportsChangesAndWhatASyncCannotPatch() throws {
+        let repo = try GitFixture()
+        try repo.seedQuickStarts()
+        try FileManager.default.createDirectory(at: repo.root.appendingPathComponent("workspaces/aks-prod"), withIntermediateDirectories: true)
+        let source = GitFixture.repositoryRoot.appendingPathComponent("workspaces/aks-prod/workspace-phi-4-mini.yaml")
+        let text = try String(contentsOf: source, encoding: .utf8)
+        try repo.write("workspaces/aks-prod/workspace-phi-4-mini.yaml", text)
+        try repo.git(["add", "-A"])
+        try repo.git(["commit", "-q", "-m", "Phi-4 mini"])
+        _ = try CommitWorkflow.run(CommitOptions(repositoryPath: repo.root.path))
+        guard case .success(let none) = try ManifestDiff.run(repositoryPath: repo.root.path) else {
+            Issue.record("expected no check errors")
+            return
+        }
+        #expect(none.isEmpty)
+        // A10 nodes have no local NVMe: the weights move from a PVC template to an emptyDir.
+        try repo.write(
+            "workspaces/aks-prod/workspace-phi-4-mini.yaml",
+            text.replacingOccurrences(of: "Standard_NC24ads_A100_v4", with: "Standard_NV72ads_A10_v5")
+        )
+        guard case .success(let changes) = try ManifestDiff.run(repositoryPath: repo.root.path) else {
+            Issue.record("expected no check errors")
+            return
+        }
+        let statefulSet = try #require(changes.first { $0.path.hasSuffix("statefulset-workspace-phi-4-mini.yaml") })
+        #expect(statefulSet.kind == .changed)
+        #expect(statefulSet.warnings.contains { $0.contains("spec.volumeClaimTemplates cannot be updated in place") })
+        #expect(statefulSet.diff.contains("-  volumeClaimTemplates:"))
+        #expect(statefulSet.diff.contains("+        - --gpu-memory-utilization=0.82") || statefulSet.diff.contains("gpu-memory-utilization=0.82"))
+        let claim = try #require(changes.first { $0.path.contains("/_cluster/nodeclaim-") })
+        #expect(claim.warnings.contains { $0.contains("instance type changes from Standard_NC24ads_A100_v4 to Standard_NV72ads_A10_v5") })
+        // A removed workspace prunes its objects.
+        try FileManager.default.removeItem(at: repo.root.appendingPathComponent("workspaces/aks-prod/workspace-phi-4-mini.yaml"))
+        guard case .success(let pruned) = try ManifestDiff.run(repositoryPath: repo.root.path) else {
+            Issue.record("expected no check errors")
+            return
+        }
+        #expect(pruned.contains { $0.kind == .pruned && $0.path.contains("nodeclaim-") && $0.warnings.first?.contains("deprovisions") == true })
+    }
+}

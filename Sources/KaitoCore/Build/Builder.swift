@@ -107,7 +107,7 @@ public enum Builder {
                     target: target,
                     mode: mode,
                     objects: objects,
-                    files: OutputLayout.files(for: objects, target: target),
+                    files: OutputLayout.files(for: objects, target: target, repositoryRoot: options.repositoryRoot),
                     workspaces: plans.count,
                     capacity: capacity.map { ($0.key, $0.value.0, $0.value.1) }
                 )
@@ -157,12 +157,19 @@ public enum OutputLayout {
     }
 
     /// The files of one target: every object, then `kustomization.yaml` listing them in install order.
-    public static func files(for objects: [RenderedObject], target: Target) -> [OutputFile] {
+    public static func files(for objects: [RenderedObject], target: Target, repositoryRoot: String = ".") -> [OutputFile] {
         var files: [OutputFile] = []
         var resources: [String] = []
+        let prefix = repositoryRoot.hasSuffix("/") ? repositoryRoot : repositoryRoot + "/"
         for object in objects {
             let path = path(of: object, target: target)
-            files.append(OutputFile(path: path, contents: header(source: object.sourceFile) + YAMLEmitter.emit(object.body)))
+            // The header names the source relative to the repository, wherever kaitoc runs from.
+            var source = object.sourceFile
+            if let file = source, file.hasPrefix(prefix), repositoryRoot != "." && !repositoryRoot.isEmpty {
+                source = String(file.dropFirst(prefix.count))
+            }
+            if let file = source, file.hasPrefix("./") { source = String(file.dropFirst(2)) }
+            files.append(OutputFile(path: path, contents: header(source: source) + YAMLEmitter.emit(object.body)))
             resources.append(String(path.dropFirst(target.name.count + 1)))
         }
         let kustomization = M.map([
