@@ -56,6 +56,24 @@ for round in 1 2 3; do
     echo "round $round" >>README.md && git add -A && git commit -q -m "Docs $round"
 done
 
+# 2b. Bad inputs: one line on stderr, exit status 2, nothing written.
+mkdir -p "$tmp/notrepo"
+"$kaitoc" commit --repo "$tmp/notrepo" >"$tmp/out" 2>&1; [[ $? == 2 && $(wc -l <"$tmp/out") == 1 ]] && ok || { ko "not a git repository → exit 2, one line"; cat "$tmp/out"; }
+git init -q -b main "$tmp/unborn"
+"$kaitoc" commit --repo "$tmp/unborn" >"$tmp/out" 2>&1; [[ $? == 2 ]] && grep -q unborn "$tmp/out" && ok || { ko "unborn branch → exit 2"; cat "$tmp/out"; }
+cd "$tmp/race"
+head_before=$(git rev-parse HEAD)
+"$kaitoc" commit no-such-revision --branch rendered/x >"$tmp/out" 2>&1; [[ $? == 2 ]] && grep -q "unknown revision" "$tmp/out" && ok || { ko "unknown revision → exit 2"; cat "$tmp/out"; }
+git checkout -q --detach && "$kaitoc" commit >"$tmp/out" 2>&1; [[ $? == 2 ]] && grep -q detached "$tmp/out" && ok || { ko "detached HEAD → exit 2"; cat "$tmp/out"; }
+git checkout -q main
+echo "x" >>README.md && git commit -q -am "more docs" && head_before=$(git rev-parse HEAD)
+sed -i 's/apps: phi-3$/apps: phi-3-locked/' "$ws" && git commit -q -am "relabel" && head_before=$(git rev-parse HEAD)
+touch .git/index.lock
+"$kaitoc" commit >"$tmp/out" 2>&1; [[ $? == 2 ]] && grep -q locked "$tmp/out" && ok || { ko "locked index → exit 2"; cat "$tmp/out"; }
+[[ $(git rev-parse HEAD) == "$head_before" ]] && ok || ko "nothing written while the index is locked"
+rm -f .git/index.lock
+"$kaitoc" check --staged --repo "$tmp/notrepo" >"$tmp/out" 2>&1; [[ $? == 2 ]] && ok || ko "check --staged outside a repository → exit 2"
+
 # 3. generate prints what build writes; kubectl kustomize of out/<target> yields the same objects.
 cd "$repo"
 "$kaitoc" generate --target quickstart >"$tmp/stream.yaml" && ok || ko "kaitoc generate"
