@@ -68,14 +68,21 @@ public enum CommitWorkflow {
         } catch {
             throw GitOpsError("not a git repository: \(options.repositoryPath)", cause: error)
         }
-        let author = options.author ?? repository.configuredSignature() ?? Signature(name: "kaitoc", email: "kaitoc@localhost")
+        let author =
+            options.author ?? repository.configuredSignature() ?? Signature(name: "kaitoc", email: "kaitoc@localhost")
         let committer = options.committer ?? author
         let targetBranch = try targetBranch(repository, options)
         for _ in 0..<max(options.maxAttempts, 1) {
             let outcome = try attempt(repository, options, branch: targetBranch, author: author, committer: committer)
             if let outcome {
                 if case .committed(let commit, let branch, _) = outcome, let remote = options.pushRemote {
-                    try push(repository, branch: branch, commit: commit, remote: remote, credentials: options.pushCredentials)
+                    try push(
+                        repository,
+                        branch: branch,
+                        commit: commit,
+                        remote: remote,
+                        credentials: options.pushCredentials
+                    )
                 }
                 return outcome
             }
@@ -152,13 +159,29 @@ public enum CommitWorkflow {
             if report.check.hasErrors { return .checkFailed(report.check) }
 
             // The new out/: everything rendered, plus files in out/ that kaitoc did not write (never deleted).
-            var out: [String: [UInt8]] = [:]
-            let existing = try repository.files(inTree: source.tree, under: ["out"])
-            for (path, bytes) in existing where !bytes.starts(with: Array(OutputWriter.headerPrefix.utf8)) {
-                out[String(path.dropFirst("out/".count))] = bytes
+            // Unchanged files keep their blob; only files without a rendered counterpart are read (header check).
+            let existing = try repository.blobIDs(inTree: source.tree, under: "out")
+            var rendered: [String: [UInt8]] = [:]
+            for file in report.targets.flatMap(\.files) { rendered["out/" + file.path] = Array(file.contents.utf8) }
+            var out: [String: ObjectID] = [:]
+            for (path, id) in existing where rendered[path] == nil {
+                if !(try repository.blob(id)).starts(with: Array(OutputWriter.headerPrefix.utf8)) {
+                    out[String(path.dropFirst("out/".count))] = id
+                }
             }
-            for file in report.targets.flatMap(\.files) { out[file.path] = Array(file.contents.utf8) }
-            let outTree = out.isEmpty ? nil : try repository.writeTree(out)
+            var changedPaths: [String] = []
+            for (path, bytes) in rendered {
+                var id = try repository.hashBlob(bytes)
+                if existing[path] != id {
+                    id = try repository.writeBlob(bytes)
+                    changedPaths.append(path)
+                }
+                out[String(path.dropFirst("out/".count))] = id
+            }
+            for path in existing.keys where out[String(path.dropFirst("out/".count))] == nil {
+                changedPaths.append(path)
+            }
+            let outTree = out.isEmpty ? nil : try repository.writeTree(blobs: out)
             let newRoot = try repository.replacing("out", in: source.tree, with: outTree)
             var previousTree: ObjectID?
             if let branchHead { previousTree = try repository.commit(branchHead).tree }
@@ -190,13 +213,21 @@ public enum CommitWorkflow {
             )
             if try !moveBranch(repository, branch, to: commitID, expecting: branchHead) { return nil }
             if updatesWorkingTree {
-                try checkoutWithRetry(repository, commitID)
+                // Few paths: check out just those; many: the whole folder (pathspec matching is per path).
+                try checkoutWithRetry(
+                    repository,
+                    commitID,
+                    paths: changedPaths.count > 1000 ? ["out"] : changedPaths.sorted()
+                )
             }
             return .committed(commit: commitID, branch: branch, source: sourceID)
         } catch let error as GitOpsError {
             throw error
         } catch let error as GitError {
-            throw GitOpsError(error.isLocked ? "a git lock is in the way: \(error.message)" : error.message, cause: error)
+            throw GitOpsError(
+                error.isLocked ? "a git lock is in the way: \(error.message)" : error.message,
+                cause: error
+            )
         } catch {
             throw GitOpsError("\(error)")
         }
@@ -212,7 +243,11 @@ public enum CommitWorkflow {
     ) throws(GitOpsError) {
         let rejections: [String]
         do {
-            rejections = try repository.push(remote: remote, refspecs: ["\(branch):\(branch)"], credentials: credentials)
+            rejections = try repository.push(
+                remote: remote,
+                refspecs: ["\(branch):\(branch)"],
+                credentials: credentials
+            )
         } catch {
             throw GitOpsError(
                 "committed \(commit.short) on \(branch), but the push to \(remote) failed: \(error.message)",
@@ -227,7 +262,12 @@ public enum CommitWorkflow {
     }
 
     /// Moves the branch with compare-and-swap; `false` when it moved meanwhile.
-    static func moveBranch(_ repository: Repository, _ branch: String, to commit: ObjectID, expecting old: ObjectID?)
+    static func moveBranch(
+        _ repository: Repository,
+        _ branch: String,
+        to commit: ObjectID,
+        expecting old: ObjectID?
+    )
         throws(GitError) -> Bool
     {
         var result: Result<Bool, GitError> = .success(true)
@@ -255,11 +295,12 @@ public enum CommitWorkflow {
     }
 
     /// Updates `out/` in the working tree and index, retrying while another git process holds the index lock.
-    static func checkoutWithRetry(_ repository: Repository, _ commit: ObjectID) throws(GitError) {
+    static func checkoutWithRetry(_ repository: Repository, _ commit: ObjectID, paths: [String]) throws(GitError) {
+        guard !paths.isEmpty else { return }
         var attempts = 0
         while true {
             do throws(GitError) {
-                try repository.checkout(paths: ["out"], from: commit)
+                try repository.checkout(paths: paths, from: commit)
                 return
             } catch {
                 attempts += 1

@@ -28,7 +28,10 @@ public enum ManifestDiff {
     ///
     /// - Returns: The changes (empty when `out/` is up to date), or the check report when it has errors.
     /// - Throws: ``GitOpsError`` for a missing repository or an unknown revision.
-    public static func run(repositoryPath: String, revision: String = "HEAD") throws(GitOpsError) -> Result<[ObjectChange], CheckReportBox> {
+    public static func run(
+        repositoryPath: String,
+        revision: String = "HEAD"
+    ) throws(GitOpsError) -> Result<[ObjectChange], CheckReportBox> {
         let repository: Repository
         do {
             repository = try Repository(discovering: repositoryPath)
@@ -51,7 +54,9 @@ public enum ManifestDiff {
         } catch {
             throw GitOpsError(error.message)
         }
-        guard report.check.unreadable.isEmpty else { throw GitOpsError(report.check.unreadable.joined(separator: "; ")) }
+        guard report.check.unreadable.isEmpty else {
+            throw GitOpsError(report.check.unreadable.joined(separator: "; "))
+        }
         if report.check.hasErrors { return .failure(CheckReportBox(report: report.check)) }
         var rendered: [String: String] = [:]
         for file in report.targets.flatMap(\.files) { rendered["out/" + file.path] = file.contents }
@@ -62,7 +67,14 @@ public enum ManifestDiff {
             if let old, !old.hasPrefix(OutputWriter.headerPrefix) { continue }  // the user's file: never touched
             switch (old, new) {
             case (nil, let new?):
-                changes.append(ObjectChange(kind: .added, path: path, diff: UnifiedDiff.make(old: "", new: new, path: path), warnings: []))
+                changes.append(
+                    ObjectChange(
+                        kind: .added,
+                        path: path,
+                        diff: UnifiedDiff.make(old: "", new: new, path: path),
+                        warnings: []
+                    )
+                )
             case (let old?, nil):
                 changes.append(ObjectChange(kind: .pruned, path: path, diff: "", warnings: pruneWarnings(old)))
             case (let old?, let new?) where old != new:
@@ -128,7 +140,9 @@ enum SyncHazards {
             }
         case "Deployment":
             if changed(["spec", "selector"]) {
-                warnings.append("Deployment spec.selector is immutable: delete the Deployment or let the sync replace it")
+                warnings.append(
+                    "Deployment spec.selector is immutable: delete the Deployment or let the sync replace it"
+                )
             }
         case "Job":
             if changed(["spec", "template"]) {
@@ -138,7 +152,9 @@ enum SyncHazards {
             }
         case "NodeClaim", "Machine":
             if changed(["spec"]) {
-                warnings.append("\(kind) spec is not patched but replaced: the GPU node is deprovisioned and a new one provisioned")
+                warnings.append(
+                    "\(kind) spec is not patched but replaced: the GPU node is deprovisioned and a new one provisioned"
+                )
             }
         case "NodePool":
             if changed(["spec", "template", "spec", "requirements"]) {
@@ -150,22 +166,36 @@ enum SyncHazards {
         let oldType = instanceType(a)
         let newType = instanceType(b)
         if let oldType, let newType, oldType != newType {
-            warnings.append("instance type changes from \(oldType) to \(newType): new GPU nodes are provisioned and the old ones removed; expect downtime")
+            warnings.append(
+                "instance type changes from \(oldType) to \(newType): new GPU nodes are provisioned and the old ones removed; expect downtime"
+            )
         }
         return warnings
     }
 
     static func instanceType(_ node: Node) -> String? {
-        let requirements = node["spec"]?["requirements"]?.sequence ?? node["spec"]?["template"]?["spec"]?["requirements"]?.sequence
-        return requirements?.first { $0["key"]?.scalar == "node.kubernetes.io/instance-type" }?["values"]?.sequence?.first?.scalar
+        let requirements =
+            node["spec"]?["requirements"]?.sequence ?? node["spec"]?["template"]?["spec"]?["requirements"]?.sequence
+        return requirements?.first { $0["key"]?.scalar == "node.kubernetes.io/instance-type" }?["values"]?.sequence?
+            .first?.scalar
     }
 }
 
 /// A unified diff of two texts (longest common subsequence of lines, three lines of context).
 enum UnifiedDiff {
     static func make(old: String, new: String, path: String) -> String {
-        let a = old.isEmpty ? [] : old.split(separator: "\n", omittingEmptySubsequences: false).dropLast(old.hasSuffix("\n") ? 1 : 0).map(String.init)
-        let b = new.isEmpty ? [] : new.split(separator: "\n", omittingEmptySubsequences: false).dropLast(new.hasSuffix("\n") ? 1 : 0).map(String.init)
+        let a =
+            old.isEmpty
+            ? []
+            : old.split(separator: "\n", omittingEmptySubsequences: false).dropLast(old.hasSuffix("\n") ? 1 : 0).map(
+                String.init
+            )
+        let b =
+            new.isEmpty
+            ? []
+            : new.split(separator: "\n", omittingEmptySubsequences: false).dropLast(new.hasSuffix("\n") ? 1 : 0).map(
+                String.init
+            )
         // LCS table (files are small: one object each).
         var lcs = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
         for i in stride(from: a.count - 1, through: 0, by: -1) {
@@ -179,11 +209,15 @@ enum UnifiedDiff {
         var j = 0
         while i < a.count || j < b.count {
             if i < a.count, j < b.count, a[i] == b[j] {
-                ops.append(.same(a[i])); i += 1; j += 1
+                ops.append(.same(a[i]))
+                i += 1
+                j += 1
             } else if j < b.count, i == a.count || lcs[i][j + 1] >= lcs[i + 1][j] {
-                ops.append(.insert(b[j])); j += 1
+                ops.append(.insert(b[j]))
+                j += 1
             } else {
-                ops.append(.delete(a[i])); i += 1
+                ops.append(.delete(a[i]))
+                i += 1
             }
         }
         var out = "--- a/\(path)\n+++ b/\(path)\n"
@@ -192,9 +226,19 @@ enum UnifiedDiff {
         var newLine = 1
         while index < ops.count {
             // Find the next change.
-            guard let start = ops[index...].firstIndex(where: { if case .same = $0 { return false }; return true }) else { break }
+            guard
+                let start = ops[index...].firstIndex(where: {
+                    if case .same = $0 { return false }
+                    return true
+                })
+            else { break }
             let hunkStart = max(index, start - 3)
-            for k in index..<hunkStart { if case .same = ops[k] { oldLine += 1; newLine += 1 } }
+            for k in index..<hunkStart {
+                if case .same = ops[k] {
+                    oldLine += 1
+                    newLine += 1
+                }
+            }
             var end = start
             var lastChange = start
             while end < ops.count {
@@ -211,12 +255,21 @@ enum UnifiedDiff {
             var newCount = 0
             for op in ops[hunkStart..<hunkEnd] {
                 switch op {
-                case .same(let line): body += " \(line)\n"; oldCount += 1; newCount += 1
-                case .delete(let line): body += "-\(line)\n"; oldCount += 1
-                case .insert(let line): body += "+\(line)\n"; newCount += 1
+                case .same(let line):
+                    body += " \(line)\n"
+                    oldCount += 1
+                    newCount += 1
+                case .delete(let line):
+                    body += "-\(line)\n"
+                    oldCount += 1
+                case .insert(let line):
+                    body += "+\(line)\n"
+                    newCount += 1
                 }
             }
-            out += "@@ -\(oldCount == 0 ? oldLine - 1 : oldLine),\(oldCount) +\(newCount == 0 ? newLine - 1 : newLine),\(newCount) @@\n" + body
+            out +=
+                "@@ -\(oldCount == 0 ? oldLine - 1 : oldLine),\(oldCount) +\(newCount == 0 ? newLine - 1 : newLine),\(newCount) @@\n"
+                + body
             oldLine += oldCount
             newLine += newCount
             index = hunkEnd

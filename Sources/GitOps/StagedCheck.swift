@@ -24,7 +24,8 @@ public enum StagedCheck {
             staged = try repository.stagedFiles(under: ["workspaces", "presets"])
         } catch {
             throw GitOpsError(
-                error.isLocked ? "the git index is locked (another git process is running?): \(error.message)"
+                error.isLocked
+                    ? "the git index is locked (another git process is running?): \(error.message)"
                     : "cannot read the git index: \(error.message)",
                 cause: error
             )

@@ -38,7 +38,10 @@ extension Repository {
     public func push(remote: String, refspecs: [String], credentials: PushCredentials) throws(GitError) -> [String] {
         var remoteHandle: OpaquePointer?
         if git_remote_lookup(&remoteHandle, rawHandle, remote) != 0 {
-            try LibGit2.check(git_remote_create_anonymous(&remoteHandle, rawHandle, remote), "git_remote_create_anonymous")
+            try LibGit2.check(
+                git_remote_create_anonymous(&remoteHandle, rawHandle, remote),
+                "git_remote_create_anonymous"
+            )
         }
         defer { git_remote_free(remoteHandle) }
         var options = git_push_options()

@@ -1,7 +1,8 @@
+internal import CGit2
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
-internal import CGit2
 
 /// A commit's facts.
 public struct CommitInfo: Sendable {
@@ -137,17 +138,15 @@ public final class Repository {
         return ObjectID(id.pointee)
     }
 
-    /// Every blob under the given top-level folders of a tree, with its contents, keyed by path.
-    public func files(inTree tree: ObjectID, under folders: [String]) throws(GitError) -> [String: [UInt8]] {
-        var result: [String: [UInt8]] = [:]
-        for folder in folders {
-            guard let subtree = try entry(folder, inTree: tree) else { continue }
-            try collect(tree: subtree, prefix: folder, into: &result)
-        }
+    /// The id of every blob under a top-level folder of a tree, keyed by path, without reading contents.
+    public func blobIDs(inTree tree: ObjectID, under folder: String) throws(GitError) -> [String: ObjectID] {
+        var result: [String: ObjectID] = [:]
+        guard let subtree = try entry(folder, inTree: tree) else { return result }
+        try collectIDs(tree: subtree, prefix: folder, into: &result)
         return result
     }
 
-    private func collect(tree: ObjectID, prefix: String, into result: inout [String: [UInt8]]) throws(GitError) {
+    private func collectIDs(tree: ObjectID, prefix: String, into result: inout [String: ObjectID]) throws(GitError) {
         var oid = tree.raw
         var treeHandle: OpaquePointer?
         try LibGit2.check(git_tree_lookup(&treeHandle, handle, &oid), "git_tree_lookup")
@@ -160,11 +159,62 @@ public final class Repository {
             let path = "\(prefix)/\(String(cString: name))"
             switch git_tree_entry_type(entry) {
             case GIT_OBJECT_TREE: subtrees.append((path, ObjectID(id.pointee)))
-            case GIT_OBJECT_BLOB: result[path] = try blob(ObjectID(id.pointee))
+            case GIT_OBJECT_BLOB: result[path] = ObjectID(id.pointee)
             default: break
             }
         }
-        for (path, id) in subtrees { try collect(tree: id, prefix: path, into: &result) }
+        for (path, id) in subtrees { try collectIDs(tree: id, prefix: path, into: &result) }
+    }
+
+    /// The id a blob with these bytes has, without writing it.
+    public func hashBlob(_ bytes: [UInt8]) throws(GitError) -> ObjectID {
+        var oid = git_oid()
+        let rc = bytes.withUnsafeBytes { buffer in git_odb_hash(&oid, buffer.baseAddress, buffer.count, GIT_OBJECT_BLOB)
+        }
+        try LibGit2.check(rc, "git_odb_hash")
+        return ObjectID(oid)
+    }
+
+    /// Writes a tree from blob ids (the blobs must exist), creating subtrees as needed.
+    public func writeTree(blobs: [String: ObjectID]) throws(GitError) -> ObjectID {
+        var direct: [String: ObjectID] = [:]
+        var nested: [String: [String: ObjectID]] = [:]
+        for (path, id) in blobs {
+            if let slash = path.firstIndex(of: "/") {
+                nested[String(path[..<slash]), default: [:]][String(path[path.index(after: slash)...])] = id
+            } else {
+                direct[path] = id
+            }
+        }
+        var builder: OpaquePointer?
+        try LibGit2.check(git_treebuilder_new(&builder, handle, nil), "git_treebuilder_new")
+        defer { git_treebuilder_free(builder) }
+        for (name, id) in direct {
+            var oid = id.raw
+            try LibGit2.check(
+                git_treebuilder_insert(nil, builder, name, &oid, GIT_FILEMODE_BLOB),
+                "git_treebuilder_insert"
+            )
+        }
+        for (name, children) in nested {
+            var oid = try writeTree(blobs: children).raw
+            try LibGit2.check(
+                git_treebuilder_insert(nil, builder, name, &oid, GIT_FILEMODE_TREE),
+                "git_treebuilder_insert"
+            )
+        }
+        var result = git_oid()
+        try LibGit2.check(git_treebuilder_write(&result, builder), "git_treebuilder_write")
+        return ObjectID(result)
+    }
+
+    /// Every blob under the given top-level folders of a tree, with its contents, keyed by path.
+    public func files(inTree tree: ObjectID, under folders: [String]) throws(GitError) -> [String: [UInt8]] {
+        var result: [String: [UInt8]] = [:]
+        for folder in folders {
+            for (path, id) in try blobIDs(inTree: tree, under: folder) { result[path] = try blob(id) }
+        }
+        return result
     }
 
     /// The bytes of a blob.
@@ -233,33 +283,6 @@ public final class Repository {
         return ObjectID(oid)
     }
 
-    /// Writes a tree holding `files` (paths relative to the tree), creating subtrees as needed.
-    public func writeTree(_ files: [String: [UInt8]]) throws(GitError) -> ObjectID {
-        var direct: [String: [UInt8]] = [:]
-        var nested: [String: [String: [UInt8]]] = [:]
-        for (path, bytes) in files {
-            if let slash = path.firstIndex(of: "/") {
-                nested[String(path[..<slash]), default: [:]][String(path[path.index(after: slash)...])] = bytes
-            } else {
-                direct[path] = bytes
-            }
-        }
-        var builder: OpaquePointer?
-        try LibGit2.check(git_treebuilder_new(&builder, handle, nil), "git_treebuilder_new")
-        defer { git_treebuilder_free(builder) }
-        for (name, bytes) in direct {
-            var oid = try writeBlob(bytes).raw
-            try LibGit2.check(git_treebuilder_insert(nil, builder, name, &oid, GIT_FILEMODE_BLOB), "git_treebuilder_insert")
-        }
-        for (name, children) in nested {
-            var oid = try writeTree(children).raw
-            try LibGit2.check(git_treebuilder_insert(nil, builder, name, &oid, GIT_FILEMODE_TREE), "git_treebuilder_insert")
-        }
-        var result = git_oid()
-        try LibGit2.check(git_treebuilder_write(&result, builder), "git_treebuilder_write")
-        return ObjectID(result)
-    }
-
     /// A copy of a root tree with the top-level entry `name` replaced by `subtree` (or removed when `nil`).
     public func replacing(_ name: String, in tree: ObjectID, with subtree: ObjectID?) throws(GitError) -> ObjectID {
         var oid = tree.raw
@@ -271,7 +294,10 @@ public final class Repository {
         defer { git_treebuilder_free(builder) }
         if let subtree {
             var sub = subtree.raw
-            try LibGit2.check(git_treebuilder_insert(nil, builder, name, &sub, GIT_FILEMODE_TREE), "git_treebuilder_insert")
+            try LibGit2.check(
+                git_treebuilder_insert(nil, builder, name, &sub, GIT_FILEMODE_TREE),
+                "git_treebuilder_insert"
+            )
         } else if git_treebuilder_get(builder, name) != nil {
             try LibGit2.check(git_treebuilder_remove(builder, name), "git_treebuilder_remove")
         }
@@ -317,8 +343,16 @@ public final class Repository {
         var result = git_oid()
         let rc = parentHandles.withUnsafeMutableBufferPointer { buffer in
             git_commit_create(
-                &result, handle, nil, authorSignature, committerSignature, "UTF-8", message, treeHandle,
-                buffer.count, buffer.baseAddress
+                &result,
+                handle,
+                nil,
+                authorSignature,
+                committerSignature,
+                "UTF-8",
+                message,
+                treeHandle,
+                buffer.count,
+                buffer.baseAddress
             )
         }
         try LibGit2.check(rc, "git_commit_create")
@@ -329,7 +363,12 @@ public final class Repository {
     /// is `nil` and it does not exist yet.
     ///
     /// - Throws: ``GitError`` with `isModified` when the branch moved meanwhile.
-    public func updateReference(_ name: String, to new: ObjectID, expecting expected: ObjectID?, log: String)
+    public func updateReference(
+        _ name: String,
+        to new: ObjectID,
+        expecting expected: ObjectID?,
+        log: String
+    )
         throws(GitError)
     {
         var newOID = new.raw
@@ -352,7 +391,10 @@ public final class Repository {
         try LibGit2.check(git_object_lookup(&object, handle, &oid, GIT_OBJECT_COMMIT), "git_object_lookup")
         defer { git_object_free(object) }
         var options = git_checkout_options()
-        try LibGit2.check(git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "git_checkout_options_init")
+        try LibGit2.check(
+            git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)),
+            "git_checkout_options_init"
+        )
         options.checkout_strategy = GIT_CHECKOUT_FORCE.rawValue | GIT_CHECKOUT_REMOVE_UNTRACKED.rawValue
         var cStrings = paths.map { strdup($0) }
         defer { for s in cStrings { free(s) } }

@@ -14,6 +14,7 @@ public struct Mark: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// `line:column`.
     public var description: String { "\(line):\(column)" }
 
+    /// Orders by value.
     public static func < (lhs: Mark, rhs: Mark) -> Bool {
         (lhs.line, lhs.column) < (rhs.line, rhs.column)
     }
@@ -81,7 +82,11 @@ public struct Node: Sendable, Hashable {
 
 extension Node {
     /// Creates a scalar node; the style decides nothing about quoting when emitted (the emitter quotes where needed).
-    public static func scalar(_ value: String, style: ScalarStyle = .plain, mark: Mark = Mark(line: 0, column: 0)) -> Node {
+    public static func scalar(
+        _ value: String,
+        style: ScalarStyle = .plain,
+        mark: Mark = Mark(line: 0, column: 0)
+    ) -> Node {
         Node(.scalar(value, style), mark: mark)
     }
 

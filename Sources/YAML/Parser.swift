@@ -147,7 +147,11 @@ private final class TreeBuilder {
                 return YAMLError(
                     .tabIndentation,
                     "tab character used for indentation; YAML indentation must use spaces",
-                    at: Mark(line: at.line, column: (line.firstIndex(of: "\t").map { line.distance(from: line.startIndex, to: $0) } ?? 0) + 1)
+                    at: Mark(
+                        line: at.line,
+                        column: (line.firstIndex(of: "\t").map { line.distance(from: line.startIndex, to: $0) } ?? 0)
+                            + 1
+                    )
                 )
             }
         }
@@ -301,7 +305,9 @@ private final class TreeBuilder {
                     throw YAMLError(.unsupported, "mapping keys must be scalars", at: node.mark)
                 }
                 if keyText != "<<" || node.scalarStyle != .plain,
-                    let first = pairs.first(where: { $0.key.scalar == keyText && !($0.key.scalar == "<<" && $0.key.scalarStyle == .plain) })
+                    let first = pairs.first(where: {
+                        $0.key.scalar == keyText && !($0.key.scalar == "<<" && $0.key.scalarStyle == .plain)
+                    })
                 {
                     throw YAMLError(
                         .duplicateKey,

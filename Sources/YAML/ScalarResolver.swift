@@ -5,7 +5,8 @@ enum ScalarResolver {
     static func resolve(_ text: String) -> ScalarType {
         // Fast path: most strings start with a letter that no special form starts with.
         if let first = text.utf8.first,
-            (first >= UInt8(ascii: "A") && first <= UInt8(ascii: "Z")) || (first >= UInt8(ascii: "a") && first <= UInt8(ascii: "z"))
+            (first >= UInt8(ascii: "A") && first <= UInt8(ascii: "Z"))
+                || (first >= UInt8(ascii: "a") && first <= UInt8(ascii: "z"))
         {
             switch first {
             case UInt8(ascii: "y"), UInt8(ascii: "Y"), UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "t"),
@@ -18,7 +19,8 @@ enum ScalarResolver {
         switch text {
         case "", "~", "null", "Null", "NULL":
             return .null
-        case "true", "True", "TRUE", "false", "False", "FALSE", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+        case "true", "True", "TRUE", "false", "False", "FALSE", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No",
+            "NO",
             "on", "On", "ON", "off", "Off", "OFF":
             return .bool
         case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN":

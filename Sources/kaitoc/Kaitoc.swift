@@ -1,9 +1,8 @@
 import ArgumentParser
+import Foundation
 import GitOps
 import GitStore
 import KaitoCore
-
-import Foundation
 
 @main
 struct Kaitoc: AsyncParsableCommand {
@@ -111,7 +110,9 @@ struct Build: AsyncParsableCommand {
     var presets: String?
 
     func validate() throws {
-        if let mode, OutputMode(rawValue: mode) == nil { throw ValidationError("--mode must be expanded or controller") }
+        if let mode, OutputMode(rawValue: mode) == nil {
+            throw ValidationError("--mode must be expanded or controller")
+        }
     }
 
     func run() async throws {
@@ -225,7 +226,10 @@ struct Commit: AsyncParsableCommand {
     @Option(help: "Author email (default: git config user.email).")
     var authorEmail: String?
 
-    @Option(help: "Push the branch to this remote (name, URL or path) after committing. Credentials: the ssh agent, or a token in KAITOC_GIT_TOKEN for HTTPS.")
+    @Option(
+        help:
+            "Push the branch to this remote (name, URL or path) after committing. Credentials: the ssh agent, or a token in KAITOC_GIT_TOKEN for HTTPS."
+    )
     var push: String?
 
     func run() async throws {
@@ -233,7 +237,12 @@ struct Commit: AsyncParsableCommand {
         if let authorName { author = Signature(name: authorName, email: authorEmail ?? "kaitoc@localhost") }
         let result: CommitResult
         do {
-            var options = CommitOptions(repositoryPath: repository, revision: revision, renderedBranch: branch, author: author)
+            var options = CommitOptions(
+                repositoryPath: repository,
+                revision: revision,
+                renderedBranch: branch,
+                author: author
+            )
             options.pushRemote = push
             options.pushCredentials = PushCredentials(token: ProcessInfo.processInfo.environment["KAITOC_GIT_TOKEN"])
             result = try CommitWorkflow.run(options)
@@ -243,7 +252,10 @@ struct Commit: AsyncParsableCommand {
         }
         switch result {
         case .committed(let commit, let branch, let source):
-            print("committed \(commit.short) on \(branch) (rendered from \(source.short))" + (push.map { ", pushed to \($0)" } ?? ""))
+            print(
+                "committed \(commit.short) on \(branch) (rendered from \(source.short))"
+                    + (push.map { ", pushed to \($0)" } ?? "")
+            )
         case .nothingToCommit(let branch, let source):
             print("nothing to commit: out/ on \(branch) is up to date with \(source.short)")
         case .loopGuard(let reason, _):
@@ -258,7 +270,8 @@ struct Commit: AsyncParsableCommand {
 
 struct Diff: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show what build would change against the out/ committed in a revision, and what a sync will not patch.",
+        abstract:
+            "Show what build would change against the out/ committed in a revision, and what a sync will not patch.",
         discussion: "Exit status: 0 (changes or not), 1 check errors, 2 git errors."
     )
 
@@ -316,7 +329,8 @@ struct Hook: AsyncParsableCommand {
         var force = false
 
         func run() async throws {
-            let executable = CommandLine.arguments.first.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "kaitoc"
+            let executable =
+                CommandLine.arguments.first.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "kaitoc"
             do {
                 let path = try HookInstaller.install(repositoryPath: repository, kaitoc: executable, force: force)
                 print("installed \(path)")

@@ -58,14 +58,24 @@ struct CommitWorkflowTests {
         #expect(try repo.git(["rev-parse", "HEAD"]) == before)
         #expect(head != before)
         // The hand-made file in out/ survives re-rendering.
-        try repo.write("workspaces/quickstart/workspace-phi-3-mini.yaml", try String(contentsOf: repo.root.appendingPathComponent("workspaces/quickstart/workspace-phi-3-mini.yaml"), encoding: .utf8).replacingOccurrences(of: "apps: phi-3", with: "apps: phi-3-v2"))
+        try repo.write(
+            "workspaces/quickstart/workspace-phi-3-mini.yaml",
+            try String(
+                contentsOf: repo.root.appendingPathComponent("workspaces/quickstart/workspace-phi-3-mini.yaml"),
+                encoding: .utf8
+            ).replacingOccurrences(of: "apps: phi-3", with: "apps: phi-3-v2")
+        )
         try repo.git(["commit", "-q", "-am", "Relabel"])
         guard case .committed = try CommitWorkflow.run(CommitOptions(repositoryPath: repo.root.path)) else {
             Issue.record("expected a commit")
             return
         }
         #expect(try repo.git(["show", "HEAD:out/NOTES.md"]) == "hand-made\n")
-        #expect(try repo.git(["show", "HEAD:out/quickstart/default/workspace-phi-3-mini/deployment-workspace-phi-3-mini.yaml"]).contains("phi-3-v2"))
+        #expect(
+            try repo.git([
+                "show", "HEAD:out/quickstart/default/workspace-phi-3-mini/deployment-workspace-phi-3-mini.yaml",
+            ]).contains("phi-3-v2")
+        )
     }
 
     @Test func rendersOntoASeparateBranchOneCommitPerSource() throws {
@@ -73,11 +83,21 @@ struct CommitWorkflowTests {
         try repo.seedQuickStarts()
         let first = try repo.git(["rev-parse", "--short=7", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
         _ = try CommitWorkflow.run(CommitOptions(repositoryPath: repo.root.path, renderedBranch: "rendered/main"))
-        try repo.write("workspaces/quickstart/extra.yaml", try String(contentsOf: repo.root.appendingPathComponent("workspaces/quickstart/workspace-phi-3-mini.yaml"), encoding: .utf8).replacingOccurrences(of: "name: workspace-phi-3-mini", with: "name: workspace-phi-3-mini-2"))
+        try repo.write(
+            "workspaces/quickstart/extra.yaml",
+            try String(
+                contentsOf: repo.root.appendingPathComponent("workspaces/quickstart/workspace-phi-3-mini.yaml"),
+                encoding: .utf8
+            ).replacingOccurrences(of: "name: workspace-phi-3-mini", with: "name: workspace-phi-3-mini-2")
+        )
         try repo.git(["add", "-A"])
         try repo.git(["commit", "-q", "-m", "Second"])
         _ = try CommitWorkflow.run(CommitOptions(repositoryPath: repo.root.path, renderedBranch: "rendered/main"))
-        guard case .nothingToCommit = try CommitWorkflow.run(CommitOptions(repositoryPath: repo.root.path, renderedBranch: "rendered/main")) else {
+        guard
+            case .nothingToCommit = try CommitWorkflow.run(
+                CommitOptions(repositoryPath: repo.root.path, renderedBranch: "rendered/main")
+            )
+        else {
             Issue.record("a second run for the same source commits nothing")
             return
         }
@@ -87,7 +107,9 @@ struct CommitWorkflowTests {
         #expect(log.first?.hasSuffix(": Second") == true)
         // The source branch is untouched.
         #expect(try repo.git(["log", "--format=%s", "main"]).split(separator: "\n").first == "Second")
-        #expect(try repo.git(["ls-tree", "-r", "--name-only", "rendered/main", "out/"]).contains("workspace-phi-3-mini-2"))
+        #expect(
+            try repo.git(["ls-tree", "-r", "--name-only", "rendered/main", "out/"]).contains("workspace-phi-3-mini-2")
+        )
     }
 
     @Test func worksInABareRepository() throws {
@@ -102,26 +124,39 @@ struct CommitWorkflowTests {
             Issue.record("expected a commit in the bare repository, got \(result)")
             return
         }
-        #expect(try bare.git(["log", "-1", "--format=%an <%ae>"]).trimmingCharacters(in: .whitespacesAndNewlines) == "Bot <bot@example.com>")
+        #expect(
+            try bare.git(["log", "-1", "--format=%an <%ae>"]).trimmingCharacters(in: .whitespacesAndNewlines)
+                == "Bot <bot@example.com>"
+        )
     }
 
     @Test func checkErrorsCommitNothing() throws {
         let repo = try GitFixture()
         try repo.seedQuickStarts()
-        try repo.write("workspaces/quickstart/bad.yaml", "apiVersion: kaito.sh/v1alpha1\nkind: Workspace\nmetadata:\n  name: Bad_Name\n")
+        try repo.write(
+            "workspaces/quickstart/bad.yaml",
+            "apiVersion: kaito.sh/v1alpha1\nkind: Workspace\nmetadata:\n  name: Bad_Name\n"
+        )
         try repo.git(["add", "-A"])
         try repo.git(["commit", "-q", "-m", "Bad"])
         let head = try repo.git(["rev-parse", "HEAD"])
-        guard case .checkFailed(let report) = try CommitWorkflow.run(CommitOptions(repositoryPath: repo.root.path)) else {
+        guard case .checkFailed(let report) = try CommitWorkflow.run(CommitOptions(repositoryPath: repo.root.path))
+        else {
             Issue.record("expected check errors")
             return
         }
-        #expect(report.diagnostics.contains { $0.code == "KAITO-V1" && $0.location.file == "workspaces/quickstart/bad.yaml" })
+        #expect(
+            report.diagnostics.contains {
+                $0.code == "KAITO-V1" && $0.location.file == "workspaces/quickstart/bad.yaml"
+            }
+        )
         #expect(try repo.git(["rev-parse", "HEAD"]) == head)
     }
 
     @Test func badInputsAreOneLineErrors() throws {
-        let notRepo = FileManager.default.temporaryDirectory.appendingPathComponent("kaitoc-norepo-\(UUID().uuidString)")
+        let notRepo = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kaitoc-norepo-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: notRepo, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: notRepo) }
         #expect(throws: GitOpsError.self) { _ = try CommitWorkflow.run(CommitOptions(repositoryPath: notRepo.path)) }
@@ -133,7 +168,15 @@ struct CommitWorkflowTests {
 
         let repo = try GitFixture()
         try repo.seedQuickStarts()
-        #expect { _ = try CommitWorkflow.run(CommitOptions(repositoryPath: repo.root.path, revision: "no-such-branch", renderedBranch: "rendered/main")) } throws: { error in
+        #expect {
+            _ = try CommitWorkflow.run(
+                CommitOptions(
+                    repositoryPath: repo.root.path,
+                    revision: "no-such-branch",
+                    renderedBranch: "rendered/main"
+                )
+            )
+        } throws: { error in
             (error as? GitOpsError)?.message.contains("unknown revision") == true
         }
         try repo.git(["checkout", "-q", "--detach"])
@@ -191,13 +234,23 @@ struct PushTests {
         try other.git(["add", "-A"])
         try other.git(["commit", "-q", "-m", "Other"])
         try other.git(["push", "-q", remote.root.path, "main"])
-        try repo.write("workspaces/quickstart/workspace-phi-3-mini.yaml", try String(contentsOf: repo.root.appendingPathComponent("workspaces/quickstart/workspace-phi-3-mini.yaml"), encoding: .utf8).replacingOccurrences(of: "apps: phi-3", with: "apps: phi-3-b"))
+        try repo.write(
+            "workspaces/quickstart/workspace-phi-3-mini.yaml",
+            try String(
+                contentsOf: repo.root.appendingPathComponent("workspaces/quickstart/workspace-phi-3-mini.yaml"),
+                encoding: .utf8
+            ).replacingOccurrences(of: "apps: phi-3", with: "apps: phi-3-b")
+        )
         try repo.git(["commit", "-q", "-am", "Change"])
         #expect { _ = try CommitWorkflow.run(options) } throws: { error in
             guard let error = error as? GitOpsError else { return false }
-            return error.message.contains("push") && (error.message.contains("rejected") || error.message.contains("failed"))
+            return error.message.contains("push")
+                && (error.message.contains("rejected") || error.message.contains("failed"))
         }
-        #expect(try remote.git(["log", "-1", "--format=%s", "main"]).trimmingCharacters(in: .whitespacesAndNewlines) == "Other")
+        #expect(
+            try remote.git(["log", "-1", "--format=%s", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+                == "Other"
+        )
     }
 }
 
@@ -205,7 +258,10 @@ struct DiffTests {
     @Test func reportsChangesAndWhatASyncCannotPatch() throws {
         let repo = try GitFixture()
         try repo.seedQuickStarts()
-        try FileManager.default.createDirectory(at: repo.root.appendingPathComponent("workspaces/aks-prod"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: repo.root.appendingPathComponent("workspaces/aks-prod"),
+            withIntermediateDirectories: true
+        )
         let source = GitFixture.repositoryRoot.appendingPathComponent("workspaces/aks-prod/workspace-phi-4-mini.yaml")
         let text = try String(contentsOf: source, encoding: .utf8)
         try repo.write("workspaces/aks-prod/workspace-phi-4-mini.yaml", text)
@@ -230,15 +286,29 @@ struct DiffTests {
         #expect(statefulSet.kind == .changed)
         #expect(statefulSet.warnings.contains { $0.contains("spec.volumeClaimTemplates cannot be updated in place") })
         #expect(statefulSet.diff.contains("-  volumeClaimTemplates:"))
-        #expect(statefulSet.diff.contains("+        - --gpu-memory-utilization=0.82") || statefulSet.diff.contains("gpu-memory-utilization=0.82"))
+        #expect(
+            statefulSet.diff.contains("+        - --gpu-memory-utilization=0.82")
+                || statefulSet.diff.contains("gpu-memory-utilization=0.82")
+        )
         let claim = try #require(changes.first { $0.path.contains("/_cluster/nodeclaim-") })
-        #expect(claim.warnings.contains { $0.contains("instance type changes from Standard_NC24ads_A100_v4 to Standard_NV72ads_A10_v5") })
+        #expect(
+            claim.warnings.contains {
+                $0.contains("instance type changes from Standard_NC24ads_A100_v4 to Standard_NV72ads_A10_v5")
+            }
+        )
         // A removed workspace prunes its objects.
-        try FileManager.default.removeItem(at: repo.root.appendingPathComponent("workspaces/aks-prod/workspace-phi-4-mini.yaml"))
+        try FileManager.default.removeItem(
+            at: repo.root.appendingPathComponent("workspaces/aks-prod/workspace-phi-4-mini.yaml")
+        )
         guard case .success(let pruned) = try ManifestDiff.run(repositoryPath: repo.root.path) else {
             Issue.record("expected no check errors")
             return
         }
-        #expect(pruned.contains { $0.kind == .pruned && $0.path.contains("nodeclaim-") && $0.warnings.first?.contains("deprovisions") == true })
+        #expect(
+            pruned.contains {
+                $0.kind == .pruned && $0.path.contains("nodeclaim-")
+                    && $0.warnings.first?.contains("deprovisions") == true
+            }
+        )
     }
 }

@@ -26,7 +26,12 @@ final class GitFixture {
         try Self.run("/usr/bin/git", arguments, in: root, allowFailure: allowFailure)
     }
 
-    static func run(_ executable: String, _ arguments: [String], in folder: URL, allowFailure: Bool = false) throws -> String {
+    static func run(
+        _ executable: String,
+        _ arguments: [String],
+        in folder: URL,
+        allowFailure: Bool = false
+    ) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -62,7 +67,10 @@ final class GitFixture {
     /// Copies the shipped catalog and the quick-start workspaces in, and commits them.
     func seedQuickStarts(message: String = "Add quick starts") throws {
         let fm = FileManager.default
-        try fm.copyItem(at: Self.repositoryRoot.appendingPathComponent("presets"), to: root.appendingPathComponent("presets"))
+        try fm.copyItem(
+            at: Self.repositoryRoot.appendingPathComponent("presets"),
+            to: root.appendingPathComponent("presets")
+        )
         try fm.createDirectory(at: root.appendingPathComponent("workspaces"), withIntermediateDirectories: true)
         try fm.copyItem(
             at: Self.repositoryRoot.appendingPathComponent("workspaces/quickstart"),

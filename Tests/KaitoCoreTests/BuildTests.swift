@@ -40,7 +40,11 @@ struct RenderGoldenTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let out = root.appendingPathComponent("out")
         let report = try Builder.build(
-            BuildOptions(repositoryRoot: root.path, presetsDirectory: TestSupport.testPresets.path, outputDirectory: out.path)
+            BuildOptions(
+                repositoryRoot: root.path,
+                presetsDirectory: TestSupport.testPresets.path,
+                outputDirectory: out.path
+            )
         )
         #expect(!report.check.hasErrors, "\(TestSupport.normalize(report.check.rendered(as: .text), root: root))")
         // Only the targets this case uses.
@@ -54,7 +58,10 @@ struct RenderGoldenTests {
                 try? FileManager.default.removeItem(at: expectedFolder)
                 for (path, text) in actual {
                     let url = expectedFolder.appendingPathComponent(path)
-                    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                    try FileManager.default.createDirectory(
+                        at: url.deletingLastPathComponent(),
+                        withIntermediateDirectories: true
+                    )
                     try Data(text.utf8).write(to: url)
                 }
                 Issue.record("recorded \(renderCase.name); review it and run again without RECORD_SNAPSHOTS")
@@ -63,7 +70,9 @@ struct RenderGoldenTests {
         }
         #expect(Set(actual.keys) == Set(expected.keys), "file lists differ")
         for (path, text) in actual where expected[path] != text {
-            Issue.record("\(path) differs from the golden file:\n--- expected\n\(expected[path] ?? "<missing>")--- actual\n\(text)")
+            Issue.record(
+                "\(path) differs from the golden file:\n--- expected\n\(expected[path] ?? "<missing>")--- actual\n\(text)"
+            )
         }
     }
 }
@@ -100,19 +109,26 @@ struct BuildSafetyTests {
         let root = try TestSupport.makeRepository(files: files)
         defer { try? FileManager.default.removeItem(at: root) }
         _ = try build(root)
-        try FileManager.default.removeItem(at: root.appendingPathComponent("workspaces/classic/workspace-tuning-phi-3.yaml"))
+        try FileManager.default.removeItem(
+            at: root.appendingPathComponent("workspaces/classic/workspace-tuning-phi-3.yaml")
+        )
         let report = try build(root)
         let pruned = report.write?.pruned ?? []
         #expect(pruned.contains("classic/default/workspace-tuning-phi-3/job-workspace-tuning-phi-3.yaml"))
         #expect(report.write?.foreign == ["classic/README.yaml"])
         let notes = try String(contentsOf: root.appendingPathComponent("out/classic/README.yaml"), encoding: .utf8)
         #expect(notes == "# my notes\nkind: Note\n")
-        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("out/classic/default/workspace-tuning-phi-3").path))
+        #expect(
+            !FileManager.default.fileExists(
+                atPath: root.appendingPathComponent("out/classic/default/workspace-tuning-phi-3").path
+            )
+        )
     }
 
     @Test func failedCheckWritesNothing() throws {
         var files = quickstarts
-        files["workspaces/classic/broken.yaml"] = "apiVersion: kaito.sh/v1alpha1\nkind: Workspace\nmetadata:\n  name: Broken\n"
+        files["workspaces/classic/broken.yaml"] =
+            "apiVersion: kaito.sh/v1alpha1\nkind: Workspace\nmetadata:\n  name: Broken\n"
         let root = try TestSupport.makeRepository(files: files)
         defer { try? FileManager.default.removeItem(at: root) }
         let report = try build(root)
@@ -127,7 +143,9 @@ struct BuildSafetyTests {
         let root = try TestSupport.makeRepository(files: files)
         defer { try? FileManager.default.removeItem(at: root) }
         #expect(throws: OutputError.self) { _ = try build(root) }
-        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("out/classic/kustomization.yaml").path))
+        #expect(
+            !FileManager.default.fileExists(atPath: root.appendingPathComponent("out/classic/kustomization.yaml").path)
+        )
     }
 
     @Test(arguments: ["../etc/passwd", "/etc/passwd", "a/../../b", "a//b", ".hidden/x.yaml", "a/./b", ""])

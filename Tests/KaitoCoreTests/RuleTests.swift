@@ -18,7 +18,8 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
         let rules = TestSupport.fixtures.appendingPathComponent("rules")
         let targets = (try? FileManager.default.contentsOfDirectory(atPath: rules.path)) ?? []
         return targets.sorted().flatMap { target in
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: rules.appendingPathComponent(target).path)) ?? []
+            let files =
+                (try? FileManager.default.contentsOfDirectory(atPath: rules.appendingPathComponent(target).path)) ?? []
             return files.filter { $0.hasSuffix(".yaml") }.sorted().map { RuleCase(target: target, fileName: $0) }
         }
     }()
@@ -58,7 +59,8 @@ struct RuleTests {
         #expect(failing == passing)
         let webhookRules =
             ["V1"] + (1...8).map { "C\($0)" } + [1, 2, 3, 4, 5, 9, 10, 11, 12, 13, 14, 15].map { "R\($0)" }
-            + (1...11).map { "I\($0)" } + (1...6).map { "A\($0)" } + (1...5).map { "IC\($0)" } + (1...17).map { "T\($0)" }
+            + (1...11).map { "I\($0)" } + (1...6).map { "A\($0)" } + (1...5).map { "IC\($0)" }
+            + (1...17).map { "T\($0)" }
         for rule in webhookRules {
             #expect(failing.contains("KAITO-\(rule)"), "no failing fixture for KAITO-\(rule)")
         }

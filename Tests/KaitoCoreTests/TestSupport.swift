@@ -22,13 +22,18 @@ enum TestSupport {
 
     /// A catalog folder made of the shipped models and instance types plus the test targets and test presets.
     static let testPresets: URL = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kaitoc-test-presets-\(UUID().uuidString)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kaitoc-test-presets-\(UUID().uuidString)"
+        )
         let fm = FileManager.default
         try? fm.createDirectory(at: dir, withIntermediateDirectories: true)
         let shipped = repositoryRoot.appendingPathComponent("presets")
         try? fm.copyItem(at: shipped.appendingPathComponent("models"), to: dir.appendingPathComponent("models"))
         try? fm.copyItem(at: shipped.appendingPathComponent("skus.yaml"), to: dir.appendingPathComponent("skus.yaml"))
-        try? fm.copyItem(at: fixtures.appendingPathComponent("targets.yaml"), to: dir.appendingPathComponent("targets.yaml"))
+        try? fm.copyItem(
+            at: fixtures.appendingPathComponent("targets.yaml"),
+            to: dir.appendingPathComponent("targets.yaml")
+        )
         try? fm.copyItem(
             at: fixtures.appendingPathComponent("extra-models.yaml"),
             to: dir.appendingPathComponent("extra-models.yaml")
@@ -66,9 +71,13 @@ enum TestSupport {
         let expected = try? String(contentsOf: golden, encoding: .utf8)
         if isRecording {
             if expected != actual { try? Data(actual.utf8).write(to: golden) }
-            return expected == actual ? nil : "recorded \(golden.lastPathComponent); review it and run again without RECORD_SNAPSHOTS"
+            return expected == actual
+                ? nil : "recorded \(golden.lastPathComponent); review it and run again without RECORD_SNAPSHOTS"
         }
-        guard let expected else { return "missing golden file \(golden.path); run with RECORD_SNAPSHOTS=1 to record it" }
-        return expected == actual ? nil : "output differs from \(golden.lastPathComponent):\n--- expected\n\(expected)--- actual\n\(actual)"
+        guard let expected else {
+            return "missing golden file \(golden.path); run with RECORD_SNAPSHOTS=1 to record it"
+        }
+        return expected == actual
+            ? nil : "output differs from \(golden.lastPathComponent):\n--- expected\n\(expected)--- actual\n\(actual)"
     }
 }

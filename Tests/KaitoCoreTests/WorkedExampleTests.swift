@@ -8,7 +8,9 @@ import YAML
 struct WorkedExampleTests {
     func render() throws -> [String: Node] {
         let source = try String(
-            contentsOf: TestSupport.repositoryRoot.appendingPathComponent("workspaces/aks-prod/workspace-phi-4-mini.yaml"),
+            contentsOf: TestSupport.repositoryRoot.appendingPathComponent(
+                "workspaces/aks-prod/workspace-phi-4-mini.yaml"
+            ),
             encoding: .utf8
         )
         let root = try TestSupport.makeRepository(files: ["workspaces/head/phi-4-mini.yaml": source])
@@ -38,10 +40,15 @@ struct WorkedExampleTests {
         #expect(claim["metadata"]?["annotations"]?["kaito.sh/node-image-family"]?.scalar == "ubuntu")
         #expect(claim["spec"]?["nodeClassRef"]?["kind"]?.scalar == "KaitoNodeClass")
         #expect(claim["spec"]?["nodeClassRef"]?["group"]?.scalar == "kaito.sh")
-        let requirements = claim["spec"]?["requirements"]?.sequence?.map { ($0["key"]?.scalar ?? "", $0["values"]?.sequence?.compactMap(\.scalar) ?? []) }
-        #expect(requirements?.map(\.0) == [
-            "karpenter.sh/nodepool", "node.kubernetes.io/instance-type", "kubernetes.io/os", "karpenter.azure.com/sku-name",
-        ])
+        let requirements = claim["spec"]?["requirements"]?.sequence?.map {
+            ($0["key"]?.scalar ?? "", $0["values"]?.sequence?.compactMap(\.scalar) ?? [])
+        }
+        #expect(
+            requirements?.map(\.0) == [
+                "karpenter.sh/nodepool", "node.kubernetes.io/instance-type", "kubernetes.io/os",
+                "karpenter.azure.com/sku-name",
+            ]
+        )
         #expect(requirements?[1].1 == ["Standard_NC24ads_A100_v4"])
         #expect(claim["spec"]?["resources"]?["requests"]?["storage"]?.scalar == "87Gi")
         #expect(claim["spec"]?["taints"]?.sequence?.first?["key"]?.scalar == "sku")
@@ -68,13 +75,21 @@ struct WorkedExampleTests {
         #expect(flags(command) == flags(reference))
         let sortedFlags = command.split(separator: " ").dropFirst(2).map(String.init)
         #expect(sortedFlags == sortedFlags.sorted(), "flags are sorted")
-        #expect(container["env"]?.sequence?.map { $0["name"]?.scalar ?? "" } == ["VLLM_USE_FLASHINFER_SAMPLER", "VLLM_USE_DEEP_GEMM"])
+        #expect(
+            container["env"]?.sequence?.map { $0["name"]?.scalar ?? "" } == [
+                "VLLM_USE_FLASHINFER_SAMPLER", "VLLM_USE_DEEP_GEMM",
+            ]
+        )
         #expect(container["ports"]?.sequence?.compactMap { $0["containerPort"]?.scalar } == ["5000", "5557"])
         #expect(container["resources"]?["limits"]?["nvidia.com/gpu"]?.scalar == "1")
         #expect(container["startupProbe"]?["failureThreshold"]?.scalar == "180")
         #expect(container["startupProbe"]?["timeoutSeconds"]?.scalar == "600")
-        let affinity = spec["template"]?["spec"]?["affinity"]?["nodeAffinity"]?["requiredDuringSchedulingIgnoredDuringExecution"]?["nodeSelectorTerms"]?.sequence?.first?["matchExpressions"]?.sequence
-        #expect(affinity?.compactMap { $0["key"]?.scalar } == ["apps", "kaito.sh/workspace", "kaito.sh/workspacenamespace"])
+        let affinity = spec["template"]?["spec"]?["affinity"]?["nodeAffinity"]?[
+            "requiredDuringSchedulingIgnoredDuringExecution"
+        ]?["nodeSelectorTerms"]?.sequence?.first?["matchExpressions"]?.sequence
+        #expect(
+            affinity?.compactMap { $0["key"]?.scalar } == ["apps", "kaito.sh/workspace", "kaito.sh/workspacenamespace"]
+        )
         let tolerations = spec["template"]?["spec"]?["tolerations"]?.sequence?.compactMap { $0["key"]?.scalar }
         #expect(tolerations == ["nvidia.com/gpu", "sku", "kubernetes.azure.com/scalesetpriority"])
         #expect(set["metadata"]?["ownerReferences"] == nil)
@@ -85,7 +100,11 @@ struct WorkedExampleTests {
         let objects = try render()
         let service = try #require(objects["Service/workspace-phi-4-mini"])
         #expect(service["spec"]?["type"]?.scalar == "ClusterIP")
-        #expect(service["spec"]?["ports"]?.sequence?.compactMap { $0["name"]?.scalar } == ["http", "ray", "dashboard", "kv-events"])
+        #expect(
+            service["spec"]?["ports"]?.sequence?.compactMap { $0["name"]?.scalar } == [
+                "http", "ray", "dashboard", "kv-events",
+            ]
+        )
         #expect(service["spec"]?["selector"]?["statefulset.kubernetes.io/pod-name"]?.scalar == "workspace-phi-4-mini-0")
         let headless = try #require(objects["Service/workspace-phi-4-mini-headless"])
         #expect(headless["spec"]?["clusterIP"]?.scalar == "None")

@@ -4,10 +4,13 @@ import Testing
 @testable import YAML
 
 struct EmitterTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/corpus")
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Fixtures/corpus"
+    )
 
     static let corpus: [String] = {
-        ((try? FileManager.default.contentsOfDirectory(atPath: fixtures.path)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: fixtures.path)) ?? []).filter { $0.hasSuffix(".yaml") }
+            .sorted()
     }()
 
     @Test(arguments: corpus)
@@ -46,7 +49,8 @@ struct EmitterTests {
 
     @Test func typedScalarsStayPlain() {
         let node = Node.mapping([
-            ("port", .scalar("80")), ("ratio", .scalar("0.5")), ("enabled", .scalar("true")), ("nothing", .scalar("null")),
+            ("port", .scalar("80")), ("ratio", .scalar("0.5")), ("enabled", .scalar("true")),
+            ("nothing", .scalar("null")),
             ("name", Node.string("web")), ("version", Node.string("1.10")),
         ])
         #expect(

@@ -7,10 +7,14 @@ extension BuildReport {
                 "target \(output.target.name) (\(output.mode.rawValue)): \(output.workspaces) workspace\(output.workspaces == 1 ? "" : "s"), \(output.objects.count) object\(output.objects.count == 1 ? "" : "s")"
             )
             for entry in output.capacity {
-                lines.append("  \(entry.instanceType): \(entry.nodes) node\(entry.nodes == 1 ? "" : "s"), \(entry.gpus) GPU\(entry.gpus == 1 ? "" : "s")")
+                lines.append(
+                    "  \(entry.instanceType): \(entry.nodes) node\(entry.nodes == 1 ? "" : "s"), \(entry.gpus) GPU\(entry.gpus == 1 ? "" : "s")"
+                )
             }
             if output.workspaces == 0 {
-                lines.append("  warning: no workspaces; its kustomization lists nothing, so a sync with prune removes what it deployed")
+                lines.append(
+                    "  warning: no workspaces; its kustomization lists nothing, so a sync with prune removes what it deployed"
+                )
             }
         }
         if let write {
@@ -18,7 +22,9 @@ extension BuildReport {
                 "files: \(write.written.count) written, \(write.unchanged.count) unchanged, \(write.pruned.count) pruned"
             )
             for path in write.foreign {
-                lines.append("warning: out/\(path) was not written by kaitoc; left as is (a directory sync would apply it)")
+                lines.append(
+                    "warning: out/\(path) was not written by kaitoc; left as is (a directory sync would apply it)"
+                )
             }
         }
         return lines.joined(separator: "\n") + "\n"

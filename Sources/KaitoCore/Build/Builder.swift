@@ -157,7 +157,11 @@ public enum OutputLayout {
     }
 
     /// The files of one target: every object, then `kustomization.yaml` listing them in install order.
-    public static func files(for objects: [RenderedObject], target: Target, repositoryRoot: String = ".") -> [OutputFile] {
+    public static func files(
+        for objects: [RenderedObject],
+        target: Target,
+        repositoryRoot: String = "."
+    ) -> [OutputFile] {
         var files: [OutputFile] = []
         var resources: [String] = []
         let prefix = repositoryRoot.hasSuffix("/") ? repositoryRoot : repositoryRoot + "/"

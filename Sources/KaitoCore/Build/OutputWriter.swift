@@ -61,13 +61,21 @@ public enum OutputWriter {
     /// - Returns: What was written, left, pruned and found foreign.
     /// - Throws: ``OutputError`` before any change when a path is unsafe or two files share a path; after a partial
     ///   write only when the file system fails.
-    public static func write(files: [OutputFile], to directory: String, ownedFolders: [String]) throws(OutputError)
+    public static func write(
+        files: [OutputFile],
+        to directory: String,
+        ownedFolders: [String]
+    ) throws(OutputError)
         -> WriteResult
     {
         var seen: Set<String> = []
         for file in files {
-            guard isSafe(file.path) else { throw OutputError(message: "refusing to write outside the output folder: \(file.path)") }
-            guard seen.insert(file.path).inserted else { throw OutputError(message: "two objects map to the same file \(file.path)") }
+            guard isSafe(file.path) else {
+                throw OutputError(message: "refusing to write outside the output folder: \(file.path)")
+            }
+            guard seen.insert(file.path).inserted else {
+                throw OutputError(message: "two objects map to the same file \(file.path)")
+            }
         }
         var result = WriteResult()
         let fm = FileManager.default
@@ -78,7 +86,9 @@ public enum OutputWriter {
             let path = root.appendingPathComponent(file.path).path
             guard let existing = fm.contents(atPath: path) else { continue }
             if !existing.starts(with: Data(headerPrefix.utf8)) {
-                throw OutputError(message: "\(file.path) exists and was not written by kaitoc; move it away and build again")
+                throw OutputError(
+                    message: "\(file.path) exists and was not written by kaitoc; move it away and build again"
+                )
             }
             existingContents[file.path] = existing
         }
@@ -95,7 +105,9 @@ public enum OutputWriter {
                 if createdFolders.insert(folder.path).inserted {
                     try fm.createDirectory(at: folder, withIntermediateDirectories: true)
                 }
-                let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).kaitoc-tmp")
+                let temporary = url.deletingLastPathComponent().appendingPathComponent(
+                    ".\(url.lastPathComponent).kaitoc-tmp"
+                )
                 try writeFile(data, to: temporary.path)
                 if rename(temporary.path, url.path) != 0 {
                     try? fm.removeItem(at: temporary)

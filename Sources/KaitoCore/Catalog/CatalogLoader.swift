@@ -6,9 +6,14 @@ public import YAML
 public enum CatalogLoader {
     /// Loads a catalog folder.
     ///
-    /// - Parameter directory: The `presets/` folder.
+    /// - Parameters:
+    ///   - directory: The `presets/` folder.
+    ///   - tree: Where files are read from.
     /// - Returns: The catalog, the problems found (each located in its file), and the source files read.
-    public static func load(directory: String, tree: any SourceTree = FileSystemTree()) -> (Catalog, [Diagnostic], [String: SourceFile]) {
+    public static func load(
+        directory: String,
+        tree: any SourceTree = FileSystemTree()
+    ) -> (Catalog, [Diagnostic], [String: SourceFile]) {
         var diagnostics: [Diagnostic] = []
         var sources: [String: SourceFile] = [:]
         var modelCatalogs: [KaitoVersion: ModelCatalog] = [:]
@@ -111,7 +116,8 @@ public enum CatalogLoader {
                 Diagnostic(
                     .error,
                     code: DiagnosticCode.catalog,
-                    message: "target \(target.name) uses Kaito \(target.kaitoVersion) but presets/models has no catalog for that release or an older one",
+                    message:
+                        "target \(target.name) uses Kaito \(target.kaitoVersion) but presets/models has no catalog for that release or an older one",
                     location: target.location
                 )
             )
@@ -217,8 +223,9 @@ public enum CatalogLoader {
         }
         if let models = r.value("models") {
             for (i, item) in (models.sequence ?? []).enumerated() {
-                if let preset = decodePreset(item, path: "models[\(i)]", context: context), catalog != nil {
-                    addModel(preset, to: &catalog!, context: context)
+                if let preset = decodePreset(item, path: "models[\(i)]", context: context), var current = catalog {
+                    addModel(preset, to: &current, context: context)
+                    catalog = current
                 }
             }
         }
@@ -390,14 +397,19 @@ public enum CatalogLoader {
                 }
             }
             let releaseNamespace = t.string("releaseNamespace") ?? "kaito-workspace"
-            let nodeClasses = t.stringList("karpenterNodeClasses") ?? ["image-family-ubuntu", "image-family-azure-linux"]
+            let nodeClasses =
+                t.stringList("karpenterNodeClasses") ?? ["image-family-ubuntu", "image-family-azure-linux"]
             let imageFamily = t.string("defaultNodeImageFamily") ?? "ubuntu"
             var outputMode = OutputMode.expanded
             if let node = t.value("outputMode") {
                 if let text = node.scalar, let m = OutputMode(rawValue: text) {
                     outputMode = m
                 } else {
-                    context.error(DiagnosticCode.target, "\(path).outputMode: must be expanded or controller", at: node.mark)
+                    context.error(
+                        DiagnosticCode.target,
+                        "\(path).outputMode: must be expanded or controller",
+                        at: node.mark
+                    )
                 }
             }
             var quotas: [Quota] = []
@@ -411,7 +423,9 @@ public enum CatalogLoader {
                     location: SourceLocation(file: context.file, mark: q.mark)
                 )
                 qr.finish()
-                if (quota.instanceType == nil) == (quota.gpuModel == nil) || (quota.maxNodes == nil && quota.maxGPUs == nil) {
+                if (quota.instanceType == nil) == (quota.gpuModel == nil)
+                    || (quota.maxNodes == nil && quota.maxGPUs == nil)
+                {
                     context.error(
                         DiagnosticCode.target,
                         "a quota names exactly one of instanceType or gpuModel, and sets maxNodes or maxGPUs",

@@ -23,6 +23,7 @@ public struct KaitoVersion: Sendable, Hashable, Comparable, CustomStringConverti
     /// `v<major>.<minor>.<patch>`.
     public var description: String { "v\(major).\(minor).\(patch)" }
 
+    /// Orders by value.
     public static func < (a: KaitoVersion, b: KaitoVersion) -> Bool {
         (a.major, a.minor, a.patch) < (b.major, b.minor, b.patch)
     }

@@ -8,7 +8,8 @@ extension CheckReport {
         var line =
             "checked \(workspacesChecked) workspace\(workspacesChecked == 1 ? "" : "s") in \(filesChecked) file\(filesChecked == 1 ? "" : "s"): \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")"
         if !isWholeRepository {
-            line += "\nnote: rules that span workspaces (quotas, duplicate names, missing ConfigMaps) were skipped because only some files were checked; run kaitoc check with no paths to apply them"
+            line +=
+                "\nnote: rules that span workspaces (quotas, duplicate names, missing ConfigMaps) were skipped because only some files were checked; run kaitoc check with no paths to apply them"
         }
         return line
     }

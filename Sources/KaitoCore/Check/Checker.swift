@@ -116,7 +116,13 @@ public enum Checker {
                 continue
             }
             report.sources[file] = SourceFile(path: file, bytes: bytes)
-            let target = assignTarget(file: file, workspacesRoot: workspacesRoot, catalog: catalog, tree: tree, report: &report)
+            let target = assignTarget(
+                file: file,
+                workspacesRoot: workspacesRoot,
+                catalog: catalog,
+                tree: tree,
+                report: &report
+            )
             let documents: [Document]
             do {
                 documents = try YAMLParser.parse(bytes)
@@ -205,7 +211,9 @@ public enum Checker {
                 )
             )
         }
-        if let fallback = catalog.targets.first(where: \.isDefault) ?? (catalog.targets.count == 1 ? catalog.targets.first : nil) {
+        if let fallback = catalog.targets.first(where: \.isDefault)
+            ?? (catalog.targets.count == 1 ? catalog.targets.first : nil)
+        {
             return fallback
         }
         if !catalog.targets.isEmpty {
@@ -213,7 +221,8 @@ public enum Checker {
                 Diagnostic(
                     .error,
                     code: DiagnosticCode.target,
-                    message: "\(file) belongs to no target: put it under workspaces/<target>/ (targets: \(catalog.targets.map(\.name).joined(separator: ", "))) or mark one target default: true",
+                    message:
+                        "\(file) belongs to no target: put it under workspaces/<target>/ (targets: \(catalog.targets.map(\.name).joined(separator: ", "))) or mark one target default: true",
                     location: SourceLocation(file: file, line: 0, column: 0)
                 )
             )

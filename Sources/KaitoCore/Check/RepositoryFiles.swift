@@ -14,7 +14,8 @@ enum RepositoryFiles {
             guard entry.hasSuffix(".yaml") || entry.hasSuffix(".yml") else { continue }
             let full = path.hasSuffix("/") ? path + entry : path + "/" + entry
             var entryIsDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: full, isDirectory: &entryIsDirectory), !entryIsDirectory.boolValue {
+            if FileManager.default.fileExists(atPath: full, isDirectory: &entryIsDirectory), !entryIsDirectory.boolValue
+            {
                 result.append(full)
             }
         }

@@ -18,9 +18,13 @@ public struct FileSystemTree: SourceTree {
     /// Creates the file-system source.
     public init() {}
 
+    /// Every YAML file under a folder, sorted.
     public func yamlFiles(under path: String) -> [String] { RepositoryFiles.yamlFiles(under: path) }
+    /// A file\'s bytes.
     public func read(_ path: String) -> [UInt8]? { RepositoryFiles.read(path) }
+    /// Whether a folder exists.
     public func isDirectory(_ path: String) -> Bool { RepositoryFiles.isDirectory(path) }
+    /// A canonical form of a path.
     public func canonical(_ path: String) -> String { Checker.absolute(path) }
 }
 
@@ -34,18 +38,24 @@ public struct MemoryTree: SourceTree {
         self.files = files
     }
 
+    /// Every YAML file under a folder, sorted.
     public func yamlFiles(under path: String) -> [String] {
         let prefix = path.hasSuffix("/") ? path : path + "/"
-        return files.keys.filter { ($0 == path || $0.hasPrefix(prefix)) && ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) }
-            .sorted()
+        return files.keys.filter {
+            ($0 == path || $0.hasPrefix(prefix)) && ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml"))
+        }
+        .sorted()
     }
 
+    /// A file\'s bytes.
     public func read(_ path: String) -> [UInt8]? { files[path] }
 
+    /// Whether a folder exists.
     public func isDirectory(_ path: String) -> Bool {
         let prefix = path.hasSuffix("/") ? path : path + "/"
         return files.keys.contains { $0.hasPrefix(prefix) }
     }
 
+    /// A canonical form of a path.
     public func canonical(_ path: String) -> String { path.hasPrefix("./") ? String(path.dropFirst(2)) : path }
 }

@@ -14,6 +14,7 @@ public enum Severity: String, Sendable, Hashable, Comparable, Codable {
         }
     }
 
+    /// Orders by value.
     public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rank < rhs.rank }
 }
 
@@ -38,6 +39,7 @@ public struct SourceLocation: Sendable, Hashable, Comparable, Codable {
         self.init(file: file, line: mark.line, column: mark.column)
     }
 
+    /// Orders by value.
     public static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
         (lhs.file, lhs.line, lhs.column) < (rhs.file, rhs.line, rhs.column)
     }

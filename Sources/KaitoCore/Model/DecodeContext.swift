@@ -20,7 +20,13 @@ final class DecodeContext {
 
     func error(_ code: String, _ message: String, at mark: Mark, notes: [String] = []) {
         diagnostics.append(
-            Diagnostic(.error, code: code, message: message, location: SourceLocation(file: file, mark: mark), notes: notes)
+            Diagnostic(
+                .error,
+                code: code,
+                message: message,
+                location: SourceLocation(file: file, mark: mark),
+                notes: notes
+            )
         )
     }
 

@@ -169,11 +169,18 @@ struct WorkspaceDecoder {
         spec.preferredNodes = r.stringList("preferredNodes")
         if version == .v1beta1, let partition = r.value("partition") {
             if var p = MappingReader(partition, path: "resource.partition", context: context) {
-                spec.partition = PartitionSpec(mode: p.string("mode"), profile: p.string("profile"), count: p.int("count"))
+                spec.partition = PartitionSpec(
+                    mode: p.string("mode"),
+                    profile: p.string("profile"),
+                    count: p.int("count")
+                )
                 p.finish()
             }
         }
-        r.finish(extraHint: version == .v1alpha1 && node["partition"] != nil ? "partition exists only in kaito.sh/v1beta1" : nil)
+        r.finish(
+            extraHint: version == .v1alpha1 && node["partition"] != nil
+                ? "partition exists only in kaito.sh/v1beta1" : nil
+        )
         return spec
     }
 
@@ -274,7 +281,9 @@ struct WorkspaceDecoder {
         spec.method = r.string("method")
         spec.config = r.string("config")
         spec.input = r.value("input").flatMap { decodeDataSource($0, path: "tuning.input") }
-        if let outputNode = r.value("output"), var o = MappingReader(outputNode, path: "tuning.output", context: context) {
+        if let outputNode = r.value("output"),
+            var o = MappingReader(outputNode, path: "tuning.output", context: context)
+        {
             spec.output = DataDestination(
                 volumeSource: o.value("volumeSource"),
                 image: o.string("image"),

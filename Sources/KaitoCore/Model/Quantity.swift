@@ -85,7 +85,10 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible 
         return (negative ? "-" : "") + (decimals > 0 ? "\(whole).\(fractionText)" : "\(whole)")
     }
 
+    /// Orders by value.
     public static func < (lhs: Quantity, rhs: Quantity) -> Bool { lhs.value < rhs.value }
+    /// Equal values.
     public static func == (lhs: Quantity, rhs: Quantity) -> Bool { lhs.value == rhs.value }
+    /// Hashes the value.
     public func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }

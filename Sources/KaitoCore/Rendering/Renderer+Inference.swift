@@ -117,7 +117,8 @@ extension RenderContext {
                             (
                                 "nodeSelectorTerms",
                                 M.list([
-                                    M.map([("matchExpressions", M.list(sorted.map { requirement($0.0, "In", [$0.1]) }))])
+                                    M.map([("matchExpressions", M.list(sorted.map { requirement($0.0, "In", [$0.1]) }))]
+                                    )
                                 ])
                             )
                         ])
@@ -165,7 +166,13 @@ extension RenderContext {
         """
     }
 
-    func pullerContainer(containerName: String, image: String, destination: String, secretVolume: String?, secretMount: String?)
+    func pullerContainer(
+        containerName: String,
+        image: String,
+        destination: String,
+        secretVolume: String?,
+        secretMount: String?
+    )
         -> Node
     {
         var mounts = [M.labels([("name", "adapter-volume"), ("mountPath", "/mnt/adapter")])]

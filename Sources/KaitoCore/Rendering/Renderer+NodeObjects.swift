@@ -134,7 +134,8 @@ extension RenderContext {
     }
 
     func nodePool(instanceType: String, replicas: Int) -> RenderedObject {
-        let nodeClass = annotations["kaito.sh/node-class-name"] ?? target.karpenterNodeClasses.first ?? "image-family-ubuntu"
+        let nodeClass =
+            annotations["kaito.sh/node-class-name"] ?? target.karpenterNodeClasses.first ?? "image-family-ubuntu"
         var requirements = [requirement("node.kubernetes.io/instance-type", "In", [instanceType])]
         if target.cloudProvider == "azure" {
             requirements.append(requirement("karpenter.azure.com/placement-scope", "In", ["regional"]))

@@ -60,7 +60,8 @@ extension RenderContext {
                         M.list(
                             selector.matchExpressions.map {
                                 M.map([
-                                    ("key", M.str($0.key)), ("operator", M.str($0.operator)), ("values", M.strings($0.values)),
+                                    ("key", M.str($0.key)), ("operator", M.str($0.operator)),
+                                    ("values", M.strings($0.values)),
                                 ])
                             }
                         )

@@ -121,7 +121,10 @@ extension RenderContext {
                         "command",
                         M.strings(["oras", "pull", "\(registry)/kaito-\(shortName):\(tag)", "-o", "/workspace/weights"])
                     ),
-                    ("volumeMounts", M.list([M.labels([("name", "model-weights-volume"), ("mountPath", "/workspace/weights")])])),
+                    (
+                        "volumeMounts",
+                        M.list([M.labels([("name", "model-weights-volume"), ("mountPath", "/workspace/weights")])])
+                    ),
                 ])
             )
         }
@@ -170,7 +173,8 @@ extension RenderContext {
         if shortName.hasPrefix("phi-3") {
             env.append(
                 M.labels([
-                    ("name", "DEFAULT_TARGET_MODULES"), ("value", "k_proj,q_proj,v_proj,o_proj,gate_proj,down_proj,up_proj"),
+                    ("name", "DEFAULT_TARGET_MODULES"),
+                    ("value", "k_proj,q_proj,v_proj,o_proj,gate_proj,down_proj,up_proj"),
                 ])
             )
         }
@@ -215,7 +219,8 @@ extension RenderContext {
                     (
                         "command",
                         M.strings([
-                            "/bin/sh", "-c", Self.pusherScript(resultsDirectory: results, image: image, preset: presetName),
+                            "/bin/sh", "-c",
+                            Self.pusherScript(resultsDirectory: results, image: image, preset: presetName),
                         ])
                     ),
                     (

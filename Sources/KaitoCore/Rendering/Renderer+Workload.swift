@@ -266,7 +266,9 @@ extension RenderContext {
         var env: [Node] = []
         if vllmEra, isHeadEra {
             env.append(M.labels([("name", "VLLM_USE_FLASHINFER_SAMPLER"), ("value", "0")]))
-            env.append(M.labels([("name", "VLLM_USE_DEEP_GEMM"), ("value", preset?.vllm?.deepGEMM == true ? "1" : "0")]))
+            env.append(
+                M.labels([("name", "VLLM_USE_DEEP_GEMM"), ("value", preset?.vllm?.deepGEMM == true ? "1" : "0")])
+            )
             if preset?.vllm?.cudaToolkit == true {
                 env.append(M.labels([("name", "CUDA_HOME"), ("value", "/opt/kaito/cuda/129")]))
             }
@@ -297,7 +299,10 @@ extension RenderContext {
                     (
                         "valueFrom",
                         M.map([
-                            ("fieldRef", M.map([("fieldPath", M.str("metadata.labels['apps.kubernetes.io/pod-index']"))]))
+                            (
+                                "fieldRef",
+                                M.map([("fieldPath", M.str("metadata.labels['apps.kubernetes.io/pod-index']"))])
+                            )
                         ])
                     ),
                 ])
@@ -335,7 +340,10 @@ extension RenderContext {
             volumes.append(
                 M.map([
                     ("name", M.str("cuda-toolkit-hostpath")),
-                    ("hostPath", M.map([("path", M.str("/opt/kaito/cuda/129")), ("type", M.str("DirectoryOrCreate"))])),
+                    (
+                        "hostPath",
+                        M.map([("path", M.str("/opt/kaito/cuda/129")), ("type", M.str("DirectoryOrCreate"))])
+                    ),
                 ])
             )
             initContainers.insert(
@@ -345,10 +353,14 @@ extension RenderContext {
                     (
                         "command",
                         M.strings([
-                            "/bin/sh", "-c", "flock \"$1\" /workspace/cuda-provision.sh \"$1\"", "sh", "/opt/kaito/cuda/129",
+                            "/bin/sh", "-c", "flock \"$1\" /workspace/cuda-provision.sh \"$1\"", "sh",
+                            "/opt/kaito/cuda/129",
                         ])
                     ),
-                    ("volumeMounts", M.list([M.labels([("name", "cuda-toolkit-hostpath"), ("mountPath", "/opt/kaito/cuda/129")])])),
+                    (
+                        "volumeMounts",
+                        M.list([M.labels([("name", "cuda-toolkit-hostpath"), ("mountPath", "/opt/kaito/cuda/129")])])
+                    ),
                 ]),
                 at: 0
             )
@@ -358,7 +370,9 @@ extension RenderContext {
 
         var ports = [M.map([("name", M.str("http")), ("containerPort", M.int(5000)), ("protocol", M.str("TCP"))])]
         if vllmEra, isHeadEra {
-            ports.append(M.map([("name", M.str("kv-events")), ("containerPort", M.int(5557)), ("protocol", M.str("TCP"))]))
+            ports.append(
+                M.map([("name", M.str("kv-events")), ("containerPort", M.int(5557)), ("protocol", M.str("TCP"))])
+            )
         }
         let command = vllmEra ? vllmCommand() : transformersCommand()
         let container = M.map(
@@ -370,7 +384,7 @@ extension RenderContext {
                 ("env", env.isEmpty ? nil : M.list(env)),
                 ("resources", gpuResources),
             ] + probes() + [
-                ("volumeMounts", M.list(mounts)),
+                ("volumeMounts", M.list(mounts))
             ]
         )
         let podSpec = M.map([
@@ -435,7 +449,10 @@ extension RenderContext {
 
     func nvmeClaim() -> Node {
         M.map([
-            ("metadata", M.map([("name", M.str("model-weights-volume")), ("labels", M.labels([("kaito.sh/workspace", name)]))])),
+            (
+                "metadata",
+                M.map([("name", M.str("model-weights-volume")), ("labels", M.labels([("kaito.sh/workspace", name)]))])
+            ),
             (
                 "spec",
                 M.map([

@@ -86,7 +86,12 @@ struct RenderContext {
         return result.map { ($0.key, $0.value) }
     }
 
-    func metadata(name: String, namespaced: Bool = true, labels: [(String, String)] = [], annotations: [(String, String)] = [])
+    func metadata(
+        name: String,
+        namespaced: Bool = true,
+        labels: [(String, String)] = [],
+        annotations: [(String, String)] = []
+    )
         -> Node
     {
         var allLabels = OrderedDictionary<String, String>()
@@ -99,7 +104,13 @@ struct RenderContext {
         ])
     }
 
-    func object(_ apiVersion: String, _ kind: String, name: String, namespaced: Bool = true, body: Node)
+    func object(
+        _ apiVersion: String,
+        _ kind: String,
+        name: String,
+        namespaced: Bool = true,
+        body: Node
+    )
         -> RenderedObject
     {
         RenderedObject(

@@ -1,5 +1,5 @@
-internal import YAML
 internal import OrderedCollections
+internal import YAML
 
 /// Rules that span the workspaces of a target; they run only when the whole repository is checked.
 enum CrossWorkspaceRules {
@@ -16,7 +16,9 @@ enum CrossWorkspaceRules {
                         code: DiagnosticCode.duplicate,
                         message: "workspace \(key) is defined twice for target \(target.name)",
                         location: workspace.source.location("metadata.name"),
-                        notes: ["first defined at \(first.location("metadata.name").file):\(first.location("metadata.name").line)"]
+                        notes: [
+                            "first defined at \(first.location("metadata.name").file):\(first.location("metadata.name").line)"
+                        ]
                     )
                 )
             } else {
@@ -33,7 +35,9 @@ enum CrossWorkspaceRules {
                         code: DiagnosticCode.duplicate,
                         message: "ConfigMap \(key) is defined twice for target \(target.name)",
                         location: configMap.source.location("metadata.name"),
-                        notes: ["first defined at \(first.location("metadata.name").file):\(first.location("metadata.name").line)"]
+                        notes: [
+                            "first defined at \(first.location("metadata.name").file):\(first.location("metadata.name").line)"
+                        ]
                     )
                 )
             } else {
@@ -60,13 +64,15 @@ enum CrossWorkspaceRules {
             guard !excess.isEmpty else { continue }
             let notes = involved.map { plan in
                 let loc = plan.workspace.source.location("resource.instanceType")
-                return "\(plan.workspace.qualifiedName) at \(loc.file):\(loc.line) requests \(plan.nodeCount) × \(plan.instanceType?.name ?? "?") (\(plan.nodeCount * (plan.instanceType?.gpuCount ?? 0)) GPUs)"
+                return
+                    "\(plan.workspace.qualifiedName) at \(loc.file):\(loc.line) requests \(plan.nodeCount) × \(plan.instanceType?.name ?? "?") (\(plan.nodeCount * (plan.instanceType?.gpuCount ?? 0)) GPUs)"
             }
             diagnostics.append(
                 Diagnostic(
                     .error,
                     code: DiagnosticCode.quota,
-                    message: "the workspaces of target \(target.name) request \(excess.joined(separator: " and ")) of \(quota.subject)",
+                    message:
+                        "the workspaces of target \(target.name) request \(excess.joined(separator: " and ")) of \(quota.subject)",
                     location: quota.location,
                     notes: notes
                 )

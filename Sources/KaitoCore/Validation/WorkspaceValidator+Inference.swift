@@ -22,7 +22,11 @@ extension Run {
 
     mutating func validateInferencePreset(_ preset: PresetSpec, inference: InferenceSpec) {
         guard let name = preset.name, !name.isEmpty else {
-            kaito("I3", "invalid value: Unsupported inference preset name : inference.presetName", at: "inference.preset")
+            kaito(
+                "I3",
+                "invalid value: Unsupported inference preset name : inference.presetName",
+                at: "inference.preset"
+            )
             return
         }
         guard let models else { return }
@@ -70,7 +74,11 @@ extension Run {
         }
         let adapters = inference.adapters ?? []
         if runtime == .vllm, !adapters.isEmpty, resolved.vllm?.disallowLoRA == true {
-            kaito("I6", "Runtime validation: vLLM does not support LoRA adapters for this model: \(name)", at: "inference.adapters")
+            kaito(
+                "I6",
+                "Runtime validation: vLLM does not support LoRA adapters for this model: \(name)",
+                at: "inference.adapters"
+            )
         }
         if runtime == .vllm, let i = adapters.firstIndex(where: { $0.strength != nil }) {
             kaito(
@@ -130,7 +138,11 @@ extension Run {
 
     mutating func validateAdapters(_ adapters: [AdapterSpec]) {
         if adapters.count > 10 {
-            kaito("I10", "Number of Adapters exceeds the maximum limit, maximum of 10 allowed", at: "inference.adapters[10]")
+            kaito(
+                "I10",
+                "Number of Adapters exceeds the maximum limit, maximum of 10 allowed",
+                at: "inference.adapters[10]"
+            )
         }
         var seen: Set<String> = []
         for (i, adapter) in adapters.enumerated() {
@@ -218,7 +230,9 @@ extension Run {
                 "IC2",
                 "missing field(s): inference_config.yaml in ConfigMap",
                 at: "inference.config",
-                notes: ["ConfigMap \(namespace)/\(name) is defined at \(configMap.source.file):\(configMap.source.mark.line)"]
+                notes: [
+                    "ConfigMap \(namespace)/\(name) is defined at \(configMap.source.file):\(configMap.source.mark.line)"
+                ]
             )
             return
         }
@@ -255,7 +269,8 @@ extension Run {
                 Diagnostic(
                     .error,
                     code: "KAITO-IC5",
-                    message: "invalid value: max-model-len \(value) exceeds model's maximum supported context window \(limit) (ModelTokenLimit)",
+                    message:
+                        "invalid value: max-model-len \(value) exceeds model's maximum supported context window \(limit) (ModelTokenLimit)",
                     location: location,
                     notes: ["used by workspace \(ws.qualifiedName) (\(ws.source.file))"]
                 )

@@ -12,12 +12,20 @@ extension Run {
             )
         }
         if ws.resource.partition != nil {
-            kaito("T2", "invalid value: GPU partitioning is not supported for tuning workloads", at: "resource.partition")
+            kaito(
+                "T2",
+                "invalid value: GPU partitioning is not supported for tuning workloads",
+                at: "resource.partition"
+            )
         }
         let method = tuning.method ?? ""
         let lowered = method.lowercased()
         if lowered != "lora" && lowered != "qlora" {
-            kaito("T3", "invalid value: \(method): tuning.Method", at: tuning.method == nil ? "tuning" : "tuning.method")
+            kaito(
+                "T3",
+                "invalid value: \(method): tuning.Method",
+                at: tuning.method == nil ? "tuning" : "tuning.method"
+            )
         }
         plan.instanceType = resolveInstanceType()
         plan.nodeCount = 1
@@ -55,7 +63,9 @@ extension Run {
             DiagnosticCode.bf16,
             "tuning trains in bfloat16 (ModelConfig.torch_dtype in \(source)), but \(sku.name) has \(sku.gpuModel) GPUs (compute capability \(sku.computeCapability ?? "?")) without native bfloat16; the trainer will run in bfloat16 through slow emulation",
             at: "resource.instanceType",
-            notes: ["set ModelConfig.torch_dtype: float16 in a tuning ConfigMap (tuning.config), or use an instance type with compute capability 8.0 or higher"]
+            notes: [
+                "set ModelConfig.torch_dtype: float16 in a tuning ConfigMap (tuning.config), or use an instance type with compute capability 8.0 or higher"
+            ]
         )
     }
 
@@ -69,7 +79,9 @@ extension Run {
             let tunable = models.models.filter { $0.tuning != nil }.map { $0.aliases.first ?? $0.name }
             var notes: [String] = []
             if let s = Suggestion.closest(to: name, in: tunable) { notes.append("did you mean \(s)?") }
-            notes.append("presets that support tuning in Kaito \(target.kaitoVersion): \(tunable.joined(separator: ", "))")
+            notes.append(
+                "presets that support tuning in Kaito \(target.kaitoVersion): \(tunable.joined(separator: ", "))"
+            )
             kaito(
                 "T17",
                 "invalid value: Unsupported tuning preset name \(name): tuning.preset.name",
@@ -196,11 +208,16 @@ extension Run {
             }
         }
         if load4 && load8 {
-            diagnostics.append(fail("T7", "Cannot set both 'load_in_4bit' and 'load_in_8bit' to true in ConfigMap '\(name)'"))
+            diagnostics.append(
+                fail("T7", "Cannot set both 'load_in_4bit' and 'load_in_8bit' to true in ConfigMap '\(name)'")
+            )
         }
         if method == "lora", load4 || load8 {
             diagnostics.append(
-                fail("T8", "For method 'lora', 'load_in_4bit' or 'load_in_8bit' in ConfigMap '\(name)' must not be true")
+                fail(
+                    "T8",
+                    "For method 'lora', 'load_in_4bit' or 'load_in_8bit' in ConfigMap '\(name)' must not be true"
+                )
             )
         }
         if method == "qlora", !load4, !load8 {

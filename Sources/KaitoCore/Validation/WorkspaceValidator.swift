@@ -261,11 +261,17 @@ struct Run {
         var notes: [String] = []
         if let other = catalog.anyInstanceType(named: name) {
             if other.cloud != target.cloudProvider {
-                notes.append("\(other.name) is an \(other.cloud) instance type; target \(target.name) is on \(target.cloudProvider)")
+                notes.append(
+                    "\(other.name) is an \(other.cloud) instance type; target \(target.name) is on \(target.cloudProvider)"
+                )
             } else if let removed = other.removedIn, target.kaitoVersion >= removed {
-                notes.append("\(other.name) was removed from Kaito's SKU table in \(removed); target \(target.name) models Kaito \(target.kaitoVersion)")
+                notes.append(
+                    "\(other.name) was removed from Kaito's SKU table in \(removed); target \(target.name) models Kaito \(target.kaitoVersion)"
+                )
             } else if let added = other.addedIn, target.kaitoVersion < added {
-                notes.append("\(other.name) was added to Kaito's SKU table in \(added); target \(target.name) models Kaito \(target.kaitoVersion)")
+                notes.append(
+                    "\(other.name) was added to Kaito's SKU table in \(added); target \(target.name) models Kaito \(target.kaitoVersion)"
+                )
             }
         } else if let suggestion = Suggestion.closest(to: name, in: catalog.instanceTypeNames(for: target)) {
             notes.append("did you mean \(suggestion)?")
@@ -439,7 +445,9 @@ struct Run {
                 DiagnosticCode.bf16,
                 "preset \(preset.name) runs vLLM with --dtype=bfloat16, but \(sku.name) has \(sku.gpuModel) GPUs (compute capability \(sku.computeCapability ?? "?")) and vLLM refuses bfloat16 below compute capability 8.0; the pod would crash at start",
                 at: "resource.instanceType",
-                notes: ["use the transformers runtime (annotation kaito.sh/runtime: transformers) or an instance type with compute capability 8.0 or higher"]
+                notes: [
+                    "use the transformers runtime (annotation kaito.sh/runtime: transformers) or an instance type with compute capability 8.0 or higher"
+                ]
             )
         case .transformers:
             let dtype = preset.transformers?.value(of: "torch_dtype") ?? "auto"
@@ -460,7 +468,11 @@ struct Run {
         switch partition.mode {
         case "mig":
             if !target.gate("enableMIG") {
-                kaito("R11", "MIG support is not enabled, set feature gate enableMIG=true: partition", at: "resource.partition")
+                kaito(
+                    "R11",
+                    "MIG support is not enabled, set feature gate enableMIG=true: partition",
+                    at: "resource.partition"
+                )
             }
             if partition.count != nil {
                 kaito(
