@@ -54,7 +54,7 @@ contains "placeholder hint" "$tmp/out" "note: ACR_REPO_HERE.azurecr.io/IMAGE_NAM
 contains "github annotation" "$tmp/out" "::error file=workspaces/quickstart/bad.yaml,line=18,col=12,title=KAITO-T14::invalid value: Unable to parse output image reference"
 
 "$kaitoc" check --format json >"$tmp/out" 2>&1; expect "json format exit" 1 $?
-python3 -c "import json,sys; d=json.load(open('$tmp/out')); assert d['summary']['errors']==1, d; assert d['diagnostics'][0]['code']=='KAITO-T14'" \
+python3 -c "import json,sys; d=json.load(open('$tmp/out')); assert d['summary']['errors']==1, d; assert any(x['code']=='KAITO-T14' and x['severity']=='error' for x in d['diagnostics'])" \
     && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: json output"; cat "$tmp/out"; }
 
 "$kaitoc" check workspaces/quickstart/bad.yaml >"$tmp/out" 2>&1; expect "single file" 1 $?
