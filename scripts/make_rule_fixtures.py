@@ -130,6 +130,8 @@ cases[(H,'KAITOC-SCHEMA.fail')] = ws(meta_extra=TF, resource=res(extra='  count:
 cases[(H,'KAITOC-SCHEMA.pass')] = ws(meta_extra=TF, resource=res(extra='  count: 1\n'), body=inf('phi-4', AD1+'      strength: "0.5"\n'))
 cases[(H,'KAITOC-YAML.fail')] = ws(resource='resource:\n  instanceType: Standard_NC24ads_A100_v4\n  instanceType: Standard_NC40ads_H100_v5\n  labelSelector:\n    matchLabels:\n      apps: test\n')
 cases[(H,'KAITOC-YAML.pass')] = ws()
+cases[(H,'KAITOC-SCHEMA.names.fail')] = ws(ns='../../etc', body=inf(extra=CFG)) + cm('../inference-config', 'inference_config.yaml', 'vllm:\n  max-model-len: 4096\n', ns='../../etc')
+cases[(H,'KAITOC-SCHEMA.names.pass')] = ws(ns='team-a', body=inf(extra=CFG)) + cm('inference-config', 'inference_config.yaml', 'vllm:\n  max-model-len: 4096\n', ns='team-a')
 cases[(H,'KAITOC-RUNTIME.fail')] = ws(meta_extra='  annotations:\n    kaito.sh/runtime: tensorrt\n')
 cases[(H,'KAITOC-RUNTIME.pass')] = ws(meta_extra='  annotations:\n    kaito.sh/runtime: vllm\n')
 cases[(H,'KAITO-ACCESS-MODE.fail')] = ws(api='v1alpha1', body='inference:\n  preset:\n    name: phi-4-mini-instruct\n    accessMode: private\n')

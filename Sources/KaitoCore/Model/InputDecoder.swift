@@ -102,6 +102,20 @@ public enum InputDecoder {
             }
             return nil
         }
+        // The namespace and the names of non-Workspace objects become folders and files of out/: they must be
+        // what Kubernetes accepts (Workspace names are rule V1).
+        if let namespace, let mark = reader.node["namespace"]?.mark {
+            let errors = KubernetesNames.dns1123LabelErrors(namespace)
+            if !errors.isEmpty {
+                context.error(DiagnosticCode.schema, "metadata.namespace: \(errors.joined(separator: ", "))", at: mark)
+            }
+        }
+        if !strict, let mark = reader.node["name"]?.mark {
+            let errors = KubernetesNames.dns1123SubdomainErrors(name)
+            if !errors.isEmpty {
+                context.error(DiagnosticCode.schema, "metadata.name: \(errors.joined(separator: ", "))", at: mark)
+            }
+        }
         var meta = ObjectMeta(name: name, namespace: namespace)
         for entry in labels ?? [] { meta.labels[entry.key] = entry.value }
         for entry in annotations ?? [] { meta.annotations[entry.key] = entry.value }
