@@ -56,6 +56,10 @@ let package = Package(
             dependencies: ["KaitoCore", "GitStore"],
             swiftSettings: upcoming
         ),
+        .target(
+            name: "InferenceEngine",
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "kaitoc",
             dependencies: [
@@ -69,6 +73,11 @@ let package = Package(
         .testTarget(
             name: "GitOpsTests",
             dependencies: ["GitOps", "GitStore", "KaitoCore"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "InferenceEngineTests",
+            dependencies: ["InferenceEngine"],
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -1,0 +1,330 @@
+internal import Foundation
+
+/// A dense linear layer `y = W x (+ b)`, `W` row-major `[outputs × inputs]`. The seam where LoRA deltas will be
+/// added without merging them into `W` (issue 6).
+public struct Linear: Sendable {
+    /// The weights, row-major.
+    public var weight: [Float]
+    /// The bias, if any.
+    public var bias: [Float]?
+    /// Output size.
+    public var outputs: Int
+    /// Input size.
+    public var inputs: Int
+
+    /// Applies the layer.
+    ///
+    /// - Complexity: O(outputs × inputs).
+    public func callAsFunction(_ x: [Float]) -> [Float] {
+        var y = [Float](repeating: 0, count: outputs)
+        weight.withUnsafeBufferPointer { w in
+            x.withUnsafeBufferPointer { xs in
+                y.withUnsafeMutableBufferPointer { out in
+                    for row in 0..<outputs {
+                        var sum: Float = 0
+                        let base = row * inputs
+                        for k in 0..<inputs { sum += w[base + k] * xs[k] }
+                        out[row] = sum
+                    }
+                }
+            }
+        }
+        if let bias { for i in 0..<outputs { y[i] += bias[i] } }
+        return y
+    }
+}
+
+/// One decoder layer's weights.
+struct DecoderLayer: Sendable {
+    var inputNorm: [Float]
+    var postAttentionNorm: [Float]
+    /// Q, K and V, separate (Llama, Mistral, Qwen2) or fused (Phi-3 `qkv_proj`).
+    var query: Linear?
+    var key: Linear?
+    var value: Linear?
+    var fusedQKV: Linear?
+    var output: Linear
+    var gate: Linear?
+    var up: Linear?
+    var fusedGateUp: Linear?
+    var down: Linear
+}
+
+/// The keys and values of every layer for the positions seen so far.
+public struct KVCache: Sendable {
+    var keys: [[Float]]
+    var values: [[Float]]
+    /// Positions cached.
+    public private(set) var count = 0
+
+    init(layers: Int) {
+        keys = Array(repeating: [], count: layers)
+        values = Array(repeating: [], count: layers)
+    }
+
+    mutating func advance() { count += 1 }
+}
+
+/// A causal language model loaded from a Hugging Face folder, run in F32 on the CPU.
+public final class CausalLM: Sendable {
+    /// The configuration.
+    public let config: ModelConfig
+    let embeddings: [Float]
+    let layers: [DecoderLayer]
+    let finalNorm: [Float]
+    let head: Linear
+
+    /// Loads `config.json` and the safetensors weights (single file or sharded with an index) of a folder.
+    ///
+    /// - Throws: ``EngineError`` for a missing file, unsupported architecture or dtype, wrong shape, truncated file.
+    public init(folder: String) throws(EngineError) {
+        let configPath = folder + "/config.json"
+        guard let configData = FileManager.default.contents(atPath: configPath) else {
+            throw EngineError(.missingFile, "missing \(configPath)")
+        }
+        guard let json = try? JSONSerialization.jsonObject(with: configData) as? [String: Any] else {
+            throw EngineError(.invalidFile, "\(configPath) is not a JSON object")
+        }
+        let config = try ModelConfig(json: json)
+        self.config = config
+        let weights = try WeightStore(folder: folder)
+        func tensor(_ name: String, _ shape: [Int]) throws(EngineError) -> [Float] { try weights.tensor(name, shape: shape) }
+        func linear(_ name: String, _ outputs: Int, _ inputs: Int, bias: Bool = false) throws(EngineError) -> Linear {
+            Linear(
+                weight: try tensor(name + ".weight", [outputs, inputs]),
+                bias: bias ? try tensor(name + ".bias", [outputs]) : nil,
+                outputs: outputs,
+                inputs: inputs
+            )
+        }
+        let h = config.hiddenSize
+        let qSize = config.headCount * config.headDimension
+        let kvSize = config.keyValueHeadCount * config.headDimension
+        embeddings = try tensor("model.embed_tokens.weight", [config.vocabularySize, h])
+        var layers: [DecoderLayer] = []
+        for i in 0..<config.layerCount {
+            let p = "model.layers.\(i)."
+            var layer = DecoderLayer(
+                inputNorm: try tensor(p + "input_layernorm.weight", [h]),
+                postAttentionNorm: try tensor(p + "post_attention_layernorm.weight", [h]),
+                output: try linear(p + "self_attn.o_proj", h, qSize),
+                down: try linear(p + "mlp.down_proj", h, config.intermediateSize)
+            )
+            if config.architecture == .phi3 {
+                layer.fusedQKV = try linear(p + "self_attn.qkv_proj", qSize + 2 * kvSize, h)
+                layer.fusedGateUp = try linear(p + "mlp.gate_up_proj", 2 * config.intermediateSize, h)
+            } else {
+                let bias = config.architecture == .qwen2
+                layer.query = try linear(p + "self_attn.q_proj", qSize, h, bias: bias)
+                layer.key = try linear(p + "self_attn.k_proj", kvSize, h, bias: bias)
+                layer.value = try linear(p + "self_attn.v_proj", kvSize, h, bias: bias)
+                layer.gate = try linear(p + "mlp.gate_proj", config.intermediateSize, h)
+                layer.up = try linear(p + "mlp.up_proj", config.intermediateSize, h)
+            }
+            layers.append(layer)
+        }
+        self.layers = layers
+        finalNorm = try tensor("model.norm.weight", [h])
+        if config.tieWordEmbeddings || !weights.has("lm_head.weight") {
+            head = Linear(weight: embeddings, bias: nil, outputs: config.vocabularySize, inputs: h)
+        } else {
+            head = try linear("lm_head", config.vocabularySize, h)
+        }
+    }
+
+    /// A cache for a new sequence.
+    public func makeCache() -> KVCache { KVCache(layers: config.layerCount) }
+
+    /// Runs one token at the next position of `cache` and returns the logits of the next token.
+    ///
+    /// - Parameters:
+    ///   - token: The token id.
+    ///   - cache: The sequence so far.
+    ///   - sequenceLength: The length that selects Phi-3's long-context factors, as transformers does for a
+    ///     whole prompt at once; default the position plus one.
+    public func forward(token: Int, cache: inout KVCache, sequenceLength: Int? = nil) -> [Float] {
+        let c = config
+        let position = cache.count
+        let hd = c.headDimension
+        var x = Array(embeddings[(token * c.hiddenSize)..<((token + 1) * c.hiddenSize)])
+        let (cosines, sines) = Rotary.angles(config: c, position: position, sequenceLength: max(sequenceLength ?? 0, position + 1))
+        let groupSize = c.headCount / c.keyValueHeadCount
+        for (l, layer) in layers.enumerated() {
+            let normed = Self.rmsNorm(x, layer.inputNorm, c.rmsNormEpsilon)
+            var q: [Float]
+            var k: [Float]
+            var v: [Float]
+            if let fused = layer.fusedQKV {
+                let qkv = fused(normed)
+                let qSize = c.headCount * hd
+                let kvSize = c.keyValueHeadCount * hd
+                q = Array(qkv[0..<qSize])
+                k = Array(qkv[qSize..<(qSize + kvSize)])
+                v = Array(qkv[(qSize + kvSize)...])
+            } else {
+                q = layer.query.map { $0(normed) } ?? []
+                k = layer.key.map { $0(normed) } ?? []
+                v = layer.value.map { $0(normed) } ?? []
+            }
+            Rotary.apply(&q, heads: c.headCount, headDimension: hd, cosines: cosines, sines: sines)
+            Rotary.apply(&k, heads: c.keyValueHeadCount, headDimension: hd, cosines: cosines, sines: sines)
+            cache.keys[l] += k
+            cache.values[l] += v
+            let positions = position + 1
+            let first = c.slidingWindow.map { max(0, positions - $0) } ?? 0
+            var attention = [Float](repeating: 0, count: c.headCount * hd)
+            let scale = 1 / Float(hd).squareRoot()
+            let kvStride = c.keyValueHeadCount * hd
+            for head in 0..<c.headCount {
+                let kvHead = head / groupSize
+                var scores = [Float](repeating: 0, count: positions - first)
+                var maximum = -Float.infinity
+                for j in first..<positions {
+                    var dot: Float = 0
+                    let base = j * kvStride + kvHead * hd
+                    for d in 0..<hd { dot += q[head * hd + d] * cache.keys[l][base + d] }
+                    let s = dot * scale
+                    scores[j - first] = s
+                    maximum = max(maximum, s)
+                }
+                var total: Float = 0
+                for i in scores.indices {
+                    scores[i] = exp(scores[i] - maximum)
+                    total += scores[i]
+                }
+                for j in first..<positions {
+                    let weight = scores[j - first] / total
+                    let base = j * kvStride + kvHead * hd
+                    for d in 0..<hd { attention[head * hd + d] += weight * cache.values[l][base + d] }
+                }
+            }
+            let projected = layer.output(attention)
+            for i in x.indices { x[i] += projected[i] }
+            let normed2 = Self.rmsNorm(x, layer.postAttentionNorm, c.rmsNormEpsilon)
+            var gate: [Float]
+            var up: [Float]
+            if let fused = layer.fusedGateUp {
+                let gu = fused(normed2)
+                gate = Array(gu[0..<c.intermediateSize])
+                up = Array(gu[c.intermediateSize...])
+            } else {
+                gate = layer.gate.map { $0(normed2) } ?? []
+                up = layer.up.map { $0(normed2) } ?? []
+            }
+            for i in gate.indices { gate[i] = gate[i] / (1 + exp(-gate[i])) * up[i] }
+            let mlp = layer.down(gate)
+            for i in x.indices { x[i] += mlp[i] }
+        }
+        cache.advance()
+        return head(Self.rmsNorm(x, finalNorm, c.rmsNormEpsilon))
+    }
+
+    /// Runs a prompt and returns the logits after its last token.
+    ///
+    /// - Throws: ``EngineError`` (`promptTooLong`) when the prompt does not fit in the context.
+    public func prefill(_ tokens: [Int], cache: inout KVCache) throws(EngineError) -> [Float] {
+        guard cache.count + tokens.count <= config.maxPositionEmbeddings else {
+            throw EngineError(
+                .promptTooLong,
+                "the prompt has \(tokens.count) tokens; with \(cache.count) cached the model's context of \(config.maxPositionEmbeddings) is exceeded"
+            )
+        }
+        var logits: [Float] = []
+        let length = cache.count + tokens.count
+        for token in tokens { logits = forward(token: token, cache: &cache, sequenceLength: length) }
+        return logits
+    }
+
+    static func rmsNorm(_ x: [Float], _ weight: [Float], _ epsilon: Float) -> [Float] {
+        var sum: Float = 0
+        for v in x { sum += v * v }
+        let scale = 1 / (sum / Float(x.count) + epsilon).squareRoot()
+        var out = [Float](repeating: 0, count: x.count)
+        for i in x.indices { out[i] = weight[i] * (x[i] * scale) }
+        return out
+    }
+}
+
+/// Rotary position embeddings (the `rotate_half` convention of transformers).
+enum Rotary {
+    static func inverseFrequencies(_ c: ModelConfig, sequenceLength: Int) -> ([Float], Float) {
+        let half = c.headDimension / 2
+        var inv = (0..<half).map { i in 1 / pow(c.ropeTheta, Float(2 * i) / Float(c.headDimension)) }
+        var attentionFactor: Float = 1
+        switch c.ropeScaling {
+        case .none:
+            break
+        case .linear(let factor):
+            inv = inv.map { $0 / factor }
+        case .llama3(let factor, let low, let high, let original):
+            let lowWavelength = Float(original) / low
+            let highWavelength = Float(original) / high
+            inv = inv.map { f in
+                let wavelength = 2 * Float.pi / f
+                if wavelength < highWavelength { return f }
+                if wavelength > lowWavelength { return f / factor }
+                let smooth = (Float(original) / wavelength - low) / (high - low)
+                return (1 - smooth) * f / factor + smooth * f
+            }
+        case .longrope(let short, let long, let original, let factor):
+            let factors = sequenceLength > original ? long : short
+            inv = inv.enumerated().map { i, f in f / factors[i] }
+            attentionFactor = factor
+        }
+        return (inv, attentionFactor)
+    }
+
+    static func angles(config: ModelConfig, position: Int, sequenceLength: Int) -> ([Float], [Float]) {
+        let (inv, factor) = inverseFrequencies(config, sequenceLength: sequenceLength)
+        return (inv.map { cos(Float(position) * $0) * factor }, inv.map { sin(Float(position) * $0) * factor })
+    }
+
+    static func apply(_ x: inout [Float], heads: Int, headDimension: Int, cosines: [Float], sines: [Float]) {
+        let half = headDimension / 2
+        for h in 0..<heads {
+            let base = h * headDimension
+            for i in 0..<half {
+                let a = x[base + i]
+                let b = x[base + i + half]
+                x[base + i] = a * cosines[i] - b * sines[i]
+                x[base + i + half] = b * cosines[i] + a * sines[i]
+            }
+        }
+    }
+}
+
+/// The tensors of a model folder, from one safetensors file or shards listed in `model.safetensors.index.json`.
+struct WeightStore {
+    var files: [SafeTensorsFile] = []
+    var owner: [String: Int] = [:]
+
+    init(folder: String) throws(EngineError) {
+        let index = folder + "/model.safetensors.index.json"
+        var names: [String] = []
+        if let data = FileManager.default.contents(atPath: index) {
+            guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let map = json["weight_map"] as? [String: String]
+            else { throw EngineError(.invalidFile, "\(index) has no weight_map") }
+            names = Array(Set(map.values)).sorted()
+        } else {
+            names = ["model.safetensors"]
+        }
+        for name in names {
+            let file = try SafeTensorsFile(path: folder + "/" + name)
+            for tensor in file.entries.keys { owner[tensor] = files.count }
+            files.append(file)
+        }
+    }
+
+    func has(_ name: String) -> Bool { owner[name] != nil }
+
+    func tensor(_ name: String, shape: [Int]) throws(EngineError) -> [Float] {
+        guard let i = owner[name], let entry = files[i].entries[name] else {
+            throw EngineError(.shapeMismatch, "tensor \(name) is missing")
+        }
+        guard entry.shape == shape else {
+            throw EngineError(.shapeMismatch, "tensor \(name) has shape \(entry.shape), expected \(shape)")
+        }
+        return files[i].floats(name) ?? []
+    }
+}
