@@ -40,6 +40,8 @@ test: deps $(VENV)/.installed
 
 bench: build
 	python3 scripts/bench.py
+	$(SWIFT) build -c release --product kaito-serve-bench
+	$(RELEASE_BIN)/kaito-serve-bench --threads 2 --prompt 64 --decode 32
 
 format:
 	$(SWIFT) format format --parallel --in-place --recursive Sources Tests

@@ -61,6 +61,11 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .executableTarget(
+            name: "kaito-serve-bench",
+            dependencies: ["InferenceEngine"],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
             name: "kaitoc",
             dependencies: [
                 "KaitoCore",

@@ -1,3 +1,4 @@
+internal import Dispatch
 internal import Foundation
 
 /// A dense linear layer `y = W x (+ b)`, `W` row-major `[outputs × inputs]`. The seam where LoRA deltas will be
@@ -12,25 +13,87 @@ public struct Linear: Sendable {
     /// Input size.
     public var inputs: Int
 
-    /// Applies the layer.
+    /// Applies the layer: a SIMD dot product per output row, rows split across threads for large layers.
     ///
     /// - Complexity: O(outputs × inputs).
     public func callAsFunction(_ x: [Float]) -> [Float] {
         var y = [Float](repeating: 0, count: outputs)
+        let inputs = inputs
         weight.withUnsafeBufferPointer { w in
             x.withUnsafeBufferPointer { xs in
                 y.withUnsafeMutableBufferPointer { out in
-                    for row in 0..<outputs {
-                        var sum: Float = 0
-                        let base = row * inputs
-                        for k in 0..<inputs { sum += w[base + k] * xs[k] }
-                        out[row] = sum
+                    let job = MatVec(weight: RawFloats(w.baseAddress), input: RawFloats(xs.baseAddress),
+                                     output: RawMutableFloats(out.baseAddress), inputs: inputs)
+                    let work = outputs * inputs
+                    let threads = work >= 1 << 18 ? ThreadCount.current : 1
+                    if threads <= 1 {
+                        job.rows(0..<outputs)
+                    } else {
+                        let chunk = (outputs + threads - 1) / threads
+                        DispatchQueue.concurrentPerform(iterations: threads) { t in
+                            job.rows((t * chunk)..<min(outputs, (t + 1) * chunk))
+                        }
                     }
                 }
             }
         }
         if let bias { for i in 0..<outputs { y[i] += bias[i] } }
         return y
+    }
+}
+
+/// The number of threads matrix products use (`--threads`; default: the machine's cores).
+public enum ThreadCount {
+    nonisolated(unsafe) private static var value = ProcessInfo.processInfo.activeProcessorCount
+    /// The current count.
+    public static var current: Int { value }
+    /// Sets the count; call once at start-up, before any model runs.
+    public static func set(_ count: Int) { value = max(1, count) }
+}
+
+/// A read-only pointer handed to worker threads.
+// Justification for @unchecked Sendable: workers only read through it while the owning buffer outlives the
+// concurrentPerform call that uses it.
+struct RawFloats: @unchecked Sendable {
+    let pointer: UnsafePointer<Float>?
+    init(_ pointer: UnsafePointer<Float>?) { self.pointer = pointer }
+}
+
+/// An output pointer handed to worker threads.
+// Justification for @unchecked Sendable: each worker writes a disjoint range of rows, and the buffer outlives the
+// concurrentPerform call.
+struct RawMutableFloats: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>?
+    init(_ pointer: UnsafeMutablePointer<Float>?) { self.pointer = pointer }
+}
+
+/// One matrix-vector product over a range of rows.
+struct MatVec: Sendable {
+    let weight: RawFloats
+    let input: RawFloats
+    let output: RawMutableFloats
+    let inputs: Int
+
+    func rows(_ range: Range<Int>) {
+        guard let w = weight.pointer, let x = input.pointer, let y = output.pointer else { return }
+        let vectorEnd = inputs - inputs % 8
+        for row in range {
+            let base = w + row * inputs
+            var acc = SIMD8<Float>(repeating: 0)
+            var k = 0
+            while k < vectorEnd {
+                let a = UnsafeRawPointer(base + k).loadUnaligned(as: SIMD8<Float>.self)
+                let b = UnsafeRawPointer(x + k).loadUnaligned(as: SIMD8<Float>.self)
+                acc += a * b
+                k += 8
+            }
+            var sum = acc.sum()
+            while k < inputs {
+                sum += base[k] * x[k]
+                k += 1
+            }
+            y[row] = sum
+        }
     }
 }
 
@@ -130,6 +193,37 @@ public final class CausalLM: Sendable {
         } else {
             head = try linear("lm_head", config.vocabularySize, h)
         }
+    }
+
+    /// A model of the given configuration with seeded random weights (for benchmarks: realistic shapes, no download).
+    public init(randomWeights config: ModelConfig, seed: UInt64 = 1) {
+        self.config = config
+        var random = SplitMix64(seed: seed)
+        func values(_ count: Int, scale: Float = 0.02) -> [Float] {
+            (0..<count).map { _ in (Float(random.next() >> 40) / Float(1 << 24) - 0.5) * 2 * scale }
+        }
+        func linear(_ outputs: Int, _ inputs: Int, bias: Bool = false) -> Linear {
+            Linear(weight: values(outputs * inputs), bias: bias ? values(outputs) : nil, outputs: outputs, inputs: inputs)
+        }
+        let h = config.hiddenSize
+        let qSize = config.headCount * config.headDimension
+        let kvSize = config.keyValueHeadCount * config.headDimension
+        embeddings = values(config.vocabularySize * h)
+        layers = (0..<config.layerCount).map { _ in
+            DecoderLayer(
+                inputNorm: [Float](repeating: 1, count: h),
+                postAttentionNorm: [Float](repeating: 1, count: h),
+                query: linear(qSize, h, bias: config.architecture == .qwen2),
+                key: linear(kvSize, h, bias: config.architecture == .qwen2),
+                value: linear(kvSize, h, bias: config.architecture == .qwen2),
+                output: linear(h, qSize),
+                gate: linear(config.intermediateSize, h),
+                up: linear(config.intermediateSize, h),
+                down: linear(h, config.intermediateSize)
+            )
+        }
+        finalNorm = [Float](repeating: 1, count: h)
+        head = Linear(weight: embeddings, bias: nil, outputs: config.vocabularySize, inputs: h)
     }
 
     /// A cache for a new sequence.
