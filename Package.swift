@@ -57,6 +57,10 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .target(
+            name: "EngineText",
+            swiftSettings: upcoming
+        ),
+        .target(
             name: "InferenceEngine",
             swiftSettings: upcoming
         ),
@@ -78,6 +82,11 @@ let package = Package(
         .testTarget(
             name: "GitOpsTests",
             dependencies: ["GitOps", "GitStore", "KaitoCore"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "EngineTextTests",
+            dependencies: ["EngineText"],
             swiftSettings: upcoming
         ),
         .testTarget(
