@@ -210,21 +210,29 @@ extension Run {
         }
     }
 
+    /// The ConfigMap a workspace references in its namespace; reports `rule` when it is missing and every
+    /// ConfigMap of the repository was read.
+    mutating func referencedConfigMap(_ name: String, rule: String, message: String, at path: String) -> ConfigMapObject? {
+        let namespace = ws.metadata.effectiveNamespace
+        if let configMap = validator.configMaps.find(namespace: namespace, name: name) { return configMap }
+        if validator.configMaps.isComplete {
+            kaito(rule, message, at: path, notes: ["add a ConfigMap named \(name) in namespace \(namespace) under workspaces/"])
+        }
+        return nil
+    }
+
     /// IC1–IC5 against the ConfigMaps found in the repository; sets the estimator's context length.
     mutating func validateInferenceConfig(_ inference: InferenceSpec, preset: ModelPreset) {
         guard let name = inference.config, !name.isEmpty else { return }
         let namespace = ws.metadata.effectiveNamespace
-        guard let configMap = validator.configMaps.find(namespace: namespace, name: name) else {
-            if validator.configMaps.isComplete {
-                kaito(
-                    "IC1",
-                    "ConfigMap '\(name)' specified in 'config' not found in namespace '\(namespace)': inference.config",
-                    at: "inference.config",
-                    notes: ["add a ConfigMap named \(name) in namespace \(namespace) under workspaces/"]
-                )
-            }
-            return
-        }
+        guard
+            let configMap = referencedConfigMap(
+                name,
+                rule: "IC1",
+                message: "ConfigMap '\(name)' specified in 'config' not found in namespace '\(namespace)': inference.config",
+                at: "inference.config"
+            )
+        else { return }
         guard let text = configMap.data["inference_config.yaml"] else {
             kaito(
                 "IC2",

@@ -148,17 +148,14 @@ extension Run {
     mutating func validateTuningConfig(_ tuning: TuningSpec, method: String) {
         guard let name = tuning.config, !name.isEmpty else { return }
         let namespace = ws.metadata.effectiveNamespace
-        guard let configMap = validator.configMaps.find(namespace: namespace, name: name) else {
-            if validator.configMaps.isComplete {
-                kaito(
-                    "T4",
-                    "Failed to evaluate validateConfigMap: ConfigMap '\(name)' specified in 'config' not found in namespace '\(namespace)'",
-                    at: "tuning.config",
-                    notes: ["add a ConfigMap named \(name) in namespace \(namespace) under workspaces/"]
-                )
-            }
-            return
-        }
+        guard
+            let configMap = referencedConfigMap(
+                name,
+                rule: "T4",
+                message: "Failed to evaluate validateConfigMap: ConfigMap '\(name)' specified in 'config' not found in namespace '\(namespace)'",
+                at: "tuning.config"
+            )
+        else { return }
         let location = configMap.source.location("data.training_config.yaml")
         func fail(_ rule: String, _ message: String) -> Diagnostic {
             Diagnostic(
