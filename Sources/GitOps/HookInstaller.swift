@@ -1,5 +1,5 @@
 internal import Foundation
-public import GitStore
+internal import GitStore
 
 /// `kaitoc hook install`: writes `.git/hooks/pre-commit` calling `kaitoc check --staged`.
 public enum HookInstaller {

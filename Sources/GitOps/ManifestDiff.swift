@@ -1,4 +1,4 @@
-public import GitStore
+internal import GitStore
 public import KaitoCore
 internal import YAML
 

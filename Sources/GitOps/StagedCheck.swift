@@ -1,4 +1,4 @@
-public import GitStore
+internal import GitStore
 public import KaitoCore
 
 /// `kaitoc check --staged`: validates the files as they are in the git index, so a partially staged file is judged

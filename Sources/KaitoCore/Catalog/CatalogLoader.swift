@@ -1,5 +1,5 @@
 internal import Foundation
-public import YAML
+internal import YAML
 
 /// Loads `presets/` at run time: every `*.yaml` file is read and dispatched by its `kind` (`ModelCatalog`,
 /// `InstanceTypeCatalog`, `TargetList`), so users add models, instance types and targets by adding YAML.

@@ -1,4 +1,4 @@
-public import YAML
+internal import YAML
 
 /// Small constructors for building manifests as ordered YAML trees.
 ///

@@ -1,6 +1,6 @@
 internal import Crypto
 internal import OrderedCollections
-public import YAML
+internal import YAML
 
 /// Turns validated workspaces into the Kubernetes objects Kaito's controllers would create (reference section 4).
 ///
