@@ -28,7 +28,7 @@ PYTHON       := $(VENV)/bin/python
 # Python tools the tests use as independent referees (schemas, kustomize is kubectl's).
 $(VENV)/.installed: Makefile
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check "kubernetes-validate==1.37.0" "jsonschema>=4" "pyyaml>=6" "pre-commit>=3"
+	$(VENV)/bin/pip install -q --disable-pip-version-check "kubernetes-validate==1.37.0" "jsonschema>=4" "pyyaml>=6" "pre-commit>=3" "openai>=1"
 	touch $@
 
 test: deps $(VENV)/.installed
@@ -37,6 +37,7 @@ test: deps $(VENV)/.installed
 	scripts/cli-tests.sh .build/debug/kaitoc
 	scripts/render-tests.sh .build/debug/kaitoc $(PYTHON)
 	scripts/git-tests.sh .build/debug/kaitoc $(VENV)/bin/pre-commit
+	scripts/serve-tests.sh .build/debug/kaito-serve $(PYTHON)
 
 bench: build
 	python3 scripts/bench.py

@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(
@@ -64,6 +65,23 @@ let package = Package(
             name: "InferenceEngine",
             swiftSettings: upcoming
         ),
+        .target(
+            name: "EngineServer",
+            dependencies: [
+                "InferenceEngine", "EngineText",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "kaito-serve",
+            dependencies: [
+                "EngineServer", "InferenceEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "kaito-serve-bench",
             dependencies: ["InferenceEngine"],
@@ -82,6 +100,14 @@ let package = Package(
         .testTarget(
             name: "GitOpsTests",
             dependencies: ["GitOps", "GitStore", "KaitoCore"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "EngineServerTests",
+            dependencies: [
+                "EngineServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -78,5 +78,30 @@ def main():
         print(name, sum(os.path.getsize(os.path.join(out, x)) for x in os.listdir(out)), "bytes")
 
 
+def chat_fixture():
+    """A tiny Llama whose vocabulary is the SentencePiece-style test tokenizer's, with a chat template: the model
+    folder the server tests start kaito-serve on."""
+    text = os.path.join(ROOT, "..", "..", "EngineTextTests", "Fixtures")
+    tokenizer = json.load(open(os.path.join(text, "sentencepiece", "tokenizer.json")))
+    vocab = max(max(tokenizer["model"]["vocab"].values()), max(t["id"] for t in tokenizer["added_tokens"])) + 1
+    torch.manual_seed(99)
+    config = LlamaConfig(**dict(COMMON, vocab_size=vocab, bos_token_id=1, eos_token_id=2), max_position_embeddings=256,
+                         tie_word_embeddings=True)
+    config._attn_implementation = "eager"
+    model = LlamaForCausalLM(config).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() > 1:
+                p.normal_(0, 0.08)
+    out = os.path.join(ROOT, "..", "..", "EngineServerTests", "Fixtures", "tiny-chat")
+    shutil.rmtree(out, ignore_errors=True)
+    model.save_pretrained(out, safe_serialization=True)
+    shutil.copy(os.path.join(text, "sentencepiece", "tokenizer.json"), os.path.join(out, "tokenizer.json"))
+    template = open(os.path.join(text, "templates", "phi3.jinja")).read()
+    with open(os.path.join(out, "tokenizer_config.json"), "w") as f:
+        json.dump({"bos_token": "<s>", "eos_token": "</s>", "chat_template": template, "model_max_length": 256}, f, indent=1)
+
+
 if __name__ == "__main__":
     main()
+    chat_fixture()

@@ -1,0 +1,65 @@
+internal import Foundation
+public import EngineText
+public import InferenceEngine
+
+/// A model folder loaded for serving: weights, tokenizer, chat template and generation defaults.
+public final class ModelBundle: Sendable {
+    /// The name clients use (`--served-model-name`, default the folder name).
+    public let name: String
+    /// The model.
+    public let model: CausalLM
+    /// The tokenizer.
+    public let tokenizer: Tokenizer
+    /// The chat template, if the model has one.
+    public let template: ChatTemplate?
+    let bosToken: String
+    let eosToken: String
+    let eosIDs: [Int]
+
+    /// Loads `config.json`, the safetensors weights, `tokenizer.json`, `tokenizer_config.json` and
+    /// `generation_config.json` from a folder.
+    ///
+    /// - Throws: ``EngineError`` or ``TokenizerError``/``TemplateError`` naming the file that is wrong.
+    public init(folder: String, name: String? = nil) throws {
+        model = try CausalLM(folder: folder)
+        tokenizer = try Tokenizer(path: folder + "/tokenizer.json")
+        self.name = name ?? URL(fileURLWithPath: folder).lastPathComponent
+        var config: [String: Any] = [:]
+        if let data = FileManager.default.contents(atPath: folder + "/tokenizer_config.json") {
+            config = (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+        }
+        func token(_ key: String) -> String {
+            if let s = config[key] as? String { return s }
+            return (config[key] as? [String: Any])?["content"] as? String ?? ""
+        }
+        bosToken = token("bos_token")
+        eosToken = token("eos_token")
+        template = try (config["chat_template"] as? String).map { try ChatTemplate($0) }
+        var eos = model.config.eosTokenIDs
+        if let data = FileManager.default.contents(atPath: folder + "/generation_config.json"),
+            let generation = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        {
+            if let list = generation["eos_token_id"] as? [Int] { eos = list } else if let one = generation["eos_token_id"] as? Int { eos = [one] }
+        }
+        if let id = tokenizer.encode(eosToken, addSpecialTokens: false).first, eos.isEmpty { eos = [id] }
+        eosIDs = eos
+    }
+
+    /// Renders a conversation with the model's chat template (or a plain `role: content` layout without one).
+    public func prompt(messages: [TemplateValue]) throws -> String {
+        guard let template else {
+            return messages.map { m in
+                if case .dict(let pairs) = m {
+                    let role = pairs.first { $0.key == "role" }?.value.rendered ?? ""
+                    let content = pairs.first { $0.key == "content" }?.value.rendered ?? ""
+                    return "\(role): \(content)"
+                }
+                return m.rendered
+            }.joined(separator: "\n") + "\nassistant:"
+        }
+        return try template.render([
+            "messages": .list(messages), "add_generation_prompt": .bool(true), "bos_token": .string(bosToken),
+            "eos_token": .string(eosToken),
+        ])
+    }
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# kaito-serve against real clients on loopback: the official `openai` Python client (chat, streaming chat, model
+# list) and curl with the quick starts' /chat body. Usage: scripts/serve-tests.sh PATH/TO/kaito-serve PATH/TO/python
+set -uo pipefail
+serve=$(realpath "$1")
+python="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+repo=$(cd "$(dirname "$0")/.." && pwd)
+port=$((20000 + RANDOM % 20000))
+log=$(mktemp)
+"$serve" --model "$repo/Tests/EngineServerTests/Fixtures/tiny-chat" --host 127.0.0.1 --port "$port" >"$log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; rm -f "$log"' EXIT
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+ko() { failed=$((failed + 1)); echo "FAIL: $1"; }
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$port/health" | grep -q '"status":"Healthy"' && ok || { ko "health"; cat "$log"; }
+curl -s -X POST "http://127.0.0.1:$port/chat" -H "accept: application/json" -H "Content-Type: application/json" \
+    -d '{"prompt":"YOUR QUESTION HERE"}' | grep -q '"Result":"YOUR QUESTION HERE' && ok || ko "curl /chat with the quick-start body"
+"$python" - "$port" <<'PY' && ok || ko "openai client"
+import sys
+from openai import OpenAI
+client = OpenAI(base_url=f"http://127.0.0.1:{sys.argv[1]}/v1", api_key="unused")
+models = [m.id for m in client.models.list()]
+assert models == ["tiny-chat"], models
+reply = client.chat.completions.create(model="tiny-chat", messages=[{"role": "user", "content": "Hello"}], max_tokens=8, temperature=0)
+assert reply.choices[0].message.role == "assistant" and reply.usage.completion_tokens > 0, reply
+chunks = list(client.chat.completions.create(model="tiny-chat", messages=[{"role": "user", "content": "Hello"}], max_tokens=8, temperature=0, stream=True))
+text = "".join(c.choices[0].delta.content or "" for c in chunks)
+assert chunks[-1].choices[0].finish_reason in ("length", "stop"), chunks[-1]
+assert text == reply.choices[0].message.content, (text, reply.choices[0].message.content)
+print("openai client: models, chat and streaming chat agree")
+PY
+echo "serve: $passed passed, $failed failed"
+[[ $failed == 0 ]]
