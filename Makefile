@@ -31,9 +31,10 @@ $(VENV)/.installed: Makefile
 	$(VENV)/bin/pip install -q --disable-pip-version-check "kubernetes-validate==1.37.0" "jsonschema>=4" "pyyaml>=6" "pre-commit>=3" "openai>=1"
 	touch $@
 
+# One debug build with tests enabled serves both the test runner and the end-to-end scripts.
 test: deps $(VENV)/.installed
-	$(SWIFT) build
-	$(SWIFT) test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
 	scripts/cli-tests.sh .build/debug/kaitoc
 	scripts/render-tests.sh .build/debug/kaitoc $(PYTHON)
 	scripts/git-tests.sh .build/debug/kaitoc $(VENV)/bin/pre-commit
