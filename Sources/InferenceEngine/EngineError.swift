@@ -17,6 +17,8 @@ public struct EngineError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let truncatedFile = Code("truncated-file")
         /// A file cannot be parsed.
         public static let invalidFile = Code("invalid-file")
+        /// A LoRA adapter is malformed, out of range or does not fit the model.
+        public static let invalidAdapter = Code("invalid-adapter")
         /// The prompt does not fit in the model's context.
         public static let promptTooLong = Code("prompt-too-long")
 

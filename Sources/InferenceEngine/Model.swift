@@ -1,9 +1,15 @@
 internal import Dispatch
 internal import Foundation
 
-/// A dense linear layer `y = W x (+ b)`, `W` row-major `[outputs × inputs]`. The seam where LoRA deltas will be
-/// added without merging them into `W` (issue 6).
+/// A dense linear layer `y = W x (+ b) + Σ scale · B (A x)`, `W` row-major `[outputs × inputs]`, with the LoRA deltas
+/// of ``LoRAAdapter`` as side branches (never merged into `W`).
 public struct Linear: Sendable {
+    /// One adapter's branch on this layer.
+    struct Delta: Sendable {
+        var pair: LoRAAdapter.Pair
+        var scale: Float
+    }
+
     /// The weights, row-major.
     public var weight: [Float]
     /// The bias, if any.
@@ -12,6 +18,8 @@ public struct Linear: Sendable {
     public var outputs: Int
     /// Input size.
     public var inputs: Int
+    /// The adapter branches.
+    var deltas: [Delta] = []
 
     /// Applies the layer: a SIMD dot product per output row, rows split across threads for large layers.
     ///
@@ -38,6 +46,10 @@ public struct Linear: Sendable {
             }
         }
         if let bias { for i in 0..<outputs { y[i] += bias[i] } }
+        for delta in deltas {
+            let d = delta.pair.delta(x)
+            for i in 0..<outputs { y[i] += delta.scale * d[i] }
+        }
         return y
     }
 }
@@ -136,6 +148,14 @@ public final class CausalLM: Sendable {
     let layers: [DecoderLayer]
     let finalNorm: [Float]
     let head: Linear
+
+    init(config: ModelConfig, embeddings: [Float], layers: [DecoderLayer], finalNorm: [Float], head: Linear) {
+        self.config = config
+        self.embeddings = embeddings
+        self.layers = layers
+        self.finalNorm = finalNorm
+        self.head = head
+    }
 
     /// Loads `config.json` and the safetensors weights (single file or sharded with an index) of a folder.
     ///
