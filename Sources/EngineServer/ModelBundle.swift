@@ -16,12 +16,20 @@ public final class ModelBundle: Sendable {
     let eosToken: String
     let eosIDs: [Int]
 
+    /// The adapters applied, with their strengths.
+    public let adapters: [(name: String, strength: Float)]
+
     /// Loads `config.json`, the safetensors weights, `tokenizer.json`, `tokenizer_config.json` and
-    /// `generation_config.json` from a folder.
+    /// `generation_config.json` from a folder, and applies `adapters`.
     ///
+    /// - Parameters:
+    ///   - maxModelLength: The longest sequence served (default and at most the model's context).
     /// - Throws: ``EngineError`` or ``TokenizerError``/``TemplateError`` naming the file that is wrong.
-    public init(folder: String, name: String? = nil) throws {
-        model = try CausalLM(folder: folder)
+    public init(folder: String, name: String? = nil, adapters: [LoRAAdapter] = [], maxModelLength: Int? = nil) throws {
+        var model = try CausalLM(folder: folder).applying(adapters)
+        if let maxModelLength { model = model.limitingContext(to: maxModelLength) }
+        self.model = model
+        self.adapters = adapters.map { ($0.name, $0.strength) }
         tokenizer = try Tokenizer(path: folder + "/tokenizer.json")
         self.name = name ?? URL(fileURLWithPath: folder).lastPathComponent
         var config: [String: Any] = [:]

@@ -40,7 +40,12 @@ public enum KaitoServeRoutes {
             guard let queue = state.queue else { return json(["detail": "Model not initialized"], status: .serviceUnavailable) }
             return json([
                 "object": "list",
-                "data": [["id": queue.bundle.name, "object": "model", "created": 0, "owned_by": "kaito"]],
+                "data": [
+                    [
+                        "id": queue.bundle.name, "object": "model", "created": 0, "owned_by": "kaito",
+                        "max_model_len": queue.bundle.model.contextLength,
+                    ]
+                ],
             ])
         }
         router.post("chat") { request, _ in

@@ -42,7 +42,7 @@ public struct Generator: Sendable {
         var sampler = Sampler(sampling)
         let stops = Set(eosTokens ?? model.config.eosTokenIDs)
         var generated: [Int] = []
-        let budget = min(maxNewTokens, model.config.maxPositionEmbeddings - prompt.count)
+        let budget = min(maxNewTokens, model.contextLength - prompt.count)
         while generated.count < budget {
             let token = sampler.next(logits, seen: prompt + generated)
             if stops.contains(token) { return (generated, .stop) }

@@ -272,6 +272,6 @@ extension CausalLM {
                 layers[i][keyPath: path] = linear
             }
         }
-        return CausalLM(config: config, embeddings: embeddings, layers: layers, finalNorm: finalNorm, head: head)
+        return CausalLM(config: config, embeddings: embeddings, layers: layers, finalNorm: finalNorm, head: head, contextLength: contextLength)
     }
 }

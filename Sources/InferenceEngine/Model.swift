@@ -148,9 +148,12 @@ public final class CausalLM: Sendable {
     let layers: [DecoderLayer]
     let finalNorm: [Float]
     let head: Linear
+    /// The longest sequence served: the model's `max_position_embeddings`, or less (``limitingContext(to:)``).
+    public let contextLength: Int
 
-    init(config: ModelConfig, embeddings: [Float], layers: [DecoderLayer], finalNorm: [Float], head: Linear) {
+    init(config: ModelConfig, embeddings: [Float], layers: [DecoderLayer], finalNorm: [Float], head: Linear, contextLength: Int) {
         self.config = config
+        self.contextLength = contextLength
         self.embeddings = embeddings
         self.layers = layers
         self.finalNorm = finalNorm
@@ -170,6 +173,7 @@ public final class CausalLM: Sendable {
         }
         let config = try ModelConfig(json: json)
         self.config = config
+        contextLength = config.maxPositionEmbeddings
         let weights = try WeightStore(folder: folder)
         func tensor(_ name: String, _ shape: [Int]) throws(EngineError) -> [Float] { try weights.tensor(name, shape: shape) }
         func linear(_ name: String, _ outputs: Int, _ inputs: Int, bias: Bool = false) throws(EngineError) -> Linear {
@@ -218,6 +222,7 @@ public final class CausalLM: Sendable {
     /// A model of the given configuration with seeded random weights (for benchmarks: realistic shapes, no download).
     public init(randomWeights config: ModelConfig, seed: UInt64 = 1) {
         self.config = config
+        contextLength = config.maxPositionEmbeddings
         var random = SplitMix64(seed: seed)
         func values(_ count: Int, scale: Float = 0.02) -> [Float] {
             (0..<count).map { _ in (Float(random.next() >> 40) / Float(1 << 24) - 0.5) * 2 * scale }
@@ -244,6 +249,12 @@ public final class CausalLM: Sendable {
         }
         finalNorm = [Float](repeating: 1, count: h)
         head = Linear(weight: embeddings, bias: nil, outputs: config.vocabularySize, inputs: h)
+    }
+
+    /// This model serving at most `tokens` positions (`--max-model-len`); never more than the model's own context.
+    public func limitingContext(to tokens: Int) -> CausalLM {
+        CausalLM(config: config, embeddings: embeddings, layers: layers, finalNorm: finalNorm, head: head,
+                 contextLength: max(1, min(tokens, config.maxPositionEmbeddings)))
     }
 
     /// A cache for a new sequence.
@@ -337,10 +348,10 @@ public final class CausalLM: Sendable {
     ///
     /// - Throws: ``EngineError`` (`promptTooLong`) when the prompt does not fit in the context.
     public func prefill(_ tokens: [Int], cache: inout KVCache) throws(EngineError) -> [Float] {
-        guard cache.count + tokens.count <= config.maxPositionEmbeddings else {
+        guard cache.count + tokens.count <= contextLength else {
             throw EngineError(
                 .promptTooLong,
-                "the prompt has \(tokens.count) tokens; with \(cache.count) cached the model's context of \(config.maxPositionEmbeddings) is exceeded"
+                "the prompt has \(tokens.count) tokens; with \(cache.count) cached the context of \(contextLength) is exceeded"
             )
         }
         var logits: [Float] = []

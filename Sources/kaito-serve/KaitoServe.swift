@@ -29,13 +29,49 @@ struct KaitoServe: AsyncParsableCommand {
     @Option(help: "Requests allowed to wait before 429.")
     var maxWaiting: Int = 16
 
+    @Option(help: "The longest sequence (prompt and answer) served, at most the model's max_position_embeddings.")
+    var maxModelLen: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "A folder whose subfolders are PEFT LoRA adapters, as Kaito mounts them (/mnt/adapter/<name>/).",
+            discussion: "Each adapter's strength is read from the environment variable named exactly like its folder (default 1.0, range [0, 1]); all adapters apply together as the exact weighted sum of their deltas."
+        )
+    )
+    var adaptersDir: String?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let maxModelLen, maxModelLen < 1 { throw ValidationError("--max-model-len must be at least 1") }
+        if !(1...65535).contains(port) { throw ValidationError("--port must be in 1...65535") }
+        if maxWaiting < 0 { throw ValidationError("--max-waiting must not be negative") }
+    }
+
     func run() async throws {
         if let threads { ThreadCount.set(threads) }
         let state = ModelState()
         let router = KaitoServeRoutes.makeRouter(state: state)
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)))
-        let bundle = try ModelBundle(folder: model, name: servedModelName)
-        state.ready(GenerationQueue(bundle: bundle, capacity: maxWaiting))
-        try await app.runService()
+        // The model loads while the server already answers /health with 503 (the startup probe's view); a bad model
+        // or adapter stops the process with the error, before any request is served.
+        @Sendable func load() throws {
+            let adapters = try adaptersDir.map {
+                try LoRAAdapter.loadAll(directory: $0, environment: ProcessInfo.processInfo.environment)
+            } ?? []
+            let bundle = try ModelBundle(folder: model, name: servedModelName, adapters: adapters, maxModelLength: maxModelLen)
+            state.ready(GenerationQueue(bundle: bundle, capacity: maxWaiting))
+            let summary = adapters.map { "\($0.name)=\($0.strength)" }.joined(separator: ", ")
+            print("kaito-serve: \(bundle.name) ready on \(host):\(port)" + (adapters.isEmpty ? "" : " with adapters \(summary)"))
+        }
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { try await app.runService(); return true }
+            group.addTask { try load(); return false }
+            // Loading finishing keeps the server running; the server finishing (SIGTERM or SIGINT, after in-flight
+            // requests are answered) ends the process even while a model is still loading.
+            while let serverStopped = try await group.next() {
+                // A group waits for all its children; a model still loading is not worth waiting for.
+                if serverStopped { Foundation.exit(0) }
+            }
+        }
     }
 }
