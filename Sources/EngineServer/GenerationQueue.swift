@@ -1,6 +1,7 @@
 internal import Dispatch
-public import EngineText
+internal import EngineText
 public import InferenceEngine
+internal import Prometheus
 internal import Synchronization
 
 /// Runs generations one at a time on a dedicated thread (CPU-bound work stays off the cooperative pool), admitting
@@ -28,21 +29,34 @@ public final class GenerationQueue: Sendable {
 
     let bundle: ModelBundle
     let capacity: Int
+    /// The Prometheus metrics this queue updates.
+    public let metrics: ServerMetrics
     private let worker = DispatchQueue(label: "kaito-serve.generation")
     private let counts = Mutex<(running: Int, waiting: Int)>((0, 0))
 
-    /// Creates a queue.
-    public init(bundle: ModelBundle, capacity: Int) {
+    /// Creates a queue (a serial worker: requests run one at a time in arrival order).
+    public init(bundle: ModelBundle, capacity: Int, metrics: ServerMetrics? = nil) {
         self.bundle = bundle
         self.capacity = capacity
+        self.metrics = metrics ?? ServerMetrics(model: bundle.name)
+        self.metrics.adapters(bundle.adapters.map(\.name))
     }
 
     /// Requests running and waiting.
     public var load: (running: Int, waiting: Int) { counts.withLock { $0 } }
 
+    private func publish(_ state: (running: Int, waiting: Int)) {
+        metrics.running.set(Double(state.running))
+        metrics.waiting.set(Double(state.waiting))
+    }
+
     /// Generates from a prompt, calling `onText` with each final piece of text (return `false` to stop).
     ///
-    /// - Throws: ``Full`` when the queue is full; ``EngineError`` when the prompt does not fit.
+    /// Cancelling the calling task (a client that went away) stops the generation at the next token, or skips it
+    /// if it has not started; it then counts as `finished_reason="abort"`.
+    ///
+    /// - Throws: ``Full`` when the queue is full; ``EngineError`` when the prompt does not fit; `CancellationError`
+    ///   when cancelled before it started.
     public func generate(
         prompt: String,
         maxNewTokens: Int,
@@ -50,58 +64,101 @@ public final class GenerationQueue: Sendable {
         stop: [String] = [],
         onText: @escaping @Sendable (String) -> Bool = { _ in true }
     ) async throws -> Output {
-        let admitted = counts.withLock { state -> Bool in
-            guard state.waiting < capacity else { return false }
+        let admitted = counts.withLock { state -> (running: Int, waiting: Int)? in
+            guard state.waiting < capacity else { return nil }
             state.waiting += 1
-            return true
+            return state
         }
-        guard admitted else { throw Full(waiting: load.waiting, capacity: capacity) }
-        let bundle = bundle
-        return try await withCheckedThrowingContinuation { continuation in
-            worker.async {
-                self.counts.withLock { $0.waiting -= 1; $0.running += 1 }
-                defer { self.counts.withLock { $0.running -= 1 } }
-                let ids = bundle.tokenizer.encode(prompt)
-                var decoder = IncrementalDecoder(tokenizer: bundle.tokenizer)
-                var text = ""
-                var emitted = 0
-                var stopped = false
-                do {
-                    let result = try Generator(model: bundle.model).generate(
-                        prompt: ids,
-                        maxNewTokens: maxNewTokens,
-                        sampling: sampling,
-                        eosTokens: bundle.eosIDs
-                    ) { token in
-                        let piece = decoder.push(token)
-                        text += piece
-                        if let match = stop.first(where: { !$0.isEmpty && text.contains($0) }),
-                            let range = text.firstRange(of: match)
-                        {
-                            // A stop string ends the text before it; what was not sent yet is sent now.
-                            text = String(text[..<range.lowerBound])
-                            stopped = true
-                            let rest = String(text.dropFirst(emitted))
-                            if !rest.isEmpty { _ = onText(rest) }
-                            return false
-                        }
-                        guard !piece.isEmpty else { return true }
-                        emitted = text.count
-                        return onText(piece)
-                    }
-                    if !stopped {
-                        let rest = decoder.finish()
-                        text += rest
-                        if !rest.isEmpty { _ = onText(rest) }
-                    }
-                    let finish: FinishReason = stopped ? .stop : result.finish
-                    continuation.resume(
-                        returning: Output(text: text, promptTokens: ids.count, completionTokens: result.tokens.count, finish: finish)
+        guard let admitted else { throw Full(waiting: load.waiting, capacity: capacity) }
+        publish(admitted)
+        let cancelled = CancelFlag()
+        let arrival = ContinuousClock.now
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                worker.async {
+                    self.publish(self.counts.withLock { $0.waiting -= 1; $0.running += 1; return $0 })
+                    let (result, reason, tokens) = self.run(
+                        prompt: prompt, maxNewTokens: maxNewTokens, sampling: sampling, stop: stop, arrival: arrival,
+                        cancelled: cancelled, onText: onText
                     )
-                } catch {
-                    continuation.resume(throwing: error)
+                    // Accounted before the answer leaves, so a client reading /metrics after its answer sees it.
+                    self.publish(self.counts.withLock { $0.running -= 1; return $0 })
+                    self.metrics.cacheUsage.set(0.0)
+                    if let reason { self.metrics.success(reason).increment() }
+                    self.metrics.endToEnd.record(.now - arrival)
+                    self.metrics.generationSize.record(Double(tokens))
+                    continuation.resume(with: result)
                 }
             }
+        } onCancel: {
+            cancelled.set()
+        }
+    }
+
+    /// One generation on the worker thread: the output or error, vLLM's finish reason (`nil` for a failed request)
+    /// and the tokens generated.
+    private func run(
+        prompt: String,
+        maxNewTokens: Int,
+        sampling: SamplingParameters,
+        stop: [String],
+        arrival: ContinuousClock.Instant,
+        cancelled: CancelFlag,
+        onText: (String) -> Bool
+    ) -> (Result<Output, any Error>, String?, Int) {
+        var lastToken = ContinuousClock.now
+        metrics.queueTime.record(lastToken - arrival)
+        guard !cancelled.isSet else { return (.failure(CancellationError()), "abort", 0) }
+        let ids = bundle.tokenizer.encode(prompt)
+        metrics.promptTokens.increment(by: Int64(ids.count))
+        metrics.promptSize.record(Double(ids.count))
+        let context = Double(bundle.model.contextLength)
+        var decoder = IncrementalDecoder(tokenizer: bundle.tokenizer)
+        var text = ""
+        var emitted = 0
+        var stopped = false
+        var tokens = 0
+        do {
+            let result = try Generator(model: bundle.model).generate(
+                prompt: ids,
+                maxNewTokens: maxNewTokens,
+                sampling: sampling,
+                eosTokens: bundle.eosIDs
+            ) { token in
+                let now = ContinuousClock.now
+                if tokens == 0 { metrics.timeToFirstToken.record(now - arrival) } else { metrics.interTokenLatency.record(now - lastToken) }
+                lastToken = now
+                tokens += 1
+                metrics.generationTokens.increment()
+                metrics.cacheUsage.set(Double(ids.count + tokens) / context)
+                if cancelled.isSet { return false }
+                let piece = decoder.push(token)
+                text += piece
+                if let match = stop.first(where: { !$0.isEmpty && text.contains($0) }),
+                    let range = text.firstRange(of: match)
+                {
+                    // A stop string ends the text before it; what was not sent yet is sent now.
+                    text = String(text[..<range.lowerBound])
+                    stopped = true
+                    let rest = String(text.dropFirst(emitted))
+                    if !rest.isEmpty { _ = onText(rest) }
+                    return false
+                }
+                guard !piece.isEmpty else { return true }
+                emitted = text.count
+                return onText(piece)
+            }
+            if !stopped {
+                let rest = decoder.finish()
+                text += rest
+                if !rest.isEmpty { _ = onText(rest) }
+            }
+            let finish: FinishReason = stopped ? .stop : result.finish
+            let reason = finish == .cancelled ? "abort" : finish == .length ? "length" : "stop"
+            let output = Output(text: text, promptTokens: ids.count, completionTokens: result.tokens.count, finish: finish)
+            return (.success(output), reason, tokens)
+        } catch {
+            return (.failure(error), nil, tokens)
         }
     }
 }

@@ -1,6 +1,6 @@
 internal import Foundation
 public import Hummingbird
-public import InferenceEngine
+internal import InferenceEngine
 internal import Synchronization
 
 /// Where the model is: the server answers `/health` with 503 until it is ready.
@@ -27,7 +27,8 @@ public struct ServerLimits: Sendable {
     public init() {}
 }
 
-/// The HTTP API of kaito-serve: Kaito's `/chat`, OpenAI's chat and completion routes, `/v1/models`, `/health`.
+/// The HTTP API of kaito-serve: Kaito's `/chat`, OpenAI's chat and completion routes, `/v1/models`, `/health`,
+/// Prometheus `/metrics`.
 public enum KaitoServeRoutes {
     /// Builds the router.
     public static func makeRouter(state: ModelState, limits: ServerLimits = ServerLimits()) -> Router<BasicRequestContext> {
@@ -35,6 +36,13 @@ public enum KaitoServeRoutes {
         router.get("/") { _, _ in json(["message": "Server is running"]) }
         router.get("health") { _, _ in
             state.queue == nil ? json(["detail": "Model not initialized"], status: .serviceUnavailable) : json(["status": "Healthy"])
+        }
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: state.queue?.metrics.render() ?? ""))
+            )
         }
         router.get("v1/models") { _, _ in
             guard let queue = state.queue else { return json(["detail": "Model not initialized"], status: .serviceUnavailable) }
@@ -61,7 +69,9 @@ public enum KaitoServeRoutes {
     }
 
     /// A request that failed validation: its status and JSON body.
-    struct Rejection: Error {
+    // Justification for @unchecked Sendable: the body is an immutable JSON tree of Foundation values, built and read
+    // by the one request that throws it.
+    struct Rejection: Error, @unchecked Sendable {
         var status: HTTPResponse.Status
         var body: [String: Any]
     }

@@ -2,6 +2,9 @@ import EngineServer
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Synchronization
+import EngineText
+import InferenceEngine
 import Testing
 
 /// The HTTP contract of kaito-serve (issue 5) over the router test harness, on a tiny Llama with the
@@ -121,4 +124,87 @@ struct ServerTests {
             }
         }
     }
+
+    @Test func metricsUseVLLMNames() async throws {
+        // Reference inference-anchors 2 ("Metrics"): KEDA reads vllm:num_requests_waiting, the gateway the
+        // running/waiting gauges and kv_cache_usage_perc.
+        try await app().test(.router) { client in
+            let body = #"{"prompt":"YOUR QUESTION HERE","generate_kwargs":{"max_length":30,"do_sample":false}}"#
+            try await client.execute(uri: "/chat", method: .post, body: ByteBuffer(string: body)) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+                let text = String(buffer: response.body)
+                for line in [
+                    #"vllm:num_requests_running{model_name="tiny-chat"} 0.0"#,
+                    #"vllm:num_requests_waiting{model_name="tiny-chat"} 0.0"#,
+                    #"vllm:request_success_total{finished_reason="length",model_name="tiny-chat"} 1"#,
+                    #"vllm:time_to_first_token_seconds_count{model_name="tiny-chat"} 1"#,
+                    #"vllm:e2e_request_latency_seconds_count{model_name="tiny-chat"} 1"#,
+                    "# TYPE vllm:kv_cache_usage_perc gauge",
+                    #"vllm:lora_requests_info{max_lora="0",running_lora_adapters="",waiting_lora_adapters=""}"#,
+                ] {
+                    #expect(text.contains(line), "missing \(line)")
+                }
+                let prompt = text.split(separator: "\n").first { $0.hasPrefix("vllm:prompt_tokens_total{") }
+                let generated = text.split(separator: "\n").first { $0.hasPrefix("vllm:generation_tokens_total{") }
+                let promptTokens = Int(prompt?.split(separator: " ").last ?? "") ?? 0
+                #expect(promptTokens > 0)
+                #expect(Int(generated?.split(separator: " ").last ?? "") == 30 - promptTokens, "max_length counts the prompt")
+            }
+        }
+    }
+
+    @Test func cancellingARequestStopsItsGeneration() async throws {
+        // A client that goes away cancels its handler task; generation stops at the next token and counts as abort.
+        let queue = GenerationQueue(bundle: try ModelBundle(folder: Self.folder.path, name: "tiny-chat"), capacity: 4)
+        let produced = Counter()
+        let task = Task {
+            try await queue.generate(prompt: "Hello", maxNewTokens: 200, sampling: .greedy) { _ in
+                produced.add()
+                return true
+            }
+        }
+        while produced.value < 3 { try await Task.sleep(for: .milliseconds(5)) }
+        // Cancelled while waiting behind the running one: never runs.
+        let waiting = Task {
+            try await queue.generate(prompt: "Hello", maxNewTokens: 5, sampling: .greedy)
+        }
+        while queue.load.waiting == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        waiting.cancel()
+        task.cancel()
+        let output = try await task.value
+        #expect(output.finish == .cancelled)
+        #expect(output.completionTokens < 200, "stopped early: \(output.completionTokens) tokens")
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+        #expect(queue.metrics.render().contains(#"vllm:request_success_total{finished_reason="abort",model_name="tiny-chat"} 2"#))
+        #expect(queue.load.running == 0 && queue.load.waiting == 0)
+    }
+
+    @Test func adaptersChangeTheAnswerAsTheirStrengthsSay() throws {
+        // Kaito's contract (reference inference-anchors 1.5): strength 0 serves the base model exactly.
+        let directory = Self.folder.deletingLastPathComponent().appendingPathComponent("adapters").path
+        func answer(_ environment: [String: String]) throws -> String {
+            let adapters = try LoRAAdapter.loadAll(directory: directory, environment: environment)
+            let bundle = try ModelBundle(folder: Self.folder.path, name: "tiny-chat", adapters: adapters)
+            var cache = bundle.model.makeCache()
+            let logits = try bundle.model.prefill(bundle.tokenizer.encode("Hello there"), cache: &cache)
+            return logits.prefix(8).map { String(format: "%.4f", $0) }.joined(separator: " ")
+        }
+        let base = try answer(["tone-adapter": "0", "style-adapter": "0"])
+        let bundle = try ModelBundle(folder: Self.folder.path, name: "tiny-chat")
+        var cache = bundle.model.makeCache()
+        let plain = try bundle.model.prefill(bundle.tokenizer.encode("Hello there"), cache: &cache)
+        #expect(base == plain.prefix(8).map { String(format: "%.4f", $0) }.joined(separator: " "))
+        #expect(try answer(["tone-adapter": "1", "style-adapter": "0"]) != base)
+        let toneOnly = try answer(["tone-adapter": "1", "style-adapter": "0"])
+        #expect(try answer(["tone-adapter": "1"]) != toneOnly, "an adapter without its variable has strength 1.0")
+    }
+}
+
+/// A thread-safe count for callbacks on the generation thread.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func add() { count.withLock { $0 += 1 } }
 }
