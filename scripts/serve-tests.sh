@@ -32,5 +32,12 @@ assert chunks[-1].choices[0].finish_reason in ("length", "stop"), chunks[-1]
 assert text == reply.choices[0].message.content, (text, reply.choices[0].message.content)
 print("openai client: models, chat and streaming chat agree")
 PY
+# Many concurrent streaming clients, a disconnect, hostile requests, memory (issue 5 "Done when").
+python3 "$repo/scripts/serve_load.py" "$port" "$pid" --clients 48 --seconds 120 && ok || ko "load and hostile requests"
+# SIGTERM: a graceful stop with exit status 0.
+kill -TERM $pid
+for _ in $(seq 1 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+wait $pid 2>/dev/null; status=$?
+[[ $status == 0 ]] && ok || ko "SIGTERM ends kaito-serve with status 0 (got $status)"
 echo "serve: $passed passed, $failed failed"
 [[ $failed == 0 ]]

@@ -32,7 +32,7 @@ public final class GenerationQueue: Sendable {
     /// The Prometheus metrics this queue updates.
     public let metrics: ServerMetrics
     private let worker = DispatchQueue(label: "kaito-serve.generation")
-    private let counts = Mutex<(running: Int, waiting: Int)>((0, 0))
+    fileprivate let counts = Mutex<(running: Int, waiting: Int)>((0, 0))
 
     /// Creates a queue (a serial worker: requests run one at a time in arrival order).
     public init(bundle: ModelBundle, capacity: Int, metrics: ServerMetrics? = nil) {
@@ -45,25 +45,32 @@ public final class GenerationQueue: Sendable {
     /// Requests running and waiting.
     public var load: (running: Int, waiting: Int) { counts.withLock { $0 } }
 
-    private func publish(_ state: (running: Int, waiting: Int)) {
+    fileprivate func publish(_ state: (running: Int, waiting: Int)) {
         metrics.running.set(Double(state.running))
         metrics.waiting.set(Double(state.waiting))
     }
 
-    /// Generates from a prompt, calling `onText` with each final piece of text (return `false` to stop).
+    /// A place in the waiting room, taken before a streaming response commits to its 200 status; given back if it
+    /// is dropped unused (the client left before its body was written).
+    public final class Admission: Sendable {
+        let queue: GenerationQueue
+        let arrival = ContinuousClock.now
+        private let used = Mutex(false)
+
+        init(queue: GenerationQueue) { self.queue = queue }
+
+        /// Marks the place as used; `false` if it already was.
+        func take() -> Bool { used.withLock { was in defer { was = true }; return !was } }
+
+        deinit {
+            if take() { queue.publish(queue.counts.withLock { $0.waiting -= 1; return $0 }) }
+        }
+    }
+
+    /// Takes a place in the waiting room.
     ///
-    /// Cancelling the calling task (a client that went away) stops the generation at the next token, or skips it
-    /// if it has not started; it then counts as `finished_reason="abort"`.
-    ///
-    /// - Throws: ``Full`` when the queue is full; ``EngineError`` when the prompt does not fit; `CancellationError`
-    ///   when cancelled before it started.
-    public func generate(
-        prompt: String,
-        maxNewTokens: Int,
-        sampling: SamplingParameters,
-        stop: [String] = [],
-        onText: @escaping @Sendable (String) -> Bool = { _ in true }
-    ) async throws -> Output {
+    /// - Throws: ``Full`` when `capacity` requests are already waiting.
+    public func admit() throws(Full) -> Admission {
         let admitted = counts.withLock { state -> (running: Int, waiting: Int)? in
             guard state.waiting < capacity else { return nil }
             state.waiting += 1
@@ -71,8 +78,30 @@ public final class GenerationQueue: Sendable {
         }
         guard let admitted else { throw Full(waiting: load.waiting, capacity: capacity) }
         publish(admitted)
+        return Admission(queue: self)
+    }
+
+    /// Generates from a prompt, calling `onText` with each final piece of text (return `false` to stop).
+    ///
+    /// Cancelling the calling task (a client that went away) stops the generation at the next token, or skips it
+    /// if it has not started; it then counts as `finished_reason="abort"`.
+    ///
+    /// - Parameters:
+    ///   - admission: A place taken with ``admit()``; without one, the call takes its own.
+    /// - Throws: ``Full`` when the queue is full; ``EngineError`` when the prompt does not fit; `CancellationError`
+    ///   when cancelled before it started.
+    public func generate(
+        prompt: String,
+        maxNewTokens: Int,
+        sampling: SamplingParameters,
+        stop: [String] = [],
+        admission: Admission? = nil,
+        onText: @escaping @Sendable (String) -> Bool = { _ in true }
+    ) async throws -> Output {
+        let admission = try admission ?? admit()
+        guard admission.take() else { preconditionFailure("an admission serves one generation") }
         let cancelled = CancelFlag()
-        let arrival = ContinuousClock.now
+        let arrival = admission.arrival
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 worker.async {

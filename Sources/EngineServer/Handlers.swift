@@ -110,6 +110,8 @@ extension KaitoServeRoutes {
                 ],
             ])
         }
+        // The place in the queue is taken now, so that a full queue answers 429 rather than a 200 stream cut short.
+        let admission = try queue.admit()
         let (pieces, continuation) = AsyncStream<String>.makeStream()
         let cancelled = CancelFlag()
         let chunkObject = chat ? "chat.completion.chunk" : "text_completion"
@@ -120,7 +122,9 @@ extension KaitoServeRoutes {
         let body = ResponseBody { writer in
             let generation = Task {
                 defer { continuation.finish() }
-                return try await queue.generate(prompt: prompt, maxNewTokens: maxTokens, sampling: frozenSampling, stop: frozenStop) { piece in
+                return try await queue.generate(
+                    prompt: prompt, maxNewTokens: maxTokens, sampling: frozenSampling, stop: frozenStop, admission: admission
+                ) { piece in
                     continuation.yield(piece)
                     return !cancelled.isSet
                 }
