@@ -86,7 +86,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "kaito-serve-bench",
-            dependencies: ["InferenceEngine"],
+            dependencies: ["InferenceEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: upcoming
         ),
         .executableTarget(

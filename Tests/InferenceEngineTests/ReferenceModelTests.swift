@@ -41,6 +41,21 @@ struct ReferenceModelTests {
         }
     }
 
+    @Test(arguments: models)
+    func batchedPrefillEqualsTokenByToken(_ name: String) throws {
+        // The batched path streams each weight row once for a chunk of tokens; it must not change a single bit.
+        let model = try CausalLM(folder: Self.fixtures.appendingPathComponent(name).path)
+        let prompt = [1] + (0..<70).map { ($0 * 37 + 11) % model.config.vocabularySize }
+        var batched = model.makeCache()
+        let fromBatches = try model.prefill(prompt, cache: &batched)
+        var single = model.makeCache()
+        var fromTokens: [Float] = []
+        for token in prompt { fromTokens = model.forward(token: token, cache: &single, sequenceLength: prompt.count) }
+        #expect(fromBatches == fromTokens)
+        #expect(batched.count == single.count)
+        #expect(model.forward(token: 5, cache: &batched) == model.forward(token: 5, cache: &single), "the caches agree")
+    }
+
     @Test func errorsNameTheProblem() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("engine-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
