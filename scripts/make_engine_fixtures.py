@@ -19,7 +19,7 @@ from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralF
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "InferenceEngineTests", "Fixtures")
 COMMON = dict(vocab_size=256, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
               num_key_value_heads=2, rms_norm_eps=1e-5, bos_token_id=1, eos_token_id=2, pad_token_id=0)
-PROMPTS = [[1, 17, 42, 99, 7, 200, 13], [1] + list(range(30, 70))]  # the second is longer than the sliding window
+PROMPTS = [[1, 17, 42, 99, 7, 200, 13], [1] + list(range(30, 70)), [1] + list(range(100, 124))]  # the second is longer than the sliding window
                                                                     # and Phi-3's original context
 
 

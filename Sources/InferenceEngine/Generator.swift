@@ -49,7 +49,16 @@ public struct Generator: Sendable {
             generated.append(token)
             guard onToken(token) else { return (generated, .cancelled) }
             if generated.count == budget { break }
-            logits = model.forward(token: token, cache: &cache)
+            let total = prompt.count + generated.count
+            if let original = model.config.longRopeOriginalLength, total > original, cache.count <= original {
+                // Phi-3's long-context factors apply to the whole sequence once it outgrows the original context:
+                // like transformers (`Phi3ForCausalLM.prepare_inputs_for_generation`), drop the cache built with
+                // the short factors and recompute it once, at the crossing.
+                cache = model.makeCache()
+                logits = try model.prefill(prompt + generated, cache: &cache)
+            } else {
+                logits = model.forward(token: token, cache: &cache)
+            }
         }
         return (generated, .length)
     }

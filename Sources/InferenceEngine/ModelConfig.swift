@@ -104,3 +104,11 @@ public struct ModelConfig: Sendable, Hashable {
         }
     }
 }
+
+extension ModelConfig {
+    /// The original context of a `longrope` model (Phi-3): past it, the long factors apply to every position.
+    public var longRopeOriginalLength: Int? {
+        if case .longrope(_, _, let original, _) = ropeScaling { return original }
+        return nil
+    }
+}
