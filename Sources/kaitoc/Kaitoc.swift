@@ -48,11 +48,7 @@ struct Check: AsyncParsableCommand {
     @Option(help: "Output format: text, json or github.")
     var format: String = "text"
 
-    @Option(name: .customLong("repo"), help: "The repository root.")
-    var repository: String = "."
-
-    @Option(help: "The catalog folder (default: <repo>/presets).")
-    var presets: String?
+    @OptionGroup var source: RepositoryOptions
 
     @Flag(help: "Check the files as staged in the git index (what the next commit will contain), read through libgit2.")
     var staged = false
@@ -67,13 +63,13 @@ struct Check: AsyncParsableCommand {
         let report: CheckReport
         if staged {
             do {
-                report = try StagedCheck.run(repositoryPath: repository, files: paths)
+                report = try StagedCheck.run(repositoryPath: source.repository, files: paths)
             } catch {
                 printError("kaitoc: error: \(error.message)")
                 throw ExitCode(2)
             }
         } else {
-            report = Checker.check(CheckOptions(repositoryRoot: repository, paths: paths, presetsDirectory: presets))
+            report = Checker.check(CheckOptions(repositoryRoot: source.repository, paths: paths, presetsDirectory: source.presets))
         }
         if !report.unreadable.isEmpty {
             for problem in report.unreadable { printError("kaitoc: error: \(problem)") }
@@ -103,11 +99,7 @@ struct Build: AsyncParsableCommand {
     @Option(help: "expanded (every object) or controller (only normalised Workspaces); default: the target's.")
     var mode: String?
 
-    @Option(name: .customLong("repo"), help: "The repository root.")
-    var repository: String = "."
-
-    @Option(help: "The catalog folder (default: <repo>/presets).")
-    var presets: String?
+    @OptionGroup var source: RepositoryOptions
 
     func validate() throws {
         if let mode, OutputMode(rawValue: mode) == nil {
@@ -117,8 +109,8 @@ struct Build: AsyncParsableCommand {
 
     func run() async throws {
         let options = BuildOptions(
-            repositoryRoot: repository,
-            presetsDirectory: presets,
+            repositoryRoot: source.repository,
+            presetsDirectory: source.presets,
             outputDirectory: out,
             target: target,
             mode: mode.flatMap(OutputMode.init(rawValue:))
@@ -163,19 +155,15 @@ struct Generate: AsyncParsableCommand {
     @Option(help: "expanded or controller; default: the target's.")
     var mode: String?
 
-    @Option(name: .customLong("repo"), help: "The repository root.")
-    var repository: String = "."
-
-    @Option(help: "The catalog folder (default: <repo>/presets).")
-    var presets: String?
+    @OptionGroup var source: RepositoryOptions
 
     func run() async throws {
         let report: BuildReport
         do {
             report = try Builder.render(
                 BuildOptions(
-                    repositoryRoot: repository,
-                    presetsDirectory: presets,
+                    repositoryRoot: source.repository,
+                    presetsDirectory: source.presets,
                     target: target,
                     mode: mode.flatMap(OutputMode.init(rawValue:))
                 )
@@ -344,4 +332,13 @@ struct Hook: AsyncParsableCommand {
 
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// The repository and catalog that `check`, `build` and `generate` read.
+struct RepositoryOptions: ParsableArguments {
+    @Option(name: .customLong("repo"), help: "The repository root.")
+    var repository: String = "."
+
+    @Option(help: "The catalog folder (default: <repo>/presets).")
+    var presets: String?
 }
