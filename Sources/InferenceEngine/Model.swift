@@ -25,26 +25,7 @@ public struct Linear: Sendable {
     ///
     /// - Complexity: O(outputs × inputs).
     public func callAsFunction(_ x: [Float]) -> [Float] {
-        var y = [Float](repeating: 0, count: outputs)
-        let inputs = inputs
-        weight.withUnsafeBufferPointer { w in
-            x.withUnsafeBufferPointer { xs in
-                y.withUnsafeMutableBufferPointer { out in
-                    let job = MatVec(weight: RawFloats(w.baseAddress), input: RawFloats(xs.baseAddress),
-                                     output: RawMutableFloats(out.baseAddress), inputs: inputs)
-                    let work = outputs * inputs
-                    let threads = work >= 1 << 18 ? ThreadCount.current : 1
-                    if threads <= 1 {
-                        job.rows(0..<outputs)
-                    } else {
-                        let chunk = (outputs + threads - 1) / threads
-                        DispatchQueue.concurrentPerform(iterations: threads) { t in
-                            job.rows((t * chunk)..<min(outputs, (t + 1) * chunk))
-                        }
-                    }
-                }
-            }
-        }
+        var y = product(x, count: 1)
         if let bias { for i in 0..<outputs { y[i] += bias[i] } }
         for delta in deltas {
             let d = delta.pair.delta(x)
@@ -52,9 +33,7 @@ public struct Linear: Sendable {
         }
         return y
     }
-}
 
-extension Linear {
     /// Applies the layer to several inputs, reading each weight row once for all of them; each output equals
     /// `self(input)` exactly.
     ///
@@ -64,6 +43,21 @@ extension Linear {
         let count = batch.count
         var flat = [Float](repeating: 0, count: count * inputs)
         for (t, x) in batch.enumerated() { flat.replaceSubrange((t * inputs)..<((t + 1) * inputs), with: x) }
+        let y = product(flat, count: count)
+        var result = (0..<count).map { t in Array(y[(t * outputs)..<((t + 1) * outputs)]) }
+        if let bias { for t in 0..<count { for i in 0..<outputs { result[t][i] += bias[i] } } }
+        for delta in deltas {
+            for t in 0..<count {
+                let d = delta.pair.delta(batch[t])
+                for i in 0..<outputs { result[t][i] += delta.scale * d[i] }
+            }
+        }
+        return result
+    }
+
+    /// `W x` for `count` inputs laid out one after another, output-major; rows split across threads for large
+    /// products.
+    private func product(_ flat: [Float], count: Int) -> [Float] {
         var y = [Float](repeating: 0, count: count * outputs)
         let inputs = inputs
         let outputs = outputs
@@ -84,20 +78,37 @@ extension Linear {
                 }
             }
         }
-        var result = (0..<count).map { t in Array(y[(t * outputs)..<((t + 1) * outputs)]) }
-        if let bias { for t in 0..<count { for i in 0..<outputs { result[t][i] += bias[i] } } }
-        for delta in deltas {
-            for t in 0..<count {
-                let d = delta.pair.delta(batch[t])
-                for i in 0..<outputs { result[t][i] += delta.scale * d[i] }
-            }
-        }
-        return result
+        return y
     }
 }
 
-/// A matrix product over a range of weight rows: each row, loaded once, against every input of the batch, with
-/// the same SIMD summation order as ``MatVec``.
+/// The number of threads matrix products use (`--threads`; default: the machine's cores).
+public enum ThreadCount {
+    nonisolated(unsafe) private static var value = ProcessInfo.processInfo.activeProcessorCount
+    /// The current count.
+    public static var current: Int { value }
+    /// Sets the count; call once at start-up, before any model runs.
+    public static func set(_ count: Int) { value = max(1, count) }
+}
+
+/// A read-only pointer handed to worker threads.
+// Justification for @unchecked Sendable: workers only read through it while the owning buffer outlives the
+// concurrentPerform call that uses it.
+struct RawFloats: @unchecked Sendable {
+    let pointer: UnsafePointer<Float>?
+    init(_ pointer: UnsafePointer<Float>?) { self.pointer = pointer }
+}
+
+/// An output pointer handed to worker threads.
+// Justification for @unchecked Sendable: each worker writes a disjoint range of rows, and the buffer outlives the
+// concurrentPerform call.
+struct RawMutableFloats: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>?
+    init(_ pointer: UnsafeMutablePointer<Float>?) { self.pointer = pointer }
+}
+
+/// A matrix product over a range of weight rows: each row, loaded once, against every input of the batch. Every
+/// output sums in the same order (eight SIMD lanes, then the tail) whatever the batch, so batching changes no bit.
 struct MatMul: Sendable {
     let weight: RawFloats
     let input: RawFloats
@@ -157,61 +168,6 @@ struct MatMul: Sendable {
                 y[t * outputs + row] = sum
                 t += 1
             }
-        }
-    }
-}
-
-/// The number of threads matrix products use (`--threads`; default: the machine's cores).
-public enum ThreadCount {
-    nonisolated(unsafe) private static var value = ProcessInfo.processInfo.activeProcessorCount
-    /// The current count.
-    public static var current: Int { value }
-    /// Sets the count; call once at start-up, before any model runs.
-    public static func set(_ count: Int) { value = max(1, count) }
-}
-
-/// A read-only pointer handed to worker threads.
-// Justification for @unchecked Sendable: workers only read through it while the owning buffer outlives the
-// concurrentPerform call that uses it.
-struct RawFloats: @unchecked Sendable {
-    let pointer: UnsafePointer<Float>?
-    init(_ pointer: UnsafePointer<Float>?) { self.pointer = pointer }
-}
-
-/// An output pointer handed to worker threads.
-// Justification for @unchecked Sendable: each worker writes a disjoint range of rows, and the buffer outlives the
-// concurrentPerform call.
-struct RawMutableFloats: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>?
-    init(_ pointer: UnsafeMutablePointer<Float>?) { self.pointer = pointer }
-}
-
-/// One matrix-vector product over a range of rows.
-struct MatVec: Sendable {
-    let weight: RawFloats
-    let input: RawFloats
-    let output: RawMutableFloats
-    let inputs: Int
-
-    func rows(_ range: Range<Int>) {
-        guard let w = weight.pointer, let x = input.pointer, let y = output.pointer else { return }
-        let vectorEnd = inputs - inputs % 8
-        for row in range {
-            let base = w + row * inputs
-            var acc = SIMD8<Float>(repeating: 0)
-            var k = 0
-            while k < vectorEnd {
-                let a = UnsafeRawPointer(base + k).loadUnaligned(as: SIMD8<Float>.self)
-                let b = UnsafeRawPointer(x + k).loadUnaligned(as: SIMD8<Float>.self)
-                acc += a * b
-                k += 8
-            }
-            var sum = acc.sum()
-            while k < inputs {
-                sum += base[k] * x[k]
-                k += 1
-            }
-            y[row] = sum
         }
     }
 }
