@@ -39,6 +39,7 @@ test: deps $(VENV)/.installed
 	scripts/render-tests.sh .build/debug/kaitoc $(PYTHON)
 	scripts/git-tests.sh .build/debug/kaitoc $(VENV)/bin/pre-commit
 	scripts/serve-tests.sh .build/debug/kaito-serve $(PYTHON)
+	$(PYTHON) scripts/contract_test.py .build/debug/kaitoc .build/debug
 
 bench: build
 	python3 scripts/bench.py

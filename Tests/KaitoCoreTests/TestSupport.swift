@@ -29,7 +29,9 @@ enum TestSupport {
         try? fm.createDirectory(at: dir, withIntermediateDirectories: true)
         let shipped = repositoryRoot.appendingPathComponent("presets")
         try? fm.copyItem(at: shipped.appendingPathComponent("models"), to: dir.appendingPathComponent("models"))
-        try? fm.copyItem(at: shipped.appendingPathComponent("skus.yaml"), to: dir.appendingPathComponent("skus.yaml"))
+        for file in ["skus.yaml", "cpu-skus.yaml"] {
+            try? fm.copyItem(at: shipped.appendingPathComponent(file), to: dir.appendingPathComponent(file))
+        }
         try? fm.copyItem(
             at: fixtures.appendingPathComponent("targets.yaml"),
             to: dir.appendingPathComponent("targets.yaml")

@@ -286,6 +286,29 @@ public enum CatalogLoader {
             p.transformers = TransformersParameters(runParams: t.stringList("runParams") ?? [])
             t.finish()
         }
+        if let serve = r.value("kaitoServe"), var k = MappingReader(serve, path: "\(path).kaitoServe", context: context) {
+            let billions = double(&k, "billionParameters")
+            let layers = k.int("layers")
+            let kvHeads = k.int("keyValueHeads")
+            let headDimension = k.int("headDimension")
+            let maxModelLength = k.int("maxModelLength")
+            let weightsPath = k.string("weightsPath")
+            k.finish()
+            if let billions, let layers, let kvHeads, let headDimension, let maxModelLength {
+                var params = KaitoServeParameters(
+                    billionParameters: billions, layers: layers, keyValueHeads: kvHeads, headDimension: headDimension,
+                    maxModelLength: maxModelLength
+                )
+                if let weightsPath { params.weightsPath = weightsPath }
+                p.kaitoServe = params
+            } else {
+                context.error(
+                    DiagnosticCode.catalog,
+                    "\(path).kaitoServe: needs billionParameters, layers, keyValueHeads, headDimension and maxModelLength",
+                    at: serve.mark
+                )
+            }
+        }
         if let tuning = r.value("tuning"), var t = MappingReader(tuning, path: "\(path).tuning", context: context) {
             p.tuning = TuningParameters(
                 diskStorageRequirement: quantity(&t, "diskStorageRequirement"),
@@ -311,14 +334,29 @@ public enum CatalogLoader {
             let name = s.string("name")
             let cloud = s.string("cloud")
             let gpuCount = s.int("gpuCount")
-            let gpuMemory = quantity(&s, "gpuMemory")
-            let gpuModel = s.string("gpuModel")
+            var gpuMemory = quantity(&s, "gpuMemory")
+            var gpuModel = s.string("gpuModel")
+            let vcpus = s.int("vcpus")
+            let memory = quantity(&s, "memory")
             let computeCapability = s.string("computeCapability")
             let nvme = s.bool("nvme") ?? false
             let mig = s.bool("mig") ?? false
             let addedIn = version(&s, "addedIn")
             let removedIn = version(&s, "removedIn")
             s.finish()
+            if gpuCount == 0 {
+                // A CPU-only instance type (kaito-serve): no GPU facts, but cores and memory.
+                guard vcpus != nil, memory != nil else {
+                    context.error(
+                        DiagnosticCode.catalog,
+                        "\(path): a CPU-only instance type (gpuCount: 0) needs vcpus and memory",
+                        at: item.mark
+                    )
+                    continue
+                }
+                gpuMemory = gpuMemory ?? Quantity(gibibytes: 0)
+                gpuModel = gpuModel ?? "none"
+            }
             guard let name, let cloud, let gpuCount, let gpuMemory, let gpuModel else {
                 context.error(
                     DiagnosticCode.catalog,
@@ -342,6 +380,8 @@ public enum CatalogLoader {
                     mig: mig,
                     addedIn: addedIn,
                     removedIn: removedIn,
+                    vcpus: vcpus,
+                    memory: memory,
                     location: SourceLocation(file: context.file, mark: item.mark)
                 )
             )
@@ -397,6 +437,13 @@ public enum CatalogLoader {
                 }
             }
             let releaseNamespace = t.string("releaseNamespace") ?? "kaito-workspace"
+            var kaitoServeRegistry: String?
+            var kaitoServeTag = Target.defaultKaitoServeTag
+            if let serve = t.value("kaitoServe"), var k = MappingReader(serve, path: "\(path).kaitoServe", context: context) {
+                kaitoServeRegistry = k.string("registry")
+                kaitoServeTag = k.string("tag") ?? kaitoServeTag
+                k.finish()
+            }
             let nodeClasses =
                 t.stringList("karpenterNodeClasses") ?? ["image-family-ubuntu", "image-family-azure-linux"]
             let imageFamily = t.string("defaultNodeImageFamily") ?? "ubuntu"
@@ -460,6 +507,8 @@ public enum CatalogLoader {
                     defaultNodeImageFamily: imageFamily,
                     outputMode: outputMode,
                     quotas: quotas,
+                    kaitoServeRegistry: kaitoServeRegistry,
+                    kaitoServeTag: kaitoServeTag,
                     location: location
                 )
             )

@@ -1,4 +1,5 @@
-/// One instance type (SKU) of a cloud, with its GPUs (reference section 3).
+/// One instance type (SKU) of a cloud, with its GPUs (reference section 3), or a CPU-only instance type that
+/// kaito-serve runs on (`gpuCount: 0`, with `vcpus` and `memory`; issue 6).
 public struct InstanceType: Sendable, Hashable {
     /// The SKU name, e.g. `Standard_NC24ads_A100_v4`.
     public var name: String
@@ -20,8 +21,15 @@ public struct InstanceType: Sendable, Hashable {
     public var addedIn: KaitoVersion?
     /// First Kaito version that no longer knows it.
     public var removedIn: KaitoVersion?
+    /// Virtual CPUs of the node (CPU-only instance types).
+    public var vcpus: Int? = nil
+    /// Memory (RAM) of the node (CPU-only instance types).
+    public var memory: Quantity? = nil
     /// Where it is defined.
     public var location: SourceLocation
+
+    /// Whether the node has no GPU: kaito-serve's instance types, unknown to Kaito.
+    public var isCPUOnly: Bool { gpuCount == 0 }
 
     /// Memory per GPU.
     public var memoryPerGPU: Quantity { Quantity(gibibytes: gpuMemory.gibibytes / Double(max(gpuCount, 1))) }
@@ -37,5 +45,22 @@ public struct InstanceType: Sendable, Hashable {
         if let addedIn, version < addedIn { return false }
         if let removedIn, version >= removedIn { return false }
         return true
+    }
+}
+
+extension InstanceType {
+    /// The memory a kaito-serve pod may use on a dedicated CPU node: the node's RAM less 1 GiB and 10 % for the
+    /// kubelet, system daemons and the eviction threshold (an approximation of AKS's and EKS's reservations, a
+    /// little generous on large nodes), in whole GiB.
+    public var kaitoServeMemory: Quantity? {
+        guard let memory, isCPUOnly else { return nil }
+        return Quantity(gibibytes: (memory.gibibytes * 0.9 - 1).rounded(.down))
+    }
+
+    /// The cores a kaito-serve pod requests on a dedicated CPU node, and its `--threads`: all but one vCPU, which is
+    /// left to the kubelet and system daemons.
+    public var kaitoServeCores: Int? {
+        guard let vcpus, isCPUOnly else { return nil }
+        return max(1, vcpus - 1)
     }
 }

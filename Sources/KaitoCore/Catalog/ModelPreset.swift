@@ -57,6 +57,34 @@ public struct TuningParameters: Sendable, Hashable {
     public var perGPUMemoryRequirement: Quantity?
 }
 
+/// What the compiler needs to run a preset on kaito-serve, the CPU engine (issue 6): the shape facts of the model's
+/// `config.json` for the RAM estimate, the context it is served with, and where its image keeps the weights.
+public struct KaitoServeParameters: Sendable, Hashable {
+    /// Parameters, in billions.
+    public var billionParameters: Double
+    /// `num_hidden_layers`.
+    public var layers: Int
+    /// `num_key_value_heads`.
+    public var keyValueHeads: Int
+    /// `head_dim` (`hidden_size / num_attention_heads` when absent).
+    public var headDimension: Int
+    /// `--max-model-len`: the context served and sized for.
+    public var maxModelLength: Int
+    /// The folder of the Hugging Face weights inside the preset's image (presets with an image).
+    public var weightsPath: String = "/workspace/tfs/weights"
+
+    /// kaito-serve holds weights in F32 (F16/BF16 checkpoints are widened at load): 4 bytes a parameter.
+    public var weightBytes: Double { billionParameters * 1e9 * 4 }
+
+    /// The F32 KV cache of one sequence of `maxModelLength` tokens: keys and values of every layer.
+    public var kvCacheBytes: Double {
+        2 * Double(layers) * Double(keyValueHeads) * Double(headDimension) * 4 * Double(maxModelLength)
+    }
+
+    /// Weights + KV cache + headroom (1 GiB for the process, tokenizer and buffers, plus 10 %).
+    public var memoryBytes: Double { (weightBytes + kvCacheBytes) * 1.1 + 1_073_741_824 }
+}
+
 /// One model preset of a catalog.
 public struct ModelPreset: Sendable, Hashable {
     /// The preset name: a Hugging Face id at HEAD, a short name in older eras.
@@ -105,6 +133,8 @@ public struct ModelPreset: Sendable, Hashable {
     public var vllm: VLLMParameters?
     /// Transformers facts; `nil` when not supported (rule I5).
     public var transformers: TransformersParameters?
+    /// kaito-serve facts; `nil` when the preset cannot run on kaito-serve.
+    public var kaitoServe: KaitoServeParameters?
     /// Tuning facts; `nil` when the preset cannot be tuned (rule T17).
     public var tuning: TuningParameters?
     /// Where the preset is defined.

@@ -69,8 +69,18 @@ public struct Target: Sendable, Hashable {
     public var outputMode: OutputMode
     /// Limits on nodes and GPUs.
     public var quotas: [Quota]
+    /// The registry of the kaito-serve image (default: `presetRegistry`).
+    public var kaitoServeRegistry: String? = nil
+    /// The tag of the kaito-serve image.
+    public var kaitoServeTag: String = Target.defaultKaitoServeTag
     /// Where it is defined.
     public var location: SourceLocation
+
+    /// The kaito-serve image tag when a target names none.
+    public static let defaultKaitoServeTag = "0.1.0"
+
+    /// The kaito-serve image: `<kaitoServeRegistry or presetRegistry>/kaito-serve:<kaitoServeTag>`.
+    public var kaitoServeImage: String { "\(kaitoServeRegistry ?? presetRegistry)/kaito-serve:\(kaitoServeTag)" }
 
     /// Kaito's feature-gate defaults at HEAD (reference 4.16).
     public static let defaultFeatureGates: [String: Bool] = [

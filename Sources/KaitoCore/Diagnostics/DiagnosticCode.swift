@@ -23,6 +23,13 @@ public enum DiagnosticCode {
     public static let io = "KAITOC-IO"
     /// The catalog in `presets/` is malformed.
     public static let catalog = "KAITOC-CATALOG"
+    /// A workspace on the kaito-serve runtime that it cannot run: a preset without kaito-serve facts or of an
+    /// architecture the engine does not run, a GPU instance type, or a GPU runtime asked for on a CPU-only one.
+    public static let kaitoServe = "KAITOC-SERVE"
+    /// The model, its KV cache and headroom do not fit the memory a CPU-only instance type leaves to the pod.
+    public static let kaitoServeMemory = "KAITOC-SERVE-MEMORY"
+    /// Tuning asked for on a CPU-only instance type (Kaito's tuning jobs need GPUs).
+    public static let cpuTuning = "KAITOC-CPU-TUNING"
     /// Rules spanning several workspaces were skipped because only some files were checked.
     public static let skipped = "KAITOC-SKIPPED"
 }

@@ -30,7 +30,10 @@ extension RenderContext {
                     ("ports", M.list(ports)),
                     (
                         "selector",
-                        M.labels([("kaito.sh/workspace", name), ("statefulset.kubernetes.io/pod-name", "\(name)-0")])
+                        // The leader pod only, for StatefulSets; a Deployment's pods have no such label (4.2).
+                        usesStatefulSet
+                            ? M.labels([("kaito.sh/workspace", name), ("statefulset.kubernetes.io/pod-name", "\(name)-0")])
+                            : M.labels([("kaito.sh/workspace", name)])
                     ),
                     ("publishNotReadyAddresses", M.bool(true)),
                 ])

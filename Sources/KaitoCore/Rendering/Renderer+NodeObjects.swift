@@ -50,7 +50,7 @@ extension RenderContext {
         ]
         let nodeClassRef: Node
         if target.cloudProvider == "aws" {
-            requirements.append(requirement("karpenter.k8s.aws/instance-gpu-count", "Gt", ["0"]))
+            if !onCPUNode { requirements.append(requirement("karpenter.k8s.aws/instance-gpu-count", "Gt", ["0"])) }
             nodeClassRef =
                 version >= KaitoVersion(0, 7, 0)
                 ? M.labels([("group", "karpenter.k8s.aws"), ("kind", "EC2NodeClass"), ("name", "default")])
@@ -80,7 +80,7 @@ extension RenderContext {
                 "spec",
                 M.map([
                     ("nodeClassRef", nodeClassRef),
-                    ("taints", M.list([M.labels([("key", "sku"), ("value", "gpu"), ("effect", "NoSchedule")])])),
+                    ("taints", nodeTaints),
                     ("requirements", M.list(requirements)),
                     ("resources", M.map([("requests", M.labels([("storage", nodeStorage)]))])),
                 ])
@@ -113,12 +113,12 @@ extension RenderContext {
                         M.list([
                             requirement("node.kubernetes.io/instance-type", "In", [instanceType]),
                             requirement("karpenter.sh/provisioner-name", "In", ["default"]),
-                            requirement("kaito.sh/machine-type", "In", ["gpu"]),
+                            requirement("kaito.sh/machine-type", "In", [onCPUNode ? "cpu" : "gpu"]),
                             requirement("kubernetes.io/arch", "In", ["amd64"]),
                             requirement("kubernetes.io/os", "In", ["linux"]),
                         ])
                     ),
-                    ("taints", M.list([M.labels([("key", "sku"), ("value", "gpu"), ("effect", "NoSchedule")])])),
+                    ("taints", nodeTaints),
                     ("resources", M.map([("requests", M.labels([("storage", storage)]))])),
                 ])
             ),
@@ -178,7 +178,7 @@ extension RenderContext {
                                     ("requirements", M.list(requirements)),
                                     (
                                         "taints",
-                                        M.list([M.labels([("key", "sku"), ("value", "gpu"), ("effect", "NoSchedule")])])
+                                        nodeTaints
                                     ),
                                 ])
                             ),

@@ -398,6 +398,12 @@ extension RenderContext {
             ("containers", M.list([container])),
             ("volumes", M.list(volumes)),
         ])
+        return workloadObject(podSpec: podSpec, volumeClaim: usesNVMeVolumeClaim ? nvmeClaim() : nil)
+    }
+
+    /// The StatefulSet (Kaito ≥ v0.8, distributed presets) or Deployment that runs a pod spec, one replica a node
+    /// (4.3, 4.14).
+    func workloadObject(podSpec: Node, volumeClaim: Node?) -> RenderedObject {
         let selector = M.labels([("kaito.sh/workspace", name)])
         let template = M.map([("metadata", M.map([("labels", selector)])), ("spec", podSpec)])
         let replicas = plan.nodeCount
@@ -413,8 +419,8 @@ extension RenderContext {
                 ("selector", M.map([("matchLabels", selector)])),
                 ("template", template),
             ]
-            if usesNVMeVolumeClaim {
-                spec.append(("volumeClaimTemplates", M.list([nvmeClaim()])))
+            if let volumeClaim {
+                spec.append(("volumeClaimTemplates", M.list([volumeClaim])))
             }
             let body = M.map([
                 ("apiVersion", M.str("apps/v1")),

@@ -155,6 +155,8 @@ struct RenderContext {
             objects += services()
             if inference.template != nil {
                 objects.append(templateWorkload())
+            } else if plan.preset != nil, runtime == .kaitoServe {
+                objects.append(kaitoServeWorkload())
             } else if plan.preset != nil {
                 if copiesDefaultInferenceConfig { objects.append(defaultInferenceConfigMap()) }
                 objects.append(presetWorkload())

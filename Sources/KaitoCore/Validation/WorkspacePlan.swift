@@ -2,6 +2,9 @@
 public enum Runtime: String, Sendable, Hashable {
     case vllm
     case transformers
+    /// kaito-serve, the CPU engine of this project (issue 6): annotation `kaito.sh/runtime: kaito-serve`, or a
+    /// CPU-only instance type.
+    case kaitoServe = "kaito-serve"
 }
 
 /// The facts a validated workspace resolves to, shared by the capacity rules and the renderer.

@@ -29,6 +29,15 @@ extension Run {
         }
         plan.instanceType = resolveInstanceType()
         plan.nodeCount = 1
+        if let sku = plan.instanceType, sku.isCPUOnly {
+            report(
+                .error,
+                DiagnosticCode.cpuTuning,
+                "tuning needs GPUs, but \(sku.name) is a CPU-only instance type",
+                at: "resource.instanceType",
+                notes: ["Kaito's tuning jobs train with PyTorch on GPUs; choose a GPU instance type"]
+            )
+        }
         validateTuningPreset(tuning.preset)
         if let input = tuning.input {
             validateTuningInput(input)

@@ -194,12 +194,13 @@ struct Run {
                 at: "metadata.annotations.kaito.sh/node-class-name"
             )
         }
-        if let runtime = a["kaito.sh/runtime"], !["vllm", "transformers"].contains(runtime.lowercased()) {
+        if let runtime = a["kaito.sh/runtime"], !["vllm", "transformers", "kaito-serve"].contains(runtime.lowercased()) {
             report(
                 .warning,
                 "KAITOC-RUNTIME",
                 "unknown runtime \"\(runtime)\" in annotation kaito.sh/runtime; Kaito falls back to its default runtime",
-                at: "metadata.annotations.kaito.sh/runtime"
+                at: "metadata.annotations.kaito.sh/runtime",
+                notes: ["kaitoc knows vllm, transformers and kaito-serve (the CPU engine of this project)"]
             )
         }
     }
@@ -244,10 +245,21 @@ struct Run {
         (ws.inference?.preset?.name ?? ws.tuning?.preset?.name ?? preset.name).lowercased()
     }
 
-    /// Resolves the runtime as Kaito does (reference 1.4).
+    /// Resolves the runtime as Kaito does (reference 1.4), plus kaito-serve: selected by the annotation
+    /// `kaito.sh/runtime: kaito-serve` or by a CPU-only instance type (issue 6).
     func runtime() -> Runtime {
+        let requested = annotations["kaito.sh/runtime"]?.lowercased()
+        if requested == "kaito-serve" || cpuInstanceType != nil { return .kaitoServe }
         guard target.gate("vLLM") else { return .transformers }
-        return annotations["kaito.sh/runtime"]?.lowercased() == "transformers" ? .transformers : .vllm
+        return requested == "transformers" ? .transformers : .vllm
+    }
+
+    /// The workspace's instance type when the catalog knows it as CPU-only.
+    var cpuInstanceType: InstanceType? {
+        guard target.nodeAutoProvisioning, let name = ws.resource.instanceType,
+            let sku = catalog.instanceType(named: name, for: target), sku.isCPUOnly
+        else { return nil }
+        return sku
     }
 
     /// Looks the instance type up; reports R5 or the compiler's unknown-SKU error.
@@ -273,7 +285,9 @@ struct Run {
                     "\(other.name) was added to Kaito's SKU table in \(added); target \(target.name) models Kaito \(target.kaitoVersion)"
                 )
             }
-        } else if let suggestion = Suggestion.closest(to: name, in: catalog.instanceTypeNames(for: target)) {
+        } else if let suggestion = Suggestion.closest(
+            to: name, in: catalog.instanceTypeNames(for: target) + catalog.cpuInstanceTypeNames(for: target))
+        {
             notes.append("did you mean \(suggestion)?")
         }
         if prefixException {
@@ -327,6 +341,11 @@ struct Run {
         let runtime = runtime()
         plan.runtime = runtime
         let count = ws.resource.count ?? 1
+        if runtime == .kaitoServe {
+            plan.nodeCount = count
+            validateKaitoServe(preset: preset, sku: sku)
+            return
+        }
         guard let sku else { return }
         plan.nodeCount = count
         if isClassic {
@@ -438,6 +457,8 @@ struct Run {
     mutating func checkBFloat16(preset: ModelPreset, sku: InstanceType, runtime: Runtime) {
         guard let cc = sku.computeCapabilityValue, cc < 8.0 else { return }
         switch runtime {
+        case .kaitoServe:
+            return
         case .vllm:
             guard preset.vllm?.dtype == "bfloat16" else { return }
             report(
