@@ -24,7 +24,8 @@ public enum DiagnosticCode {
     /// The catalog in `presets/` is malformed.
     public static let catalog = "KAITOC-CATALOG"
     /// A workspace on the kaito-serve runtime that it cannot run: a preset without kaito-serve facts or of an
-    /// architecture the engine does not run, a GPU instance type, or a GPU runtime asked for on a CPU-only one.
+    /// architecture the engine does not run, a GPU instance type, a GPU runtime asked for on a CPU-only one, or a
+    /// controller-mode target.
     public static let kaitoServe = "KAITOC-SERVE"
     /// The model, its KV cache and headroom do not fit the memory a CPU-only instance type leaves to the pod.
     public static let kaitoServeMemory = "KAITOC-SERVE-MEMORY"

@@ -7,6 +7,17 @@ extension Run {
     /// The rules of the kaito-serve runtime (issue 6): the preset must carry kaito-serve facts of an architecture
     /// the engine runs, the instance type must be a CPU-only one, and the model must fit its memory.
     mutating func validateKaitoServe(preset: ModelPreset, sku: InstanceType?) {
+        if target.outputMode == .controller {
+            // Kaito's controller knows no kaito-serve runtime: it would run vLLM or transformers on a CPU node.
+            report(
+                .error,
+                DiagnosticCode.kaitoServe,
+                "target \(target.name) hands workspaces to Kaito's controller (outputMode: controller), which cannot run kaito-serve",
+                at: sku == nil ? "metadata.annotations.kaito.sh/runtime" : "resource.instanceType",
+                notes: ["kaito-serve workloads are rendered by kaitoc; use a target with outputMode: expanded"]
+            )
+            return
+        }
         let requested = annotations["kaito.sh/runtime"]?.lowercased()
         if let sku, sku.isCPUOnly, let requested, requested != "kaito-serve" {
             report(
