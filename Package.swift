@@ -59,11 +59,21 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
+        .target(
+            name: "GGUF",
+            swiftSettings: upcoming
+        ),
+        .target(
             name: "EngineText",
+            dependencies: ["GGUF"],
             swiftSettings: upcoming
         ),
         .target(
             name: "InferenceEngine",
+            dependencies: ["CKernels", "GGUF"],
             swiftSettings: upcoming
         ),
         .target(

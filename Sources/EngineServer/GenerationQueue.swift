@@ -60,10 +60,22 @@ public final class GenerationQueue: Sendable {
         init(queue: GenerationQueue) { self.queue = queue }
 
         /// Marks the place as used; `false` if it already was.
-        func take() -> Bool { used.withLock { was in defer { was = true }; return !was } }
+        func take() -> Bool {
+            used.withLock { was in
+                defer { was = true }
+                return !was
+            }
+        }
 
         deinit {
-            if take() { queue.publish(queue.counts.withLock { $0.waiting -= 1; return $0 }) }
+            if take() {
+                queue.publish(
+                    queue.counts.withLock {
+                        $0.waiting -= 1
+                        return $0
+                    }
+                )
+            }
         }
     }
 
@@ -87,7 +99,13 @@ public final class GenerationQueue: Sendable {
     /// if it has not started; it then counts as `finished_reason="abort"`.
     ///
     /// - Parameters:
+    ///   - prompt: The rendered prompt.
+    ///   - maxNewTokens: The most tokens to generate.
+    ///   - sampling: The sampling parameters.
+    ///   - stop: Stop sequences; the text ends before the first one.
     ///   - admission: A place taken with ``admit()``; without one, the call takes its own.
+    ///   - onText: Called with each final piece of text; return `false` to stop.
+    /// - Returns: The generated text, token counts and finish reason.
     /// - Throws: ``Full`` when the queue is full; ``EngineError`` when the prompt does not fit; `CancellationError`
     ///   when cancelled before it started.
     public func generate(
@@ -105,13 +123,29 @@ public final class GenerationQueue: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 worker.async {
-                    self.publish(self.counts.withLock { $0.waiting -= 1; $0.running += 1; return $0 })
+                    self.publish(
+                        self.counts.withLock {
+                            $0.waiting -= 1
+                            $0.running += 1
+                            return $0
+                        }
+                    )
                     let (result, reason, tokens) = self.run(
-                        prompt: prompt, maxNewTokens: maxNewTokens, sampling: sampling, stop: stop, arrival: arrival,
-                        cancelled: cancelled, onText: onText
+                        prompt: prompt,
+                        maxNewTokens: maxNewTokens,
+                        sampling: sampling,
+                        stop: stop,
+                        arrival: arrival,
+                        cancelled: cancelled,
+                        onText: onText
                     )
                     // Accounted before the answer leaves, so a client reading /metrics after its answer sees it.
-                    self.publish(self.counts.withLock { $0.running -= 1; return $0 })
+                    self.publish(
+                        self.counts.withLock {
+                            $0.running -= 1
+                            return $0
+                        }
+                    )
                     self.metrics.cacheUsage.set(0.0)
                     if let reason { self.metrics.success(reason).increment() }
                     self.metrics.endToEnd.record(.now - arrival)
@@ -155,7 +189,11 @@ public final class GenerationQueue: Sendable {
                 eosTokens: bundle.eosIDs
             ) { token in
                 let now = ContinuousClock.now
-                if tokens == 0 { metrics.timeToFirstToken.record(now - arrival) } else { metrics.interTokenLatency.record(now - lastToken) }
+                if tokens == 0 {
+                    metrics.timeToFirstToken.record(now - arrival)
+                } else {
+                    metrics.interTokenLatency.record(now - lastToken)
+                }
                 lastToken = now
                 tokens += 1
                 metrics.generationTokens.increment()
@@ -184,7 +222,12 @@ public final class GenerationQueue: Sendable {
             }
             let finish: FinishReason = stopped ? .stop : result.finish
             let reason = finish == .cancelled ? "abort" : finish == .length ? "length" : "stop"
-            let output = Output(text: text, promptTokens: ids.count, completionTokens: result.tokens.count, finish: finish)
+            let output = Output(
+                text: text,
+                promptTokens: ids.count,
+                completionTokens: result.tokens.count,
+                finish: finish
+            )
             return (.success(output), reason, tokens)
         } catch {
             return (.failure(error), nil, tokens)

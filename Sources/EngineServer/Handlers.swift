@@ -1,5 +1,5 @@
-internal import Foundation
 internal import EngineText
+internal import Foundation
 internal import Hummingbird
 internal import InferenceEngine
 internal import Synchronization
@@ -22,7 +22,9 @@ extension KaitoServeRoutes {
         let fullText = try bool(body, "return_full_text") ?? true
         var kwargs: [String: Any] = [:]
         if let raw = body["generate_kwargs"], !(raw is NSNull) {
-            guard let dictionary = raw as? [String: Any] else { throw typeError("generate_kwargs", "a valid dictionary") }
+            guard let dictionary = raw as? [String: Any] else {
+                throw typeError("generate_kwargs", "a valid dictionary")
+            }
             kwargs = dictionary
         }
         let maxLength = try int(kwargs, "max_length") ?? 200
@@ -37,19 +39,27 @@ extension KaitoServeRoutes {
         if !doSample { sampling.temperature = 0 }
         guard maxLength > 0 else { throw typeError("max_length", "greater than 0") }
         let promptTokens = queue.bundle.tokenizer.encode(text).count
-        let output = try await queue.generate(prompt: text, maxNewTokens: max(0, maxLength - promptTokens), sampling: sampling)
+        let output = try await queue.generate(
+            prompt: text,
+            maxNewTokens: max(0, maxLength - promptTokens),
+            sampling: sampling
+        )
         return json(["Result": fullText ? text + output.text : output.text])
     }
 
     static func templateValue(_ any: Any) -> TemplateValue {
         switch any {
         case let s as String: return .string(s)
-        case let n as NSNumber: return isBoolean(n) ? .bool(n.boolValue) : (Int(exactly: n.doubleValue).map { .int($0) } ?? .double(n.doubleValue))
+        case let n as NSNumber:
+            return isBoolean(n)
+                ? .bool(n.boolValue) : (Int(exactly: n.doubleValue).map { .int($0) } ?? .double(n.doubleValue))
         case let l as [Any]: return .list(l.map(templateValue))
         case let d as [String: Any]:
             // Keep the conventional order of chat messages; other keys sorted.
             let order = ["role", "content", "name", "tool_calls", "tool_call_id"]
-            let keys = d.keys.sorted { (order.firstIndex(of: $0) ?? order.count, $0) < (order.firstIndex(of: $1) ?? order.count, $1) }
+            let keys = d.keys.sorted {
+                (order.firstIndex(of: $0) ?? order.count, $0) < (order.firstIndex(of: $1) ?? order.count, $1)
+            }
             return .dict(keys.map { TemplateValue.Pair($0, templateValue(d[$0] as Any)) })
         default: return .none
         }
@@ -60,12 +70,19 @@ extension KaitoServeRoutes {
         if let model = try string(body, "model"), model != queue.bundle.name {
             throw Rejection(
                 status: .notFound,
-                body: ["error": ["message": "The model `\(model)` does not exist.", "type": "NotFoundError", "param": "model", "code": 404]]
+                body: [
+                    "error": [
+                        "message": "The model `\(model)` does not exist.", "type": "NotFoundError", "param": "model",
+                        "code": 404,
+                    ]
+                ]
             )
         }
         let prompt: String
         if chat {
-            guard let messages = body["messages"] as? [[String: Any]], !messages.isEmpty else { throw typeError("messages", "a non-empty list") }
+            guard let messages = body["messages"] as? [[String: Any]], !messages.isEmpty else {
+                throw typeError("messages", "a non-empty list")
+            }
             prompt = try queue.bundle.prompt(messages: messages.map(templateValue))
         } else {
             guard let text = try string(body, "prompt") else { throw typeError("prompt", "a valid string") }
@@ -89,7 +106,9 @@ extension KaitoServeRoutes {
         let model = queue.bundle.name
         let object = chat ? "chat.completion" : "text_completion"
         let choice: @Sendable (String?, FinishReason?, Bool) -> [String: Any] = { text, finish, delta in
-            var c: [String: Any] = ["index": 0, "finish_reason": finish.map { $0 == .length ? "length" : "stop" } ?? NSNull()]
+            var c: [String: Any] = [
+                "index": 0, "finish_reason": finish.map { $0 == .length ? "length" : "stop" } ?? NSNull(),
+            ]
             if chat {
                 c[delta ? "delta" : "message"] = text.map { ["role": "assistant", "content": $0] } ?? [:]
             } else {
@@ -100,7 +119,12 @@ extension KaitoServeRoutes {
         let frozenSampling = sampling
         let frozenStop = stop
         if !stream {
-            let output = try await queue.generate(prompt: prompt, maxNewTokens: maxTokens, sampling: sampling, stop: stop)
+            let output = try await queue.generate(
+                prompt: prompt,
+                maxNewTokens: maxTokens,
+                sampling: sampling,
+                stop: stop
+            )
             return json([
                 "id": id, "object": object, "created": created, "model": model,
                 "choices": [choice(output.text, output.finish, false)],
@@ -123,7 +147,11 @@ extension KaitoServeRoutes {
             let generation = Task {
                 defer { continuation.finish() }
                 return try await queue.generate(
-                    prompt: prompt, maxNewTokens: maxTokens, sampling: frozenSampling, stop: frozenStop, admission: admission
+                    prompt: prompt,
+                    maxNewTokens: maxTokens,
+                    sampling: frozenSampling,
+                    stop: frozenStop,
+                    admission: admission
                 ) { piece in
                     continuation.yield(piece)
                     return !cancelled.isSet
@@ -131,10 +159,20 @@ extension KaitoServeRoutes {
             }
             do {
                 for await piece in pieces {
-                    try await writer.write(event(["id": id, "object": chunkObject, "created": created, "model": model, "choices": [choice(piece, nil, true)]]))
+                    try await writer.write(
+                        event([
+                            "id": id, "object": chunkObject, "created": created, "model": model,
+                            "choices": [choice(piece, nil, true)],
+                        ])
+                    )
                 }
                 let output = try await generation.value
-                try await writer.write(event(["id": id, "object": chunkObject, "created": created, "model": model, "choices": [choice(nil, output.finish, true)]]))
+                try await writer.write(
+                    event([
+                        "id": id, "object": chunkObject, "created": created, "model": model,
+                        "choices": [choice(nil, output.finish, true)],
+                    ])
+                )
                 try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
             } catch {
                 // The client went away: stop generating.
@@ -143,7 +181,11 @@ extension KaitoServeRoutes {
             }
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: body
+        )
     }
 }
 

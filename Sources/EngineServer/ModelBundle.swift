@@ -1,5 +1,5 @@
-internal import Foundation
 public import EngineText
+internal import Foundation
 public import InferenceEngine
 
 /// A model folder loaded for serving: weights, tokenizer, chat template and generation defaults.
@@ -23,6 +23,9 @@ public final class ModelBundle: Sendable {
     /// `generation_config.json` from a folder, and applies `adapters`.
     ///
     /// - Parameters:
+    ///   - folder: The model folder.
+    ///   - name: The served model name (default: the folder's last component).
+    ///   - adapters: LoRA adapters, each with its strength.
     ///   - maxModelLength: The longest sequence served (default and at most the model's context).
     /// - Throws: ``EngineError`` or ``TokenizerError``/``TemplateError`` naming the file that is wrong.
     public init(folder: String, name: String? = nil, adapters: [LoRAAdapter] = [], maxModelLength: Int? = nil) throws {
@@ -47,7 +50,11 @@ public final class ModelBundle: Sendable {
         if let data = FileManager.default.contents(atPath: folder + "/generation_config.json"),
             let generation = try JSONSerialization.jsonObject(with: data) as? [String: Any]
         {
-            if let list = generation["eos_token_id"] as? [Int] { eos = list } else if let one = generation["eos_token_id"] as? Int { eos = [one] }
+            if let list = generation["eos_token_id"] as? [Int] {
+                eos = list
+            } else if let one = generation["eos_token_id"] as? Int {
+                eos = [one]
+            }
         }
         if let id = tokenizer.encode(eosToken, addSpecialTokens: false).first, eos.isEmpty { eos = [id] }
         eosIDs = eos

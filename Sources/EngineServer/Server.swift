@@ -31,11 +31,15 @@ public struct ServerLimits: Sendable {
 /// Prometheus `/metrics`.
 public enum KaitoServeRoutes {
     /// Builds the router.
-    public static func makeRouter(state: ModelState, limits: ServerLimits = ServerLimits()) -> Router<BasicRequestContext> {
+    public static func makeRouter(
+        state: ModelState,
+        limits: ServerLimits = ServerLimits()
+    ) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/") { _, _ in json(["message": "Server is running"]) }
         router.get("health") { _, _ in
-            state.queue == nil ? json(["detail": "Model not initialized"], status: .serviceUnavailable) : json(["status": "Healthy"])
+            state.queue == nil
+                ? json(["detail": "Model not initialized"], status: .serviceUnavailable) : json(["status": "Healthy"])
         }
         router.get("metrics") { _, _ in
             Response(
@@ -45,7 +49,9 @@ public enum KaitoServeRoutes {
             )
         }
         router.get("v1/models") { _, _ in
-            guard let queue = state.queue else { return json(["detail": "Model not initialized"], status: .serviceUnavailable) }
+            guard let queue = state.queue else {
+                return json(["detail": "Model not initialized"], status: .serviceUnavailable)
+            }
             return json([
                 "object": "list",
                 "data": [
@@ -60,10 +66,14 @@ public enum KaitoServeRoutes {
             try await handle(request, state: state, limits: limits) { body, queue in try await kaitoChat(body, queue) }
         }
         router.post("v1/chat/completions") { request, _ in
-            try await handle(request, state: state, limits: limits) { body, queue in try await openAI(body, queue, chat: true) }
+            try await handle(request, state: state, limits: limits) { body, queue in
+                try await openAI(body, queue, chat: true)
+            }
         }
         router.post("v1/completions") { request, _ in
-            try await handle(request, state: state, limits: limits) { body, queue in try await openAI(body, queue, chat: false) }
+            try await handle(request, state: state, limits: limits) { body, queue in
+                try await openAI(body, queue, chat: false)
+            }
         }
         return router
     }
@@ -77,7 +87,9 @@ public enum KaitoServeRoutes {
     }
 
     static func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data("{}".utf8)
         return Response(
             status: status,
             headers: [.contentType: "application/json"],
@@ -86,7 +98,12 @@ public enum KaitoServeRoutes {
     }
 
     static func typeError(_ field: String, _ expected: String) -> Rejection {
-        Rejection(status: .unprocessableContent, body: ["detail": [["loc": ["body", field], "msg": "Input should be \(expected)", "type": "\(expected)_type"]]])
+        Rejection(
+            status: .unprocessableContent,
+            body: [
+                "detail": [["loc": ["body", field], "msg": "Input should be \(expected)", "type": "\(expected)_type"]]
+            ]
+        )
     }
 
     static func depth(_ value: Any) -> Int {
@@ -103,7 +120,9 @@ public enum KaitoServeRoutes {
         limits: ServerLimits,
         _ body: ([String: Any], GenerationQueue) async throws -> Response
     ) async throws -> Response {
-        guard let queue = state.queue else { return json(["detail": "Model not initialized"], status: .serviceUnavailable) }
+        guard let queue = state.queue else {
+            return json(["detail": "Model not initialized"], status: .serviceUnavailable)
+        }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limits.maxBodyBytes)
@@ -115,10 +134,16 @@ public enum KaitoServeRoutes {
             return json(["detail": "Invalid JSON body"], status: .badRequest)
         }
         guard let dictionary = object as? [String: Any] else {
-            return json(["detail": [["loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"]]], status: .unprocessableContent)
+            return json(
+                ["detail": [["loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"]]],
+                status: .unprocessableContent
+            )
         }
         guard depth(dictionary) <= limits.maxJSONDepth else {
-            return json(["detail": "JSON nested deeper than \(limits.maxJSONDepth) levels"], status: .unprocessableContent)
+            return json(
+                ["detail": "JSON nested deeper than \(limits.maxJSONDepth) levels"],
+                status: .unprocessableContent
+            )
         }
         do {
             return try await body(dictionary, queue)
@@ -128,7 +153,8 @@ public enum KaitoServeRoutes {
             return json(
                 [
                     "error": [
-                        "message": "Too many requests: waiting queue (\(full.waiting)) exceeds max-num-seqs (\(full.capacity)).",
+                        "message":
+                            "Too many requests: waiting queue (\(full.waiting)) exceeds max-num-seqs (\(full.capacity)).",
                         "type": "requests", "param": NSNull(), "code": "rate_limit_exceeded",
                     ]
                 ],

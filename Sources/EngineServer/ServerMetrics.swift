@@ -3,7 +3,9 @@ public import Prometheus
 
 /// The Prometheus metrics of `GET /metrics`, under vLLM's names (reference inference-anchors 2, "Metrics"), so that
 /// Kaito's monitoring docs, KEDA's default trigger (`vllm:num_requests_waiting`) and the gateway's endpoint picker
-/// read kaito-serve as they read vLLM. Every series carries vLLM's `model_name` label.
+/// read kaito-serve as they read vLLM.
+///
+/// Every series carries vLLM's `model_name` label.
 ///
 /// kaito-serve runs one sequence at a time and never preempts, so `vllm:num_requests_running` is 0 or 1 and
 /// `vllm:kv_cache_usage_perc` is the running sequence's length over the served context.
@@ -25,12 +27,17 @@ public final class ServerMetrics: Sendable {
 
     /// Seconds, vLLM's buckets for time to first token (`vllm/v1/metrics/loggers.py`).
     static let firstTokenBuckets: [Double] = [
-        0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560,
+        0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640,
+        2560,
     ]
     /// Seconds, vLLM's buckets for inter-token latency.
-    static let tokenBuckets: [Double] = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80]
+    static let tokenBuckets: [Double] = [
+        0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80,
+    ]
     /// Seconds, vLLM's buckets for request latencies.
-    static let requestBuckets: [Double] = [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680]
+    static let requestBuckets: [Double] = [
+        0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680,
+    ]
     /// Tokens, powers of two up to a long context.
     static let sizeBuckets: [Double] = (0...17).map { Double(1 << $0) }
 
@@ -38,38 +45,80 @@ public final class ServerMetrics: Sendable {
     public init(model: String) {
         self.model = model
         let label = [("model_name", model)]
-        func seconds(_ values: [Double]) -> [Duration] { values.map { Duration.milliseconds(Int64(($0 * 1000).rounded())) } }
-        running = registry.makeGauge(name: "vllm:num_requests_running", labels: label, help: "Number of requests in model execution batches.")
-        waiting = registry.makeGauge(name: "vllm:num_requests_waiting", labels: label, help: "Number of requests waiting to be processed.")
-        cacheUsage = registry.makeGauge(name: "vllm:kv_cache_usage_perc", labels: label, help: "KV-cache usage. 1 means 100 percent usage.")
-        promptTokens = registry.makeCounter(name: "vllm:prompt_tokens_total", labels: label, help: "Number of prefill tokens processed.")
-        generationTokens = registry.makeCounter(name: "vllm:generation_tokens_total", labels: label, help: "Number of generation tokens processed.")
+        func seconds(_ values: [Double]) -> [Duration] {
+            values.map { Duration.milliseconds(Int64(($0 * 1000).rounded())) }
+        }
+        running = registry.makeGauge(
+            name: "vllm:num_requests_running",
+            labels: label,
+            help: "Number of requests in model execution batches."
+        )
+        waiting = registry.makeGauge(
+            name: "vllm:num_requests_waiting",
+            labels: label,
+            help: "Number of requests waiting to be processed."
+        )
+        cacheUsage = registry.makeGauge(
+            name: "vllm:kv_cache_usage_perc",
+            labels: label,
+            help: "KV-cache usage. 1 means 100 percent usage."
+        )
+        promptTokens = registry.makeCounter(
+            name: "vllm:prompt_tokens_total",
+            labels: label,
+            help: "Number of prefill tokens processed."
+        )
+        generationTokens = registry.makeCounter(
+            name: "vllm:generation_tokens_total",
+            labels: label,
+            help: "Number of generation tokens processed."
+        )
         timeToFirstToken = registry.makeDurationHistogram(
-            name: "vllm:time_to_first_token_seconds", labels: label, buckets: seconds(Self.firstTokenBuckets),
-            help: "Histogram of time to first token in seconds.")
+            name: "vllm:time_to_first_token_seconds",
+            labels: label,
+            buckets: seconds(Self.firstTokenBuckets),
+            help: "Histogram of time to first token in seconds."
+        )
         interTokenLatency = registry.makeDurationHistogram(
-            name: "vllm:inter_token_latency_seconds", labels: label, buckets: seconds(Self.tokenBuckets),
-            help: "Histogram of inter-token latency in seconds.")
+            name: "vllm:inter_token_latency_seconds",
+            labels: label,
+            buckets: seconds(Self.tokenBuckets),
+            help: "Histogram of inter-token latency in seconds."
+        )
         endToEnd = registry.makeDurationHistogram(
-            name: "vllm:e2e_request_latency_seconds", labels: label, buckets: seconds(Self.requestBuckets),
-            help: "Histogram of e2e request latency in seconds.")
+            name: "vllm:e2e_request_latency_seconds",
+            labels: label,
+            buckets: seconds(Self.requestBuckets),
+            help: "Histogram of e2e request latency in seconds."
+        )
         queueTime = registry.makeDurationHistogram(
-            name: "vllm:request_queue_time_seconds", labels: label, buckets: seconds(Self.requestBuckets),
-            help: "Histogram of time spent in WAITING phase for request.")
+            name: "vllm:request_queue_time_seconds",
+            labels: label,
+            buckets: seconds(Self.requestBuckets),
+            help: "Histogram of time spent in WAITING phase for request."
+        )
         promptSize = registry.makeValueHistogram(
-            name: "vllm:request_prompt_tokens", labels: label, buckets: Self.sizeBuckets,
-            help: "Number of prefill tokens processed.")
+            name: "vllm:request_prompt_tokens",
+            labels: label,
+            buckets: Self.sizeBuckets,
+            help: "Number of prefill tokens processed."
+        )
         generationSize = registry.makeValueHistogram(
-            name: "vllm:request_generation_tokens", labels: label, buckets: Self.sizeBuckets,
-            help: "Number of generation tokens processed.")
+            name: "vllm:request_generation_tokens",
+            labels: label,
+            buckets: Self.sizeBuckets,
+            help: "Number of generation tokens processed."
+        )
         for reason in ["stop", "length", "abort"] { _ = success(reason) }
     }
 
     /// `vllm:request_success_total{finished_reason}`.
     func success(_ reason: String) -> Counter {
         registry.makeCounter(
-            name: "vllm:request_success_total", labels: [("finished_reason", reason), ("model_name", model)],
-            help: "Count of successfully processed requests.")
+            name: "vllm:request_success_total",
+            labels: [("finished_reason", reason), ("model_name", model)],
+            help: "Count of successfully processed requests."
+        )
     }
 
     /// Publishes the adapters served (`vllm:lora_requests_info`, a gauge set to the current time whose labels carry
@@ -78,7 +127,9 @@ public final class ServerMetrics: Sendable {
         let joined = names.joined(separator: ",")
         registry.makeGauge(
             name: "vllm:lora_requests_info",
-            labels: [("max_lora", String(names.count)), ("running_lora_adapters", joined), ("waiting_lora_adapters", joined)],
+            labels: [
+                ("max_lora", String(names.count)), ("running_lora_adapters", joined), ("waiting_lora_adapters", joined),
+            ],
             help: "Running stats on lora requests."
         ).set(Date().timeIntervalSince1970)
     }

@@ -48,6 +48,7 @@ public struct ChatTemplate: Sendable {
     ///
     /// - Parameter context: Variables such as `messages`, `add_generation_prompt`, `bos_token`, `tools`.
     /// - Throws: ``TemplateError`` when the template raises (`raise_exception`) or an expression fails.
+    /// - Returns: The rendered text.
     public func render(_ context: [String: TemplateValue]) throws -> String {
         var renderer = TemplateRenderer(scopes: [context])
         var out = ""

@@ -45,8 +45,14 @@ enum TemplateLexer {
                     var atLineStart = false
                     while k > text.startIndex {
                         let previous = text.index(before: k)
-                        if text[previous] == "\n" { atLineStart = true; break }
-                        if text[previous] != " " && text[previous] != "\t" { onlyBlanks = false; break }
+                        if text[previous] == "\n" {
+                            atLineStart = true
+                            break
+                        }
+                        if text[previous] != " " && text[previous] != "\t" {
+                            onlyBlanks = false
+                            break
+                        }
                         k = previous
                     }
                     if k == text.startIndex, onlyBlanks, tokens.isEmpty { atLineStart = true }
@@ -59,7 +65,10 @@ enum TemplateLexer {
                 var quote: Unicode.Scalar?
                 while end + 1 < s.count {
                     if let q = quote {
-                        if s[end] == "\\" { end += 2; continue }
+                        if s[end] == "\\" {
+                            end += 2
+                            continue
+                        }
                         if s[end] == q { quote = nil }
                     } else if kind != "#" && (s[end] == "'" || s[end] == "\"") {
                         quote = s[end]
@@ -116,7 +125,10 @@ enum TemplateLexer {
         let twoCharacter = ["==", "!=", "<=", ">=", "//", "**"]
         while i < s.count {
             let c = s[i]
-            if c.properties.isWhitespace { i += 1; continue }
+            if c.properties.isWhitespace {
+                i += 1
+                continue
+            }
             if c == "'" || c == "\"" {
                 var out = String.UnicodeScalarView()
                 i += 1
@@ -143,13 +155,19 @@ enum TemplateLexer {
                 var j = i
                 while j < s.count, s[j].isASCII, s[j].properties.numericType != nil || s[j] == "." { j += 1 }
                 let text = String(String.UnicodeScalarView(s[i..<j]))
-                if let n = Int(text) { tokens.append(.int(n)) } else if let d = Double(text) { tokens.append(.double(d)) }
+                if let n = Int(text) {
+                    tokens.append(.int(n))
+                } else if let d = Double(text) {
+                    tokens.append(.double(d))
+                }
                 i = j
                 continue
             }
             if c.properties.isAlphabetic || c == "_" {
                 var j = i
-                while j < s.count, s[j].properties.isAlphabetic || s[j] == "_" || (s[j].isASCII && s[j].properties.numericType != nil) { j += 1 }
+                while j < s.count,
+                    s[j].properties.isAlphabetic || s[j] == "_" || (s[j].isASCII && s[j].properties.numericType != nil)
+                { j += 1 }
                 tokens.append(.name(String(String.UnicodeScalarView(s[i..<j]))))
                 i = j
                 continue

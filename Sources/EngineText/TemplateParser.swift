@@ -23,16 +23,22 @@ struct TemplateParser {
                 nodes.append(.output(try p.parseAll()))
                 position += 1
             case .block(let words, let line):
-                guard case .name(let keyword) = words.first else { throw TemplateError(message: "line \(line): empty block") }
+                guard case .name(let keyword) = words.first else {
+                    throw TemplateError(message: "line \(line): empty block")
+                }
                 if terminators.contains(keyword) { return nodes }
                 position += 1
                 var p = ExpressionParser(tokens: Array(words.dropFirst()), line: line)
                 switch keyword {
                 case "if":
-                    var branches: [(Expr, [Node])] = [(try p.parseAll(), try parseBlock(until: ["elif", "else", "endif"]))]
+                    var branches: [(Expr, [Node])] = [
+                        (try p.parseAll(), try parseBlock(until: ["elif", "else", "endif"]))
+                    ]
                     var elseBody: [Node] = []
                     while true {
-                        guard position < tokens.count, case .block(let w, let l) = tokens[position], case .name(let k) = w.first else {
+                        guard position < tokens.count, case .block(let w, let l) = tokens[position],
+                            case .name(let k) = w.first
+                        else {
                             throw TemplateError(message: "line \(line): if without endif")
                         }
                         position += 1
@@ -64,12 +70,16 @@ struct TemplateParser {
                     position += 1  // endfor
                     nodes.append(.forBlock(names, iterable, body, elseBody))
                 case "set":
-                    guard case .name(let target) = p.peek else { throw TemplateError(message: "line \(line): set needs a name") }
+                    guard case .name(let target) = p.peek else {
+                        throw TemplateError(message: "line \(line): set needs a name")
+                    }
                     p.index += 1
                     var attribute: String?
                     if p.peek == .op(".") {
                         p.index += 1
-                        guard case .name(let a) = p.peek else { throw TemplateError(message: "line \(line): bad set target") }
+                        guard case .name(let a) = p.peek else {
+                            throw TemplateError(message: "line \(line): bad set target")
+                        }
                         attribute = a
                         p.index += 1
                     }
@@ -80,7 +90,11 @@ struct TemplateParser {
                 }
             }
         }
-        if !terminators.isEmpty { throw TemplateError(message: "unexpected end of template: expected \(terminators.sorted().joined(separator: " or "))") }
+        if !terminators.isEmpty {
+            throw TemplateError(
+                message: "unexpected end of template: expected \(terminators.sorted().joined(separator: " or "))"
+            )
+        }
         return nodes
     }
 }
@@ -126,18 +140,27 @@ struct ExpressionParser {
 
     mutating func parseOr() throws -> Expr {
         var left = try parseAnd()
-        while peek == .name("or") { index += 1; left = .binary("or", left, try parseAnd()) }
+        while peek == .name("or") {
+            index += 1
+            left = .binary("or", left, try parseAnd())
+        }
         return left
     }
 
     mutating func parseAnd() throws -> Expr {
         var left = try parseNot()
-        while peek == .name("and") { index += 1; left = .binary("and", left, try parseNot()) }
+        while peek == .name("and") {
+            index += 1
+            left = .binary("and", left, try parseNot())
+        }
         return left
     }
 
     mutating func parseNot() throws -> Expr {
-        if peek == .name("not") { index += 1; return .unary("not", try parseNot()) }
+        if peek == .name("not") {
+            index += 1
+            return .unary("not", try parseNot())
+        }
         return try parseCompare()
     }
 
@@ -156,8 +179,13 @@ struct ExpressionParser {
             } else if peek == .name("is") {
                 index += 1
                 var negated = false
-                if peek == .name("not") { negated = true; index += 1 }
-                guard case .name(let test) = peek else { throw TemplateError(message: "line \(line): expected a test after is") }
+                if peek == .name("not") {
+                    negated = true
+                    index += 1
+                }
+                guard case .name(let test) = peek else {
+                    throw TemplateError(message: "line \(line): expected a test after is")
+                }
                 index += 1
                 var args: [Expr] = []
                 if peek == .op("(") { (args, _) = try parseArguments() }
@@ -170,29 +198,46 @@ struct ExpressionParser {
 
     mutating func parseConcat() throws -> Expr {
         var left = try parseSum()
-        while peek == .op("~") { index += 1; left = .binary("~", left, try parseSum()) }
+        while peek == .op("~") {
+            index += 1
+            left = .binary("~", left, try parseSum())
+        }
         return left
     }
 
     mutating func parseSum() throws -> Expr {
         var left = try parseProduct()
-        while case .op(let o) = peek, o == "+" || o == "-" { index += 1; left = .binary(o, left, try parseProduct()) }
+        while case .op(let o) = peek, o == "+" || o == "-" {
+            index += 1
+            left = .binary(o, left, try parseProduct())
+        }
         return left
     }
 
     mutating func parseProduct() throws -> Expr {
         var left = try parseUnary()
-        while case .op(let o) = peek, ["*", "/", "//", "%"].contains(o) { index += 1; left = .binary(o, left, try parseUnary()) }
+        while case .op(let o) = peek, ["*", "/", "//", "%"].contains(o) {
+            index += 1
+            left = .binary(o, left, try parseUnary())
+        }
         return left
     }
 
     mutating func parseUnary() throws -> Expr {
-        if peek == .op("-") { index += 1; return .unary("-", try parseUnary()) }
-        if peek == .op("+") { index += 1; return try parseUnary() }
+        if peek == .op("-") {
+            index += 1
+            return .unary("-", try parseUnary())
+        }
+        if peek == .op("+") {
+            index += 1
+            return try parseUnary()
+        }
         var e = try parsePostfix(try parsePrimary())
         while peek == .op("|") {
             index += 1
-            guard case .name(let name) = peek else { throw TemplateError(message: "line \(line): expected a filter name") }
+            guard case .name(let name) = peek else {
+                throw TemplateError(message: "line \(line): expected a filter name")
+            }
             index += 1
             var args: [Expr] = []
             var named: [(String, Expr)] = []
@@ -224,7 +269,9 @@ struct ExpressionParser {
         while true {
             if peek == .op(".") {
                 index += 1
-                guard case .name(let n) = peek else { throw TemplateError(message: "line \(line): expected an attribute") }
+                guard case .name(let n) = peek else {
+                    throw TemplateError(message: "line \(line): expected an attribute")
+                }
                 index += 1
                 e = .attribute(e, n)
             } else if peek == .op("[") {
@@ -256,7 +303,10 @@ struct ExpressionParser {
         switch token {
         case .string(let s):
             var value = s
-            while case .string(let more) = peek { value += more; index += 1 }  // adjacent literals concatenate
+            while case .string(let more) = peek {
+                value += more
+                index += 1
+            }  // adjacent literals concatenate
             return .literal(.string(value))
         case .int(let i): return .literal(.int(i))
         case .double(let d): return .literal(.double(d))

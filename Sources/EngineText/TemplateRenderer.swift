@@ -36,7 +36,10 @@ struct TemplateRenderer {
                 case .string(let s): items = s.map { .string(String($0)) }
                 default: items = []
                 }
-                if items.isEmpty { try run(otherwise, into: &out); continue }
+                if items.isEmpty {
+                    try run(otherwise, into: &out)
+                    continue
+                }
                 for (i, item) in items.enumerated() {
                     var scope: [String: TemplateValue] = [:]
                     if names.count == 1 {
@@ -103,7 +106,12 @@ struct TemplateRenderer {
         case .call(let callee, let args, let named):
             return try call(callee, try args.map { try eval($0) }, try named.map { ($0.0, try eval($0.1)) })
         case .filter(let base, let name, let args, let named):
-            return try filter(try eval(base), name, try args.map { try eval($0) }, try named.map { ($0.0, try eval($0.1)) })
+            return try filter(
+                try eval(base),
+                name,
+                try args.map { try eval($0) },
+                try named.map { ($0.0, try eval($0.1)) }
+            )
         case .test(let base, let name, let negated, let args):
             let result = try test(try eval(base), name, try args.map { try eval($0) })
             return .bool(negated ? !result : result)
@@ -116,8 +124,14 @@ struct TemplateRenderer {
             default: throw TemplateError(message: "cannot negate \(v.repr)")
             }
         case .binary(let op, let l, let r):
-            if op == "and" { let a = try eval(l); return a.isTruthy ? try eval(r) : a }
-            if op == "or" { let a = try eval(l); return a.isTruthy ? a : try eval(r) }
+            if op == "and" {
+                let a = try eval(l)
+                return a.isTruthy ? try eval(r) : a
+            }
+            if op == "or" {
+                let a = try eval(l)
+                return a.isTruthy ? a : try eval(r)
+            }
             return try Self.binary(op, try eval(l), try eval(r))
         case .conditional(let condition, let value, let otherwise):
             if try eval(condition).isTruthy { return try eval(value) }
@@ -213,7 +227,11 @@ struct TemplateRenderer {
         }
     }
 
-    mutating func call(_ callee: Expr, _ args: [TemplateValue], _ named: [(String, TemplateValue)]) throws -> TemplateValue {
+    mutating func call(
+        _ callee: Expr,
+        _ args: [TemplateValue],
+        _ named: [(String, TemplateValue)]
+    ) throws -> TemplateValue {
         if case .name(let n) = callee {
             switch n {
             case "raise_exception": throw TemplateError(message: args.first?.rendered ?? "raise_exception")
@@ -227,7 +245,9 @@ struct TemplateRenderer {
             default: throw TemplateError(message: "unknown function \(n)")
             }
         }
-        guard case .attribute(let baseExpr, let method) = callee else { throw TemplateError(message: "unsupported call") }
+        guard case .attribute(let baseExpr, let method) = callee else {
+            throw TemplateError(message: "unsupported call")
+        }
         let base = try eval(baseExpr)
         switch (base, method) {
         case (.string(let s), "strip"), (.string(let s), "lstrip"), (.string(let s), "rstrip"):
@@ -239,7 +259,9 @@ struct TemplateRenderer {
             return .string(String(sub))
         case (.string(let s), "split"):
             if let separator = args.first?.rendered {
-                return .list(s.split(separator: separator, omittingEmptySubsequences: false).map { .string(String($0)) })
+                return .list(
+                    s.split(separator: separator, omittingEmptySubsequences: false).map { .string(String($0)) }
+                )
             }
             return .list(s.split(whereSeparator: \.isWhitespace).map { .string(String($0)) })
         case (.string(let s), "startswith"): return .bool(s.hasPrefix(args.first?.rendered ?? ""))
@@ -259,7 +281,12 @@ struct TemplateRenderer {
         }
     }
 
-    func filter(_ v: TemplateValue, _ name: String, _ args: [TemplateValue], _ named: [(String, TemplateValue)]) throws
+    func filter(
+        _ v: TemplateValue,
+        _ name: String,
+        _ args: [TemplateValue],
+        _ named: [(String, TemplateValue)]
+    ) throws
         -> TemplateValue
     {
         switch name {
@@ -289,7 +316,9 @@ struct TemplateRenderer {
             guard case .list(let l) = v else { return .string(v.rendered) }
             return .string(l.map(\.rendered).joined(separator: args.first?.rendered ?? ""))
         case "replace":
-            return .string(v.rendered.replacing(args.first?.rendered ?? "", with: args.dropFirst().first?.rendered ?? ""))
+            return .string(
+                v.rendered.replacing(args.first?.rendered ?? "", with: args.dropFirst().first?.rendered ?? "")
+            )
         case "first":
             if case .list(let l) = v { return l.first ?? .undefined }
             return .string(String(v.rendered.prefix(1)))

@@ -91,12 +91,15 @@ public enum TemplateValue: Sendable, Hashable {
         case .namespace: return "{}"
         case .list(let items):
             if items.isEmpty { return "[]" }
-            return "[" + items.map { (newline ?? "") + $0.json(indent: indent, level: level + 1) }.joined(separator: separator)
+            return "["
+                + items.map { (newline ?? "") + $0.json(indent: indent, level: level + 1) }.joined(separator: separator)
                 + closing + "]"
         case .dict(let pairs):
             if pairs.isEmpty { return "{}" }
             return "{"
-                + pairs.map { (newline ?? "") + Self.jsonString($0.key) + ": " + $0.value.json(indent: indent, level: level + 1) }
+                + pairs.map {
+                    (newline ?? "") + Self.jsonString($0.key) + ": " + $0.value.json(indent: indent, level: level + 1)
+                }
                 .joined(separator: separator) + closing + "}"
         }
     }
@@ -152,31 +155,53 @@ struct JSONParser {
             index += 1
             var pairs: [TemplateValue.Pair] = []
             skipSpace()
-            if index < scalars.count, scalars[index] == "}" { index += 1; return .dict(pairs) }
+            if index < scalars.count, scalars[index] == "}" {
+                index += 1
+                return .dict(pairs)
+            }
             while true {
                 skipSpace()
-                guard case .string(let key) = try value() else { throw TemplateError(message: "JSON object key must be a string") }
+                guard case .string(let key) = try value() else {
+                    throw TemplateError(message: "JSON object key must be a string")
+                }
                 skipSpace()
-                guard index < scalars.count, scalars[index] == ":" else { throw TemplateError(message: "expected ':' in JSON") }
+                guard index < scalars.count, scalars[index] == ":" else {
+                    throw TemplateError(message: "expected ':' in JSON")
+                }
                 index += 1
                 pairs.append(TemplateValue.Pair(key, try value()))
                 skipSpace()
                 guard index < scalars.count else { throw TemplateError(message: "unterminated JSON object") }
-                if scalars[index] == "," { index += 1; continue }
-                if scalars[index] == "}" { index += 1; return .dict(pairs) }
+                if scalars[index] == "," {
+                    index += 1
+                    continue
+                }
+                if scalars[index] == "}" {
+                    index += 1
+                    return .dict(pairs)
+                }
                 throw TemplateError(message: "expected ',' or '}' in JSON")
             }
         case "[":
             index += 1
             var items: [TemplateValue] = []
             skipSpace()
-            if index < scalars.count, scalars[index] == "]" { index += 1; return .list(items) }
+            if index < scalars.count, scalars[index] == "]" {
+                index += 1
+                return .list(items)
+            }
             while true {
                 items.append(try value())
                 skipSpace()
                 guard index < scalars.count else { throw TemplateError(message: "unterminated JSON array") }
-                if scalars[index] == "," { index += 1; continue }
-                if scalars[index] == "]" { index += 1; return .list(items) }
+                if scalars[index] == "," {
+                    index += 1
+                    continue
+                }
+                if scalars[index] == "]" {
+                    index += 1
+                    return .list(items)
+                }
                 throw TemplateError(message: "expected ',' or ']' in JSON")
             }
         case "\"":
@@ -196,7 +221,9 @@ struct JSONParser {
                         var code = UInt32(hex, radix: 16) ?? 0xFFFD
                         index += 4
                         if (0xD800...0xDBFF).contains(code), index + 6 < scalars.count, scalars[index + 1] == "\\" {
-                            let low = UInt32(String(String.UnicodeScalarView(scalars[(index + 3)..<(index + 7)])), radix: 16) ?? 0
+                            let low =
+                                UInt32(String(String.UnicodeScalarView(scalars[(index + 3)..<(index + 7)])), radix: 16)
+                                ?? 0
                             code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                             index += 6
                         }

@@ -26,7 +26,7 @@ extension Tokenizer {
     ///
     /// - Parameters:
     ///   - text: The text.
-    ///   - addSpecialTokens: Add the post-processor's special tokens (e.g. BOS).
+    ///   - addSpecialTokens: Add the post-processor's special tokens (for example BOS).
     /// - Returns: Token ids, identical to `tokenizers`.
     public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int] {
         var ids: [Int] = []
@@ -214,7 +214,8 @@ extension Tokenizer {
             case .metaspace(let replacement, let scheme):
                 pieces = pieces.enumerated().map { index, piece in
                     let replaced = piece.replacing(replacement, with: " ")
-                    return index == 0 && scheme != "never" && replaced.hasPrefix(" ") ? String(replaced.dropFirst()) : replaced
+                    return index == 0 && scheme != "never" && replaced.hasPrefix(" ")
+                        ? String(replaced.dropFirst()) : replaced
                 }
             }
         }

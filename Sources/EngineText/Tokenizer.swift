@@ -158,10 +158,18 @@ public struct Tokenizer: Sendable {
             return [.split(pattern: pattern, behavior: node["behavior"] as? String ?? "Isolated")]
         case "ByteLevel":
             return [
-                .byteLevel(addPrefixSpace: node["add_prefix_space"] as? Bool ?? false, useRegex: node["use_regex"] as? Bool ?? true)
+                .byteLevel(
+                    addPrefixSpace: node["add_prefix_space"] as? Bool ?? false,
+                    useRegex: node["use_regex"] as? Bool ?? true
+                )
             ]
         case "Metaspace":
-            return [.metaspace(replacement: node["replacement"] as? String ?? "▁", prependScheme: node["prepend_scheme"] as? String ?? "always")]
+            return [
+                .metaspace(
+                    replacement: node["replacement"] as? String ?? "▁",
+                    prependScheme: node["prepend_scheme"] as? String ?? "always"
+                )
+            ]
         default:
             throw TokenizerError(message: "unsupported pre-tokenizer \(type)")
         }
@@ -179,9 +187,20 @@ public struct Tokenizer: Sendable {
         case "ByteFallback": return [.byteFallback]
         case "Fuse": return [.fuse]
         case "Strip":
-            return [.strip(content: node["content"] as? String ?? " ", start: node["start"] as? Int ?? 0, stop: node["stop"] as? Int ?? 0)]
+            return [
+                .strip(
+                    content: node["content"] as? String ?? " ",
+                    start: node["start"] as? Int ?? 0,
+                    stop: node["stop"] as? Int ?? 0
+                )
+            ]
         case "Metaspace":
-            return [.metaspace(replacement: node["replacement"] as? String ?? "▁", prependScheme: node["prepend_scheme"] as? String ?? "always")]
+            return [
+                .metaspace(
+                    replacement: node["replacement"] as? String ?? "▁",
+                    prependScheme: node["prepend_scheme"] as? String ?? "always"
+                )
+            ]
         default:
             throw TokenizerError(message: "unsupported decoder \(type)")
         }

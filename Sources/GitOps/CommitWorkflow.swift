@@ -39,7 +39,9 @@ public struct CommitOptions: Sendable {
     }
 }
 
-/// The outcome of `kaitoc commit`. Expected outcomes are values, not errors.
+/// The outcome of `kaitoc commit`.
+///
+/// Expected outcomes are values, not errors.
 public enum CommitResult: Sendable {
     /// A commit was written and the branch moved to it.
     case committed(commit: ObjectID, branch: String, source: ObjectID)

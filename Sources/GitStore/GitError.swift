@@ -4,7 +4,7 @@ internal import CGit2
 public struct GitError: Error, Sendable, CustomStringConvertible {
     /// libgit2's return code (`GIT_ENOTFOUND`, `GIT_EMODIFIED`, …).
     public var code: Int32
-    /// The operation that failed, e.g. `git_repository_open_ext`.
+    /// The operation that failed, for example `git_repository_open_ext`.
     public var operation: String
     /// libgit2's message.
     public var message: String
@@ -14,7 +14,7 @@ public struct GitError: Error, Sendable, CustomStringConvertible {
 
     /// The reference changed under us (compare-and-swap lost).
     public var isModified: Bool { code == GIT_EMODIFIED.rawValue || code == GIT_EEXISTS.rawValue }
-    /// A lock file is in the way (e.g. `index.lock`).
+    /// A lock file is in the way (for example `index.lock`).
     public var isLocked: Bool { code == GIT_ELOCKED.rawValue || message.contains(".lock") }
     /// The object or reference does not exist.
     public var isNotFound: Bool { code == GIT_ENOTFOUND.rawValue }

@@ -6,7 +6,7 @@ internal import Glibc
 
 /// How to authenticate a push.
 public struct PushCredentials: Sendable {
-    /// A token for HTTPS remotes (sent as the password of `x-access-token`), e.g. from `KAITOC_GIT_TOKEN`.
+    /// A token for HTTPS remotes (sent as the password of `x-access-token`), for example from `KAITOC_GIT_TOKEN`.
     public var token: String?
     /// Use the ssh agent for ssh remotes.
     public var useSSHAgent: Bool
@@ -30,7 +30,9 @@ private final class PushState {
 }
 
 extension Repository {
-    /// Pushes refspecs (`refs/heads/main:refs/heads/main`) to a remote name or URL/path. Never forces.
+    /// Pushes refspecs (`refs/heads/main:refs/heads/main`) to a remote name or URL/path.
+    ///
+    /// Never forces.
     ///
     /// Wraps `git_remote_push`.
     /// - Returns: The references the remote rejected, with its reason (empty when all were accepted).

@@ -71,7 +71,9 @@ public struct LoRAAdapter: Sendable {
             } else if path.hasSuffix(".lora_B.weight") {
                 halves[String(path.dropLast(".lora_B.weight".count)), default: (nil, nil)].b = entry
             } else {
-                throw fail("tensor \(key) is not a LoRA A or B weight (DoRA, embedding LoRA, biases and modules_to_save are not supported)")
+                throw fail(
+                    "tensor \(key) is not a LoRA A or B weight (DoRA, embedding LoRA, biases and modules_to_save are not supported)"
+                )
             }
         }
         var pairs: [String: Pair] = [:]
@@ -82,7 +84,9 @@ public struct LoRAAdapter: Sendable {
             }
             let moduleRank = settings.rank(for: module)
             guard a.shape.count == 2, b.shape.count == 2, a.shape[0] == moduleRank, b.shape[1] == moduleRank else {
-                throw fail("module \(module): lora_A has shape \(a.shape) and lora_B \(b.shape); expected [\(moduleRank), inputs] and [outputs, \(moduleRank)] for r = \(moduleRank)")
+                throw fail(
+                    "module \(module): lora_A has shape \(a.shape) and lora_B \(b.shape); expected [\(moduleRank), inputs] and [outputs, \(moduleRank)] for r = \(moduleRank)"
+                )
             }
             let prefix = file.entries["base_model.model.\(module).lora_A.weight"] != nil ? "base_model.model." : ""
             pairs[module] = Pair(
@@ -116,11 +120,14 @@ public struct LoRAAdapter: Sendable {
         var adapters: [LoRAAdapter] = []
         for name in names.sorted() where !name.hasPrefix(".") && name != "lost+found" {
             var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory + "/" + name, isDirectory: &isFolder), isFolder.boolValue
+            guard FileManager.default.fileExists(atPath: directory + "/" + name, isDirectory: &isFolder),
+                isFolder.boolValue
             else { continue }
             var strength: Float = 1
             if let text = environment[name] {
-                guard let value = Float(text.trimmingCharacters(in: .whitespaces)), value.isFinite, (0...1).contains(value) else {
+                guard let value = Float(text.trimmingCharacters(in: .whitespaces)), value.isFinite,
+                    (0...1).contains(value)
+                else {
                     throw EngineError(
                         .invalidAdapter,
                         "adapter \"\(name)\": strength \"\(text)\" from the environment variable \(name) is not a number in [0, 1]"
@@ -152,7 +159,9 @@ private struct AdapterSettings {
             return flag
         }
         let type = config["peft_type"] as? String ?? "LORA"
-        guard type.uppercased() == "LORA" else { throw fail("field peft_type is \"\(type)\"; only LORA adapters are supported") }
+        guard type.uppercased() == "LORA" else {
+            throw fail("field peft_type is \"\(type)\"; only LORA adapters are supported")
+        }
         guard let r = number(config["r"]), r == r.rounded() else { throw fail("field r is missing or not an integer") }
         guard r > 0 else { throw fail("field r is \(Int(r)); the rank must be at least 1") }
         rank = Int(r)
@@ -179,11 +188,17 @@ private struct AdapterSettings {
             }
             rankPattern.append((regex, Int(value)))
         }
-        alphaPattern = try Self.patterns(config["alpha_pattern"], field: "alpha_pattern", fail: fail).map { ($0, Float($1)) }
+        alphaPattern = try Self.patterns(config["alpha_pattern"], field: "alpha_pattern", fail: fail).map {
+            ($0, Float($1))
+        }
     }
 
     /// PEFT's matching of pattern keys: the key is a regex that must match the end of the module path at a dot.
-    private static func patterns(_ value: Any?, field: String, fail: (String) -> EngineError) throws(EngineError) -> [(NSRegularExpression, Double)] {
+    private static func patterns(
+        _ value: Any?,
+        field: String,
+        fail: (String) -> EngineError
+    ) throws(EngineError) -> [(NSRegularExpression, Double)] {
         guard let map = value as? [String: Any] else { return [] }
         var result: [(NSRegularExpression, Double)] = []
         for key in map.keys.sorted() {
@@ -239,7 +254,9 @@ extension CausalLM {
                             "adapter \"\(adapter.name)\": module \(module) maps \(pair.inputs) → \(pair.outputs) features but the model's layer maps \(linear.inputs) → \(linear.outputs)"
                         )
                     }
-                    if adapter.strength > 0 { linear.deltas.append(Linear.Delta(pair: pair, scale: adapter.strength * pair.scaling)) }
+                    if adapter.strength > 0 {
+                        linear.deltas.append(Linear.Delta(pair: pair, scale: adapter.strength * pair.scaling))
+                    }
                 }
                 func unknown() -> EngineError {
                     EngineError(
@@ -252,12 +269,17 @@ extension CausalLM {
                     continue
                 }
                 let parts = module.split(separator: ".")
-                guard parts.count == 5, parts[0] == "model", parts[1] == "layers", let i = Int(parts[2]), layers.indices.contains(i)
+                guard parts.count == 5, parts[0] == "model", parts[1] == "layers", let i = Int(parts[2]),
+                    layers.indices.contains(i)
                 else { throw unknown() }
                 let path: WritableKeyPath<DecoderLayer, Linear?>
                 switch (parts[3], parts[4]) {
-                case ("self_attn", "o_proj"): try attach(&layers[i].output); continue
-                case ("mlp", "down_proj"): try attach(&layers[i].down); continue
+                case ("self_attn", "o_proj"):
+                    try attach(&layers[i].output)
+                    continue
+                case ("mlp", "down_proj"):
+                    try attach(&layers[i].down)
+                    continue
                 case ("self_attn", "q_proj"): path = \.query
                 case ("self_attn", "k_proj"): path = \.key
                 case ("self_attn", "v_proj"): path = \.value
@@ -272,6 +294,13 @@ extension CausalLM {
                 layers[i][keyPath: path] = linear
             }
         }
-        return CausalLM(config: config, embeddings: embeddings, layers: layers, finalNorm: finalNorm, head: head, contextLength: contextLength)
+        return CausalLM(
+            config: config,
+            embeddings: embeddings,
+            layers: layers,
+            finalNorm: finalNorm,
+            head: head,
+            contextLength: contextLength
+        )
     }
 }

@@ -64,8 +64,14 @@ public struct Linear: Sendable {
         weight.withUnsafeBufferPointer { w in
             flat.withUnsafeBufferPointer { xs in
                 y.withUnsafeMutableBufferPointer { out in
-                    let job = MatMul(weight: RawFloats(w.baseAddress), input: RawFloats(xs.baseAddress),
-                                     output: RawMutableFloats(out.baseAddress), inputs: inputs, outputs: outputs, batch: count)
+                    let job = MatMul(
+                        weight: RawFloats(w.baseAddress),
+                        input: RawFloats(xs.baseAddress),
+                        output: RawMutableFloats(out.baseAddress),
+                        inputs: inputs,
+                        outputs: outputs,
+                        batch: count
+                    )
                     let threads = outputs * inputs * count >= 1 << 18 ? ThreadCount.current : 1
                     if threads <= 1 {
                         job.rows(0..<outputs)
@@ -107,8 +113,10 @@ struct RawMutableFloats: @unchecked Sendable {
     init(_ pointer: UnsafeMutablePointer<Float>?) { self.pointer = pointer }
 }
 
-/// A matrix product over a range of weight rows: each row, loaded once, against every input of the batch. Every
-/// output sums in the same order (eight SIMD lanes, then the tail) whatever the batch, so batching changes no bit.
+/// A matrix product over a range of weight rows: each row, loaded once, against every input of the batch.
+///
+/// Every output sums in the same order (eight SIMD lanes, then the tail) whatever the batch, so batching changes no
+/// bit.
 struct MatMul: Sendable {
     let weight: RawFloats
     let input: RawFloats
@@ -214,7 +222,14 @@ public final class CausalLM: Sendable {
     /// The longest sequence served: the model's `max_position_embeddings`, or less (``limitingContext(to:)``).
     public let contextLength: Int
 
-    init(config: ModelConfig, embeddings: [Float], layers: [DecoderLayer], finalNorm: [Float], head: Linear, contextLength: Int) {
+    init(
+        config: ModelConfig,
+        embeddings: [Float],
+        layers: [DecoderLayer],
+        finalNorm: [Float],
+        head: Linear,
+        contextLength: Int
+    ) {
         self.config = config
         self.contextLength = contextLength
         self.embeddings = embeddings
@@ -238,7 +253,9 @@ public final class CausalLM: Sendable {
         self.config = config
         contextLength = config.maxPositionEmbeddings
         let weights = try WeightStore(folder: folder)
-        func tensor(_ name: String, _ shape: [Int]) throws(EngineError) -> [Float] { try weights.tensor(name, shape: shape) }
+        func tensor(_ name: String, _ shape: [Int]) throws(EngineError) -> [Float] {
+            try weights.tensor(name, shape: shape)
+        }
         func linear(_ name: String, _ outputs: Int, _ inputs: Int, bias: Bool = false) throws(EngineError) -> Linear {
             Linear(
                 weight: try tensor(name + ".weight", [outputs, inputs]),
@@ -291,7 +308,12 @@ public final class CausalLM: Sendable {
             (0..<count).map { _ in (Float(random.next() >> 40) / Float(1 << 24) - 0.5) * 2 * scale }
         }
         func linear(_ outputs: Int, _ inputs: Int, bias: Bool = false) -> Linear {
-            Linear(weight: values(outputs * inputs), bias: bias ? values(outputs) : nil, outputs: outputs, inputs: inputs)
+            Linear(
+                weight: values(outputs * inputs),
+                bias: bias ? values(outputs) : nil,
+                outputs: outputs,
+                inputs: inputs
+            )
         }
         let h = config.hiddenSize
         let qSize = config.headCount * config.headDimension
@@ -316,8 +338,14 @@ public final class CausalLM: Sendable {
 
     /// This model serving at most `tokens` positions (`--max-model-len`); never more than the model's own context.
     public func limitingContext(to tokens: Int) -> CausalLM {
-        CausalLM(config: config, embeddings: embeddings, layers: layers, finalNorm: finalNorm, head: head,
-                 contextLength: max(1, min(tokens, config.maxPositionEmbeddings)))
+        CausalLM(
+            config: config,
+            embeddings: embeddings,
+            layers: layers,
+            finalNorm: finalNorm,
+            head: head,
+            contextLength: max(1, min(tokens, config.maxPositionEmbeddings))
+        )
     }
 
     /// A cache for a new sequence.
@@ -330,6 +358,7 @@ public final class CausalLM: Sendable {
     ///   - cache: The sequence so far.
     ///   - sequenceLength: The length that selects Phi-3's long-context factors, as transformers does for a
     ///     whole prompt at once; default the position plus one.
+    /// - Returns: The logits of the next token.
     public func forward(token: Int, cache: inout KVCache, sequenceLength: Int? = nil) -> [Float] {
         forward(tokens: [token], cache: &cache, sequenceLength: sequenceLength)
     }
@@ -344,6 +373,7 @@ public final class CausalLM: Sendable {
     ///   - tokens: The token ids, at least one.
     ///   - cache: The sequence so far; the tokens are appended.
     ///   - sequenceLength: As for ``forward(token:cache:sequenceLength:)``; default the last position plus one.
+    /// - Returns: The logits of the token after the last.
     public func forward(tokens: [Int], cache: inout KVCache, sequenceLength: Int? = nil) -> [Float] {
         let c = config
         let start = cache.count
@@ -373,8 +403,20 @@ public final class CausalLM: Sendable {
                 vs = layer.value.map { $0(batch: normed) } ?? []
             }
             for t in 0..<count {
-                Rotary.apply(&qs[t], heads: c.headCount, headDimension: hd, cosines: rotations[t].0, sines: rotations[t].1)
-                Rotary.apply(&ks[t], heads: c.keyValueHeadCount, headDimension: hd, cosines: rotations[t].0, sines: rotations[t].1)
+                Rotary.apply(
+                    &qs[t],
+                    heads: c.headCount,
+                    headDimension: hd,
+                    cosines: rotations[t].0,
+                    sines: rotations[t].1
+                )
+                Rotary.apply(
+                    &ks[t],
+                    heads: c.keyValueHeadCount,
+                    headDimension: hd,
+                    cosines: rotations[t].0,
+                    sines: rotations[t].1
+                )
                 cache.keys[l] += ks[t]
                 cache.values[l] += vs[t]
             }

@@ -18,21 +18,37 @@ public struct ModelConfig: Sendable, Hashable {
         case longrope(shortFactor: [Float], longFactor: [Float], originalContext: Int, attentionFactor: Float)
     }
 
+    /// The model family (`model_type`).
     public var architecture: Architecture
+    /// Tokens in the vocabulary (`vocab_size`).
     public var vocabularySize: Int
+    /// Width of the residual stream (`hidden_size`).
     public var hiddenSize: Int
+    /// Width of the MLP (`intermediate_size`).
     public var intermediateSize: Int
+    /// Decoder layers (`num_hidden_layers`).
     public var layerCount: Int
+    /// Query heads (`num_attention_heads`).
     public var headCount: Int
+    /// Key/value heads (`num_key_value_heads`; fewer than query heads for grouped-query attention).
     public var keyValueHeadCount: Int
+    /// Width of one head (`head_dim`, or hidden size / heads).
     public var headDimension: Int
+    /// The RMS norm epsilon (`rms_norm_eps`).
     public var rmsNormEpsilon: Float
+    /// The rotary base (`rope_theta`).
     public var ropeTheta: Float
+    /// The rotary scaling (`rope_scaling`).
     public var ropeScaling: RopeScaling
+    /// The context length the model was trained for (`max_position_embeddings`).
     public var maxPositionEmbeddings: Int
+    /// The attention window, where the model has one (`sliding_window`).
     public var slidingWindow: Int?
+    /// Whether the output head reuses the embeddings (`tie_word_embeddings`).
     public var tieWordEmbeddings: Bool
+    /// The beginning-of-sequence token (`bos_token_id`).
     public var bosTokenID: Int?
+    /// The end-of-sequence tokens (`eos_token_id`, one or several).
     public var eosTokenIDs: [Int]
 
     /// Parses `config.json`.
@@ -74,7 +90,8 @@ public struct ModelConfig: Sendable, Hashable {
         // transformers 4 writes rope_scaling and rope_theta; transformers 5 writes rope_parameters.
         let rope = (json["rope_parameters"] as? [String: Any]) ?? (json["rope_scaling"] as? [String: Any]) ?? [:]
         ropeTheta = Float(rope["rope_theta"] as? Double ?? json["rope_theta"] as? Double ?? 10000)
-        let original = rope["original_max_position_embeddings"] as? Int ?? json["original_max_position_embeddings"] as? Int
+        let original =
+            rope["original_max_position_embeddings"] as? Int ?? json["original_max_position_embeddings"] as? Int
             ?? maxPositionEmbeddings
         switch (rope["rope_type"] as? String) ?? (rope["type"] as? String) ?? "default" {
         case "default":
@@ -92,13 +109,21 @@ public struct ModelConfig: Sendable, Hashable {
             let short = (rope["short_factor"] as? [Double] ?? []).map(Float.init)
             let long = (rope["long_factor"] as? [Double] ?? []).map(Float.init)
             guard short.count == headDimension / 2, long.count == headDimension / 2 else {
-                throw EngineError(.invalidFile, "config.json: longrope factors must have head_dim/2 = \(headDimension / 2) entries")
+                throw EngineError(
+                    .invalidFile,
+                    "config.json: longrope factors must have head_dim/2 = \(headDimension / 2) entries"
+                )
             }
             let scale = Float(maxPositionEmbeddings) / Float(original)
             let attention =
                 (rope["attention_factor"] as? Double).map(Float.init)
                 ?? (scale <= 1 ? 1 : (1 + log(scale) / log(Float(original))).squareRoot())
-            ropeScaling = .longrope(shortFactor: short, longFactor: long, originalContext: original, attentionFactor: attention)
+            ropeScaling = .longrope(
+                shortFactor: short,
+                longFactor: long,
+                originalContext: original,
+                attentionFactor: attention
+            )
         case let other:
             throw EngineError(.invalidFile, "config.json: unsupported rope scaling \(other)")
         }

@@ -38,7 +38,9 @@ public final class SafeTensorsFile {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw EngineError(.invalidFile, "cannot stat \(path)") }
         length = Int(info.st_size)
-        guard length >= 8 else { throw EngineError(.truncatedFile, "\(path) is \(length) bytes, shorter than a safetensors header") }
+        guard length >= 8 else {
+            throw EngineError(.truncatedFile, "\(path) is \(length) bytes, shorter than a safetensors header")
+        }
         guard let mapped = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
             throw EngineError(.invalidFile, "cannot map \(path)")
         }
@@ -46,7 +48,10 @@ public final class SafeTensorsFile {
         let headerLength = Int(base.loadUnaligned(as: UInt64.self).littleEndian)
         guard headerLength > 0, 8 + headerLength <= length else {
             munmap(base, length)
-            throw EngineError(.truncatedFile, "\(path): header of \(headerLength) bytes does not fit in \(length) bytes")
+            throw EngineError(
+                .truncatedFile,
+                "\(path): header of \(headerLength) bytes does not fit in \(length) bytes"
+            )
         }
         dataOffset = 8 + headerLength
         let headerData = Data(bytes: base + 8, count: headerLength)
@@ -56,7 +61,8 @@ public final class SafeTensorsFile {
         }
         for (name, value) in header where name != "__metadata__" {
             guard let fields = value as? [String: Any], let dtype = fields["dtype"] as? String,
-                let shape = fields["shape"] as? [Int], let offsets = fields["data_offsets"] as? [Int], offsets.count == 2
+                let shape = fields["shape"] as? [Int], let offsets = fields["data_offsets"] as? [Int],
+                offsets.count == 2
             else {
                 munmap(base, length)
                 throw EngineError(.invalidFile, "\(path): malformed entry for tensor \(name)")
@@ -67,16 +73,25 @@ public final class SafeTensorsFile {
             case "F16", "BF16": size = 2
             default:
                 munmap(base, length)
-                throw EngineError(.unsupportedDType, "\(path): tensor \(name) has dtype \(dtype); supported: F32, F16, BF16")
+                throw EngineError(
+                    .unsupportedDType,
+                    "\(path): tensor \(name) has dtype \(dtype); supported: F32, F16, BF16"
+                )
             }
             let count = shape.reduce(1, *)
             guard offsets[1] - offsets[0] == count * size, offsets[0] >= 0 else {
                 munmap(base, length)
-                throw EngineError(.invalidFile, "\(path): tensor \(name) has \(offsets[1] - offsets[0]) bytes for shape \(shape)")
+                throw EngineError(
+                    .invalidFile,
+                    "\(path): tensor \(name) has \(offsets[1] - offsets[0]) bytes for shape \(shape)"
+                )
             }
             guard dataOffset + offsets[1] <= length else {
                 munmap(base, length)
-                throw EngineError(.truncatedFile, "\(path) is truncated: tensor \(name) ends at byte \(dataOffset + offsets[1]) of \(length)")
+                throw EngineError(
+                    .truncatedFile,
+                    "\(path) is truncated: tensor \(name) ends at byte \(dataOffset + offsets[1]) of \(length)"
+                )
             }
             entries[name] = Entry(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
         }
@@ -95,9 +110,15 @@ public final class SafeTensorsFile {
         result.withUnsafeMutableBufferPointer { out in
             switch entry.dtype {
             case "F32":
-                for i in 0..<count { out[i] = Float(bitPattern: start.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self).littleEndian) }
+                for i in 0..<count {
+                    out[i] = Float(bitPattern: start.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self).littleEndian)
+                }
             case "F16":
-                for i in 0..<count { out[i] = Float(Float16(bitPattern: start.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)) }
+                for i in 0..<count {
+                    out[i] = Float(
+                        Float16(bitPattern: start.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
+                    )
+                }
             default:  // BF16: the high half of an F32.
                 for i in 0..<count {
                     let bits = UInt32(start.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian) << 16

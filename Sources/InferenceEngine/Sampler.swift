@@ -111,7 +111,8 @@ public struct Sampler: Sendable {
         var adjusted = logits
         Self.penalize(&adjusted, seen: seen, penalty: parameters.repetitionPenalty)
         if parameters.temperature <= 0 {
-            return adjusted.indices.max { adjusted[$0] < adjusted[$1] || (adjusted[$0] == adjusted[$1] && $0 > $1) } ?? 0
+            return adjusted.indices.max { adjusted[$0] < adjusted[$1] || (adjusted[$0] == adjusted[$1] && $0 > $1) }
+                ?? 0
         }
         let pool = Self.candidates(adjusted, parameters)
         let draw = Float(random.next() >> 40) / Float(1 << 24)

@@ -136,7 +136,9 @@ extension Node {
     public var isNull: Bool { resolvedType == .null }
 
     /// The type this scalar resolves to: quoted, block or `!!str`-tagged scalars are strings; plain ones follow the
-    /// core schema (see ``ScalarType``). `nil` for sequences and mappings.
+    /// core schema (see ``ScalarType``).
+    ///
+    /// `nil` for sequences and mappings.
     public var resolvedType: ScalarType? {
         guard case .scalar(let text, let style) = content else { return nil }
         if let tag {
@@ -154,7 +156,9 @@ extension Node {
     }
 
     /// Whether two trees have the same content, tags and mapping order, ignoring marks and scalar styles that do not
-    /// change a scalar's resolved type. Mapping keys compare by text: keys are strings in the documents we accept.
+    /// change a scalar's resolved type.
+    ///
+    /// Mapping keys compare by text: keys are strings in the documents we accept.
     public func hasSameContent(as other: Node) -> Bool {
         guard tag == other.tag else { return false }
         switch (content, other.content) {

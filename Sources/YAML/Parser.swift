@@ -83,7 +83,9 @@ enum UTF8Check {
     }
 }
 
-/// Owns one `yaml_parser_t` and turns its events into trees. Confined to one call of ``YAMLParser/parse(_:limits:)``.
+/// Owns one `yaml_parser_t` and turns its events into trees.
+///
+/// Confined to one call of ``YAMLParser/parse(_:limits:)``.
 private final class TreeBuilder {
     private var parser = yaml_parser_t()
     private let bytes: [UInt8]

@@ -1,6 +1,7 @@
 /// Resolves plain scalars to types: the YAML 1.2 core schema plus the YAML 1.1 forms that Kubernetes' decoders (and
-/// many other tools) still read as booleans, numbers or null. Conservative on purpose: the emitter quotes any string
-/// that some common parser might read as another type.
+/// many other tools) still read as booleans, numbers or null.
+///
+/// Conservative on purpose: the emitter quotes any string that some common parser might read as another type.
 enum ScalarResolver {
     static func resolve(_ text: String) -> ScalarType {
         // Fast path: most strings start with a letter that no special form starts with.

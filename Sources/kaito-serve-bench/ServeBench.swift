@@ -7,7 +7,8 @@ import InferenceEngine
 struct ServeBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kaito-serve-bench",
-        abstract: "Prefill and decode tokens/s, time to first token and peak memory on a Qwen2-0.5B-shaped random model."
+        abstract:
+            "Prefill and decode tokens/s, time to first token and peak memory on a Qwen2-0.5B-shaped random model."
     )
 
     @Option(help: "Threads for matrix products (default: the machine's cores).")
@@ -40,11 +41,15 @@ struct ServeBench: ParsableCommand {
         ])
         let loadStart = Date()
         let model = CausalLM(randomWeights: config, seed: 7)
-        let parameters = config.vocabularySize * config.hiddenSize
-            + config.layerCount * (2 * config.hiddenSize * config.headCount * config.headDimension
+        let parameters =
+            config.vocabularySize * config.hiddenSize
+            + config.layerCount
+            * (2 * config.hiddenSize * config.headCount * config.headDimension
                 + 2 * config.hiddenSize * config.keyValueHeadCount * config.headDimension
                 + 3 * config.hiddenSize * config.intermediateSize)
-        print("model: Qwen2 shape, \(Self.format(Double(parameters) / 1e6, 0))M parameters, F32, random weights (made in \(Self.format(Date().timeIntervalSince(loadStart), 1)) s)")
+        print(
+            "model: Qwen2 shape, \(Self.format(Double(parameters) / 1e6, 0))M parameters, F32, random weights (made in \(Self.format(Date().timeIntervalSince(loadStart), 1)) s)"
+        )
         let tokens = (0..<prompt).map { ($0 * 7919) % config.vocabularySize }
 
         // Prefill as kaito-serve runs it (batches of CausalLM.prefillChunk tokens): its end is the first token.

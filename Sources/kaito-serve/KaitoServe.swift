@@ -35,7 +35,8 @@ struct KaitoServe: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp(
             "A folder whose subfolders are PEFT LoRA adapters, as Kaito mounts them (/mnt/adapter/<name>/).",
-            discussion: "Each adapter's strength is read from the environment variable named exactly like its folder (default 1.0, range [0, 1]); all adapters apply together as the exact weighted sum of their deltas."
+            discussion:
+                "Each adapter's strength is read from the environment variable named exactly like its folder (default 1.0, range [0, 1]); all adapters apply together as the exact weighted sum of their deltas."
         )
     )
     var adaptersDir: String?
@@ -55,17 +56,32 @@ struct KaitoServe: AsyncParsableCommand {
         // The model loads while the server already answers /health with 503 (the startup probe's view); a bad model
         // or adapter stops the process with the error, before any request is served.
         @Sendable func load() throws {
-            let adapters = try adaptersDir.map {
-                try LoRAAdapter.loadAll(directory: $0, environment: ProcessInfo.processInfo.environment)
-            } ?? []
-            let bundle = try ModelBundle(folder: model, name: servedModelName, adapters: adapters, maxModelLength: maxModelLen)
+            let adapters =
+                try adaptersDir.map {
+                    try LoRAAdapter.loadAll(directory: $0, environment: ProcessInfo.processInfo.environment)
+                } ?? []
+            let bundle = try ModelBundle(
+                folder: model,
+                name: servedModelName,
+                adapters: adapters,
+                maxModelLength: maxModelLen
+            )
             state.ready(GenerationQueue(bundle: bundle, capacity: maxWaiting))
             let summary = adapters.map { "\($0.name)=\($0.strength)" }.joined(separator: ", ")
-            print("kaito-serve: \(bundle.name) ready on \(host):\(port)" + (adapters.isEmpty ? "" : " with adapters \(summary)"))
+            print(
+                "kaito-serve: \(bundle.name) ready on \(host):\(port)"
+                    + (adapters.isEmpty ? "" : " with adapters \(summary)")
+            )
         }
         try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask { try await app.runService(); return true }
-            group.addTask { try load(); return false }
+            group.addTask {
+                try await app.runService()
+                return true
+            }
+            group.addTask {
+                try load()
+                return false
+            }
             // Loading finishing keeps the server running; the server finishing (SIGTERM or SIGINT, after in-flight
             // requests are answered) ends the process even while a model is still loading.
             while let serverStopped = try await group.next() {

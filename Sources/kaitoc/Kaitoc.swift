@@ -69,7 +69,9 @@ struct Check: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         } else {
-            report = Checker.check(CheckOptions(repositoryRoot: source.repository, paths: paths, presetsDirectory: source.presets))
+            report = Checker.check(
+                CheckOptions(repositoryRoot: source.repository, paths: paths, presetsDirectory: source.presets)
+            )
         }
         if !report.unreadable.isEmpty {
             for problem in report.unreadable { printError("kaitoc: error: \(problem)") }

@@ -1,20 +1,33 @@
 import EngineServer
+import EngineText
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Synchronization
-import EngineText
 import InferenceEngine
+import Synchronization
 import Testing
 
 /// The HTTP contract of kaito-serve (issue 5) over the router test harness, on a tiny Llama with the
 /// SentencePiece-style test tokenizer and a Phi-3 chat template (`scripts/make_engine_fixtures.py`).
 struct ServerTests {
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/tiny-chat")
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Fixtures/tiny-chat"
+    )
 
-    func app(ready: Bool = true, capacity: Int = 8, limits: ServerLimits = ServerLimits()) throws -> some ApplicationProtocol {
+    func app(
+        ready: Bool = true,
+        capacity: Int = 8,
+        limits: ServerLimits = ServerLimits()
+    ) throws -> some ApplicationProtocol {
         let state = ModelState()
-        if ready { state.ready(GenerationQueue(bundle: try ModelBundle(folder: Self.folder.path, name: "tiny-chat"), capacity: capacity)) }
+        if ready {
+            state.ready(
+                GenerationQueue(
+                    bundle: try ModelBundle(folder: Self.folder.path, name: "tiny-chat"),
+                    capacity: capacity
+                )
+            )
+        }
         return Application(router: KaitoServeRoutes.makeRouter(state: state, limits: limits))
     }
 
@@ -46,10 +59,15 @@ struct ServerTests {
                 #expect((result?.count ?? 0) > "YOUR QUESTION HERE".count)
             }
             // The quick starts' exact body, with Kaito's defaults (sampling with top_k 10, max_length 200).
-            try await client.execute(uri: "/chat", method: .post, body: ByteBuffer(string: #"{"prompt":"YOUR QUESTION HERE"}"#)) { response in
+            try await client.execute(
+                uri: "/chat",
+                method: .post,
+                body: ByteBuffer(string: #"{"prompt":"YOUR QUESTION HERE"}"#)
+            ) { response in
                 #expect(response.status == .ok)
             }
-            try await client.execute(uri: "/chat", method: .post, body: ByteBuffer(string: #"{"generate_kwargs":{}}"#)) { response in
+            try await client.execute(uri: "/chat", method: .post, body: ByteBuffer(string: #"{"generate_kwargs":{}}"#))
+            { response in
                 #expect(response.status == .badRequest)
                 let detail = try object(response.body)["detail"] as? String
                 #expect(detail == "Text generation parameter prompt required")
@@ -58,14 +76,25 @@ struct ServerTests {
     }
 
     @Test func badRequestsGetTheirStatus() async throws {
-        try await app(limits: { var l = ServerLimits(); l.maxBodyBytes = 2048; return l }()).test(.router) { client in
+        try await app(
+            limits: {
+                var l = ServerLimits()
+                l.maxBodyBytes = 2048
+                return l
+            }()
+        ).test(.router) { client in
             try await client.execute(uri: "/chat", method: .post, body: ByteBuffer(string: "{not json")) { response in
                 #expect(response.status == .badRequest)
             }
-            try await client.execute(uri: "/chat", method: .post, body: ByteBuffer(string: #"{"prompt": 12}"#)) { response in
+            try await client.execute(uri: "/chat", method: .post, body: ByteBuffer(string: #"{"prompt": 12}"#)) {
+                response in
                 #expect(response.status == .unprocessableContent)
             }
-            try await client.execute(uri: "/v1/completions", method: .post, body: ByteBuffer(string: #"{"prompt":"x","max_tokens":-3}"#)) { response in
+            try await client.execute(
+                uri: "/v1/completions",
+                method: .post,
+                body: ByteBuffer(string: #"{"prompt":"x","max_tokens":-3}"#)
+            ) { response in
                 #expect(response.status == .unprocessableContent)
             }
             let huge = #"{"prompt":""# + String(repeating: "a", count: 4096) + #""}"#
@@ -73,13 +102,25 @@ struct ServerTests {
                 #expect(response.status == .contentTooLarge)
             }
             let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
-            try await client.execute(uri: "/chat", method: .post, body: ByteBuffer(string: #"{"prompt":"x","extra":"# + deep + "}")) { response in
+            try await client.execute(
+                uri: "/chat",
+                method: .post,
+                body: ByteBuffer(string: #"{"prompt":"x","extra":"# + deep + "}")
+            ) { response in
                 #expect(response.status == .unprocessableContent)
             }
-            try await client.execute(uri: "/chat", method: .post, body: ByteBuffer(bytes: [0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D])) { response in
+            try await client.execute(
+                uri: "/chat",
+                method: .post,
+                body: ByteBuffer(bytes: [0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D])
+            ) { response in
                 #expect(response.status == .badRequest, "invalid UTF-8")
             }
-            try await client.execute(uri: "/v1/chat/completions", method: .post, body: ByteBuffer(string: #"{"model":"gpt-9","messages":[{"role":"user","content":"hi"}]}"#)) { response in
+            try await client.execute(
+                uri: "/v1/chat/completions",
+                method: .post,
+                body: ByteBuffer(string: #"{"model":"gpt-9","messages":[{"role":"user","content":"hi"}]}"#)
+            ) { response in
                 #expect(response.status == .notFound)
             }
         }
@@ -91,23 +132,31 @@ struct ServerTests {
                 let data = try object(response.body)["data"] as? [[String: Any]]
                 #expect(data?.first?["id"] as? String == "tiny-chat")
             }
-            let chat = #"{"model":"tiny-chat","messages":[{"role":"user","content":"Hello"}],"max_tokens":6,"temperature":0}"#
-            try await client.execute(uri: "/v1/chat/completions", method: .post, body: ByteBuffer(string: chat)) { response in
+            let chat =
+                #"{"model":"tiny-chat","messages":[{"role":"user","content":"Hello"}],"max_tokens":6,"temperature":0}"#
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: ByteBuffer(string: chat)) {
+                response in
                 #expect(response.status == .ok)
                 let body = try object(response.body)
                 #expect(body["object"] as? String == "chat.completion")
                 let usage = body["usage"] as? [String: Any]
                 #expect(usage?["completion_tokens"] as? Int ?? 0 > 0)
             }
-            let stream = #"{"model":"tiny-chat","messages":[{"role":"user","content":"Hello"}],"max_tokens":6,"temperature":0,"stream":true}"#
-            try await client.execute(uri: "/v1/chat/completions", method: .post, body: ByteBuffer(string: stream)) { response in
+            let stream =
+                #"{"model":"tiny-chat","messages":[{"role":"user","content":"Hello"}],"max_tokens":6,"temperature":0,"stream":true}"#
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: ByteBuffer(string: stream)) {
+                response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == "text/event-stream")
                 let text = String(buffer: response.body)
                 #expect(text.hasSuffix("data: [DONE]\n\n"))
                 #expect(text.contains("chat.completion.chunk"))
             }
-            try await client.execute(uri: "/v1/completions", method: .post, body: ByteBuffer(string: #"{"prompt":"Kaito runs","max_tokens":5,"temperature":0}"#)) { response in
+            try await client.execute(
+                uri: "/v1/completions",
+                method: .post,
+                body: ByteBuffer(string: #"{"prompt":"Kaito runs","max_tokens":5,"temperature":0}"#)
+            ) { response in
                 #expect(response.status == .ok)
                 let choices = try object(response.body)["choices"] as? [[String: Any]]
                 #expect(choices?.first?["text"] is String)
@@ -117,7 +166,11 @@ struct ServerTests {
 
     @Test func aFullQueueAnswers429() async throws {
         try await app(capacity: 0).test(.router) { client in
-            try await client.execute(uri: "/v1/completions", method: .post, body: ByteBuffer(string: #"{"prompt":"x","max_tokens":2}"#)) { response in
+            try await client.execute(
+                uri: "/v1/completions",
+                method: .post,
+                body: ByteBuffer(string: #"{"prompt":"x","max_tokens":2}"#)
+            ) { response in
                 #expect(response.status == .tooManyRequests)
                 let error = try object(response.body)["error"] as? [String: Any]
                 #expect(error?["code"] as? String == "rate_limit_exceeded")
@@ -130,7 +183,9 @@ struct ServerTests {
         // running/waiting gauges and kv_cache_usage_perc.
         try await app().test(.router) { client in
             let body = #"{"prompt":"YOUR QUESTION HERE","generate_kwargs":{"max_length":30,"do_sample":false}}"#
-            try await client.execute(uri: "/chat", method: .post, body: ByteBuffer(string: body)) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/chat", method: .post, body: ByteBuffer(string: body)) {
+                #expect($0.status == .ok)
+            }
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
@@ -150,7 +205,10 @@ struct ServerTests {
                 let generated = text.split(separator: "\n").first { $0.hasPrefix("vllm:generation_tokens_total{") }
                 let promptTokens = Int(prompt?.split(separator: " ").last ?? "") ?? 0
                 #expect(promptTokens > 0)
-                #expect(Int(generated?.split(separator: " ").last ?? "") == 30 - promptTokens, "max_length counts the prompt")
+                #expect(
+                    Int(generated?.split(separator: " ").last ?? "") == 30 - promptTokens,
+                    "max_length counts the prompt"
+                )
             }
         }
     }
@@ -177,7 +235,11 @@ struct ServerTests {
         #expect(output.finish == .cancelled)
         #expect(output.completionTokens < 200, "stopped early: \(output.completionTokens) tokens")
         await #expect(throws: CancellationError.self) { try await waiting.value }
-        #expect(queue.metrics.render().contains(#"vllm:request_success_total{finished_reason="abort",model_name="tiny-chat"} 2"#))
+        #expect(
+            queue.metrics.render().contains(
+                #"vllm:request_success_total{finished_reason="abort",model_name="tiny-chat"} 2"#
+            )
+        )
         #expect(queue.load.running == 0 && queue.load.waiting == 0)
     }
 

@@ -13,7 +13,9 @@ struct ChatTemplateTests {
     }
 
     @Test func rendersLikeJinja2() throws {
-        let expected = try TemplateValue.parseJSON(String(contentsOf: Self.folder.appendingPathComponent("expected.json"), encoding: .utf8))
+        let expected = try TemplateValue.parseJSON(
+            String(contentsOf: Self.folder.appendingPathComponent("expected.json"), encoding: .utf8)
+        )
         guard case .list(let cases) = Self.field(expected, "cases") else {
             Issue.record("no cases")
             return
@@ -23,7 +25,9 @@ struct ChatTemplateTests {
         for c in cases {
             guard case .string(let name) = Self.field(c, "template") else { continue }
             if templates[name] == nil {
-                templates[name] = try ChatTemplate(String(contentsOf: Self.folder.appendingPathComponent("\(name).jinja"), encoding: .utf8))
+                templates[name] = try ChatTemplate(
+                    String(contentsOf: Self.folder.appendingPathComponent("\(name).jinja"), encoding: .utf8)
+                )
             }
             let template = try #require(templates[name])
             var context: [String: TemplateValue] = [
@@ -33,7 +37,8 @@ struct ChatTemplateTests {
                 "eos_token": .string("</s>"),
             ]
             if case .list = Self.field(c, "tools") { context["tools"] = Self.field(c, "tools") }
-            let label = "\(name)/\(Self.field(c, "conversation").rendered)/\(Self.field(c, "addGenerationPrompt").rendered)"
+            let label =
+                "\(name)/\(Self.field(c, "conversation").rendered)/\(Self.field(c, "addGenerationPrompt").rendered)"
             switch Self.field(c, "output") {
             case .string(let output):
                 #expect(try template.render(context) == output, "\(label)")
@@ -46,7 +51,9 @@ struct ChatTemplateTests {
     }
 
     @Test func syntaxErrorsNameTheLine() {
-        #expect { try ChatTemplate("line one\n{% if x %}\nno end") } throws: { ($0 as? TemplateError)?.message.contains("endif") == true }
+        #expect { try ChatTemplate("line one\n{% if x %}\nno end") } throws: {
+            ($0 as? TemplateError)?.message.contains("endif") == true
+        }
         #expect { try ChatTemplate("a\n{{ 'unterminated }}") } throws: { error in
             guard let message = (error as? TemplateError)?.message else { return false }
             return message.contains("line 2")

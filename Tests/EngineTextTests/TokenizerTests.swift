@@ -23,12 +23,21 @@ struct TokenizerTests {
     func matchesTokenizers(_ family: String) throws {
         let folder = Self.fixtures.appendingPathComponent(family)
         let tokenizer = try Tokenizer(path: folder.appendingPathComponent("tokenizer.json").path)
-        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: folder.appendingPathComponent("expected.json")))
+        let expected = try JSONDecoder().decode(
+            Expected.self,
+            from: Data(contentsOf: folder.appendingPathComponent("expected.json"))
+        )
         for c in expected.cases {
             #expect(tokenizer.encode(c.text) == c.ids, "\(family) encode \(c.text.debugDescription)")
-            #expect(tokenizer.encode(c.text, addSpecialTokens: false) == c.idsWithoutSpecial, "\(family) encode without special \(c.text.debugDescription)")
+            #expect(
+                tokenizer.encode(c.text, addSpecialTokens: false) == c.idsWithoutSpecial,
+                "\(family) encode without special \(c.text.debugDescription)"
+            )
             #expect(tokenizer.decode(c.ids) == c.decoded, "\(family) decode \(c.text.debugDescription)")
-            #expect(tokenizer.decode(c.ids, skipSpecialTokens: true) == c.decodedSkippingSpecial, "\(family) decode skipping \(c.text.debugDescription)")
+            #expect(
+                tokenizer.decode(c.ids, skipSpecialTokens: true) == c.decodedSkippingSpecial,
+                "\(family) decode skipping \(c.text.debugDescription)"
+            )
         }
     }
 

@@ -22,18 +22,29 @@ struct ReferenceModelTests {
     func logitsAndGreedyMatchTransformers(_ name: String) throws {
         let folder = Self.fixtures.appendingPathComponent(name)
         let model = try CausalLM(folder: folder.path)
-        let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: folder.appendingPathComponent("reference.json")))
+        let reference = try JSONDecoder().decode(
+            Reference.self,
+            from: Data(contentsOf: folder.appendingPathComponent("reference.json"))
+        )
         for testCase in reference.cases {
             var cache = model.makeCache()
             let logits = try model.prefill(testCase.prompt, cache: &cache)
             var maxError: Float = 0
             for (a, b) in zip(logits, testCase.lastLogits) { maxError = max(maxError, abs(a - b)) }
             #expect(logits.count == testCase.lastLogits.count)
-            #expect(maxError <= 1e-4, "\(name): max-abs logit error \(maxError) for a prompt of \(testCase.prompt.count) tokens")
-            if ProcessInfo.processInfo.environment["ENGINE_REPORT"] != nil { print("\(name) prompt \(testCase.prompt.count): max-abs \(maxError)") }
+            #expect(
+                maxError <= 1e-4,
+                "\(name): max-abs logit error \(maxError) for a prompt of \(testCase.prompt.count) tokens"
+            )
+            if ProcessInfo.processInfo.environment["ENGINE_REPORT"] != nil {
+                print("\(name) prompt \(testCase.prompt.count): max-abs \(maxError)")
+            }
             // Greedy through the generation loop kaito-serve runs (Phi-3 recomputes its cache at the long-rope switch).
             let generated = try Generator(model: model).generate(
-                prompt: testCase.prompt, maxNewTokens: testCase.greedy.count, sampling: .greedy, eosTokens: []
+                prompt: testCase.prompt,
+                maxNewTokens: testCase.greedy.count,
+                sampling: .greedy,
+                eosTokens: []
             ).tokens
             #expect(generated == testCase.greedy, "\(name): greedy continuation")
         }
@@ -61,10 +72,20 @@ struct ReferenceModelTests {
         #expect { _ = try CausalLM(folder: folder.path) } throws: { ($0 as? EngineError)?.code == .missingFile }
         let source = Self.fixtures.appendingPathComponent("llama")
         var config = try String(contentsOf: source.appendingPathComponent("config.json"), encoding: .utf8)
-        try config.replacingOccurrences(of: "LlamaForCausalLM", with: "GPT2LMHeadModel").write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
-        #expect { _ = try CausalLM(folder: folder.path) } throws: { ($0 as? EngineError)?.code == .unsupportedArchitecture }
+        try config.replacingOccurrences(of: "LlamaForCausalLM", with: "GPT2LMHeadModel").write(
+            to: folder.appendingPathComponent("config.json"),
+            atomically: true,
+            encoding: .utf8
+        )
+        #expect { _ = try CausalLM(folder: folder.path) } throws: {
+            ($0 as? EngineError)?.code == .unsupportedArchitecture
+        }
         config = try String(contentsOf: source.appendingPathComponent("config.json"), encoding: .utf8)
-        try config.replacingOccurrences(of: "\"hidden_size\": 64", with: "\"hidden_size\": 32").write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        try config.replacingOccurrences(of: "\"hidden_size\": 64", with: "\"hidden_size\": 32").write(
+            to: folder.appendingPathComponent("config.json"),
+            atomically: true,
+            encoding: .utf8
+        )
         let weights = try Data(contentsOf: source.appendingPathComponent("model.safetensors"))
         try weights.write(to: folder.appendingPathComponent("model.safetensors"))
         #expect { _ = try CausalLM(folder: folder.path) } throws: { ($0 as? EngineError)?.code == .shapeMismatch }
@@ -73,6 +94,8 @@ struct ReferenceModelTests {
         #expect { _ = try CausalLM(folder: folder.path) } throws: { ($0 as? EngineError)?.code == .truncatedFile }
         let model = try CausalLM(folder: source.path)
         var cache = model.makeCache()
-        #expect { _ = try model.prefill(Array(repeating: 5, count: 200), cache: &cache) } throws: { ($0 as? EngineError)?.code == .promptTooLong }
+        #expect { _ = try model.prefill(Array(repeating: 5, count: 200), cache: &cache) } throws: {
+            ($0 as? EngineError)?.code == .promptTooLong
+        }
     }
 }

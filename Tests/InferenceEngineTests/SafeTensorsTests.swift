@@ -8,7 +8,10 @@ enum SafeTensorsWriter {
         var header: [String: Any] = [:]
         var data: [UInt8] = []
         for tensor in tensors {
-            header[tensor.name] = ["dtype": tensor.dtype, "shape": tensor.shape, "data_offsets": [data.count, data.count + tensor.bytes.count]]
+            header[tensor.name] = [
+                "dtype": tensor.dtype, "shape": tensor.shape,
+                "data_offsets": [data.count, data.count + tensor.bytes.count],
+            ]
             data += tensor.bytes
         }
         let json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
@@ -19,7 +22,9 @@ enum SafeTensorsWriter {
         try file.write(to: url)
     }
 
-    static func floats(_ values: [Float]) -> [UInt8] { values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian) { Array($0) } } }
+    static func floats(_ values: [Float]) -> [UInt8] {
+        values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian) { Array($0) } }
+    }
 }
 
 struct SafeTensorsTests {
@@ -58,14 +63,22 @@ struct SafeTensorsTests {
         let source = ReferenceModelTests.fixtures.appendingPathComponent("llama")
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.copyItem(at: source.appendingPathComponent("config.json"), to: folder.appendingPathComponent("config.json"))
+        try FileManager.default.copyItem(
+            at: source.appendingPathComponent("config.json"),
+            to: folder.appendingPathComponent("config.json")
+        )
         let whole = try SafeTensorsFile(path: source.appendingPathComponent("model.safetensors").path)
         let names = whole.entries.keys.sorted()
         var weightMap: [String: String] = [:]
-        for (index, part) in [Array(names.prefix(names.count / 2)), Array(names.dropFirst(names.count / 2))].enumerated() {
+        for (index, part) in [Array(names.prefix(names.count / 2)), Array(names.dropFirst(names.count / 2))]
+            .enumerated()
+        {
             let shard = "model-0000\(index + 1)-of-00002.safetensors"
             let tensors = part.map { name in
-                (name: name, dtype: "F32", shape: whole.entries[name]?.shape ?? [], bytes: SafeTensorsWriter.floats(whole.floats(name) ?? []))
+                (
+                    name: name, dtype: "F32", shape: whole.entries[name]?.shape ?? [],
+                    bytes: SafeTensorsWriter.floats(whole.floats(name) ?? [])
+                )
             }
             try SafeTensorsWriter.write(tensors, to: folder.appendingPathComponent(shard))
             for name in part { weightMap[name] = shard }

@@ -57,7 +57,9 @@ struct GeneratorTests {
         #expect(stopped.finish == .cancelled)
         #expect(stopped.tokens == Array(first.greedy.prefix(3)))
         // The first token that appears later than position 0 serves as end-of-sequence.
-        let stopIndex = try #require(first.greedy.indices.first { $0 > 0 && !first.greedy[..<$0].contains(first.greedy[$0]) })
+        let stopIndex = try #require(
+            first.greedy.indices.first { $0 > 0 && !first.greedy[..<$0].contains(first.greedy[$0]) }
+        )
         let eos = try generator.generate(prompt: first.prompt, maxNewTokens: 12, eosTokens: [first.greedy[stopIndex]])
         #expect(eos.finish == .stop)
         #expect(eos.tokens == Array(first.greedy.prefix(stopIndex)))

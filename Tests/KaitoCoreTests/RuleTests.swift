@@ -8,7 +8,7 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
     var fileName: String
 
     var testDescription: String { "\(target)/\(fileName)" }
-    /// The rule code the fixture is about, e.g. `KAITO-R9`.
+    /// The rule code the fixture is about, for example `KAITO-R9`.
     var code: String { String(fileName.split(separator: ".").first ?? "") }
     var isFailing: Bool { fileName.hasSuffix(".fail.yaml") }
     var source: URL { TestSupport.fixtures.appendingPathComponent("rules/\(target)/\(fileName)") }

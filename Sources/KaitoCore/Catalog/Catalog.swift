@@ -35,8 +35,10 @@ public struct Catalog: Sendable {
 
     /// The names of the GPU instance types a target's Kaito release knows (its SKU table), in catalog order.
     public func instanceTypeNames(for target: Target) -> [String] {
-        instanceTypes.filter { !$0.isCPUOnly && $0.cloud == target.cloudProvider && $0.isKnown(in: target.kaitoVersion) }
-            .map(\.name)
+        instanceTypes.filter {
+            !$0.isCPUOnly && $0.cloud == target.cloudProvider && $0.isKnown(in: target.kaitoVersion)
+        }
+        .map(\.name)
     }
 
     /// The names of the CPU-only instance types of a target's cloud (kaito-serve's), in catalog order.

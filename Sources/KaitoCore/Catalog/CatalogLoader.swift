@@ -286,7 +286,8 @@ public enum CatalogLoader {
             p.transformers = TransformersParameters(runParams: t.stringList("runParams") ?? [])
             t.finish()
         }
-        if let serve = r.value("kaitoServe"), var k = MappingReader(serve, path: "\(path).kaitoServe", context: context) {
+        if let serve = r.value("kaitoServe"), var k = MappingReader(serve, path: "\(path).kaitoServe", context: context)
+        {
             let billions = double(&k, "billionParameters")
             let layers = k.int("layers")
             let kvHeads = k.int("keyValueHeads")
@@ -296,7 +297,10 @@ public enum CatalogLoader {
             k.finish()
             if let billions, let layers, let kvHeads, let headDimension, let maxModelLength {
                 var params = KaitoServeParameters(
-                    billionParameters: billions, layers: layers, keyValueHeads: kvHeads, headDimension: headDimension,
+                    billionParameters: billions,
+                    layers: layers,
+                    keyValueHeads: kvHeads,
+                    headDimension: headDimension,
                     maxModelLength: maxModelLength
                 )
                 if let weightsPath { params.weightsPath = weightsPath }
@@ -439,7 +443,9 @@ public enum CatalogLoader {
             let releaseNamespace = t.string("releaseNamespace") ?? "kaito-workspace"
             var kaitoServeRegistry: String?
             var kaitoServeTag = Target.defaultKaitoServeTag
-            if let serve = t.value("kaitoServe"), var k = MappingReader(serve, path: "\(path).kaitoServe", context: context) {
+            if let serve = t.value("kaitoServe"),
+                var k = MappingReader(serve, path: "\(path).kaitoServe", context: context)
+            {
                 kaitoServeRegistry = k.string("registry")
                 kaitoServeTag = k.string("tag") ?? kaitoServeTag
                 k.finish()

@@ -1,7 +1,7 @@
 /// One instance type (SKU) of a cloud, with its GPUs (reference section 3), or a CPU-only instance type that
 /// kaito-serve runs on (`gpuCount: 0`, with `vcpus` and `memory`; issue 6).
 public struct InstanceType: Sendable, Hashable {
-    /// The SKU name, e.g. `Standard_NC24ads_A100_v4`.
+    /// The SKU name, for example `Standard_NC24ads_A100_v4`.
     public var name: String
     /// `azure`, `aws` or `arc`.
     public var cloud: String
@@ -9,7 +9,7 @@ public struct InstanceType: Sendable, Hashable {
     public var gpuCount: Int
     /// Total GPU memory of the node.
     public var gpuMemory: Quantity
-    /// GPU model, e.g. `NVIDIA A100`.
+    /// GPU model, for example `NVIDIA A100`.
     public var gpuModel: String
     /// CUDA compute capability such as `8.0`; `nil` for non-NVIDIA accelerators.
     public var computeCapability: String?

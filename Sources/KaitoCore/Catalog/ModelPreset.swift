@@ -31,7 +31,7 @@ public struct TransformersParameters: Sendable, Hashable {
     /// `ModelRunParams`, each `key` or `key=value`.
     public var runParams: [String] = []
 
-    /// The value of one run parameter, e.g. `torch_dtype`.
+    /// The value of one run parameter, for example `torch_dtype`.
     public func value(of key: String) -> String? {
         for param in runParams {
             let parts = param.split(separator: "=", maxSplits: 1)

@@ -20,7 +20,7 @@ public enum OutputMode: String, Sendable, Hashable, CaseIterable {
 public struct Quota: Sendable, Hashable {
     /// The instance type it limits, or `nil`.
     public var instanceType: String?
-    /// The GPU model it limits (e.g. `NVIDIA A100`), or `nil`.
+    /// The GPU model it limits (for example `NVIDIA A100`), or `nil`.
     public var gpuModel: String?
     /// Maximum nodes.
     public var maxNodes: Int?

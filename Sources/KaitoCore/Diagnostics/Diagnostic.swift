@@ -49,7 +49,7 @@ public struct SourceLocation: Sendable, Hashable, Comparable, Codable {
 public struct Diagnostic: Sendable, Hashable, Codable {
     /// How serious the problem is.
     public var severity: Severity
-    /// The stable rule code, e.g. `KAITO-R9` for a Kaito webhook rule or `KAITOC-QUOTA` for a compiler rule.
+    /// The stable rule code, for example `KAITO-R9` for a Kaito webhook rule or `KAITOC-QUOTA` for a compiler rule.
     public var code: String
     /// The message; for Kaito's webhook rules it is the webhook's own error text.
     public var message: String

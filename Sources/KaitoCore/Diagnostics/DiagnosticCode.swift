@@ -1,4 +1,6 @@
-/// The stable codes of the compiler's own rules. Kaito's webhook rules use `KAITO-<rule>` (see ``Rule``).
+/// The stable codes of the compiler's own rules.
+///
+/// Kaito's webhook rules use `KAITO-<rule>` (see ``Rule``).
 public enum DiagnosticCode {
     /// The file is not valid YAML, or hostile (too large, too deep, alias bomb, invalid UTF-8, duplicate key).
     public static let yaml = "KAITOC-YAML"

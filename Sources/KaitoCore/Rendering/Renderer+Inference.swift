@@ -32,7 +32,9 @@ extension RenderContext {
                         "selector",
                         // The leader pod only, for StatefulSets; a Deployment's pods have no such label (4.2).
                         usesStatefulSet
-                            ? M.labels([("kaito.sh/workspace", name), ("statefulset.kubernetes.io/pod-name", "\(name)-0")])
+                            ? M.labels([
+                                ("kaito.sh/workspace", name), ("statefulset.kubernetes.io/pod-name", "\(name)-0"),
+                            ])
                             : M.labels([("kaito.sh/workspace", name)])
                     ),
                     ("publishNotReadyAddresses", M.bool(true)),

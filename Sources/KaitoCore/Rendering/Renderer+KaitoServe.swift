@@ -21,7 +21,8 @@ extension RenderContext {
         env += adapterParts.env
 
         var args = [
-            "--model=\(Self.kaitoServeWeights)", "--port=5000", "--served-model-name=\(preset?.servedModelName ?? name)",
+            "--model=\(Self.kaitoServeWeights)", "--port=5000",
+            "--served-model-name=\(preset?.servedModelName ?? name)",
         ]
         if let cores = plan.instanceType?.kaitoServeCores { args.append("--threads=\(cores)") }
         if let serve { args.append("--max-model-len=\(serve.maxModelLength)") }
@@ -40,7 +41,12 @@ extension RenderContext {
                 ("image", M.str(target.kaitoServeImage)),
                 ("command", M.strings(["kaito-serve"])),
                 ("args", M.strings(args)),
-                ("ports", M.list([M.map([("name", M.str("http")), ("containerPort", M.int(5000)), ("protocol", M.str("TCP"))])])),
+                (
+                    "ports",
+                    M.list([
+                        M.map([("name", M.str("http")), ("containerPort", M.int(5000)), ("protocol", M.str("TCP"))])
+                    ])
+                ),
                 ("env", env.isEmpty ? nil : M.list(env)),
                 ("resources", resources),
                 ("startupProbe", httpProbe(initialDelay: 0, period: 10, failureThreshold: startupFailureThreshold)),

@@ -212,11 +212,21 @@ extension Run {
 
     /// The ConfigMap a workspace references in its namespace; reports `rule` when it is missing and every
     /// ConfigMap of the repository was read.
-    mutating func referencedConfigMap(_ name: String, rule: String, message: String, at path: String) -> ConfigMapObject? {
+    mutating func referencedConfigMap(
+        _ name: String,
+        rule: String,
+        message: String,
+        at path: String
+    ) -> ConfigMapObject? {
         let namespace = ws.metadata.effectiveNamespace
         if let configMap = validator.configMaps.find(namespace: namespace, name: name) { return configMap }
         if validator.configMaps.isComplete {
-            kaito(rule, message, at: path, notes: ["add a ConfigMap named \(name) in namespace \(namespace) under workspaces/"])
+            kaito(
+                rule,
+                message,
+                at: path,
+                notes: ["add a ConfigMap named \(name) in namespace \(namespace) under workspaces/"]
+            )
         }
         return nil
     }
@@ -229,7 +239,8 @@ extension Run {
             let configMap = referencedConfigMap(
                 name,
                 rule: "IC1",
-                message: "ConfigMap '\(name)' specified in 'config' not found in namespace '\(namespace)': inference.config",
+                message:
+                    "ConfigMap '\(name)' specified in 'config' not found in namespace '\(namespace)': inference.config",
                 at: "inference.config"
             )
         else { return }

@@ -161,7 +161,8 @@ extension Run {
             let configMap = referencedConfigMap(
                 name,
                 rule: "T4",
-                message: "Failed to evaluate validateConfigMap: ConfigMap '\(name)' specified in 'config' not found in namespace '\(namespace)'",
+                message:
+                    "Failed to evaluate validateConfigMap: ConfigMap '\(name)' specified in 'config' not found in namespace '\(namespace)'",
                 at: "tuning.config"
             )
         else { return }

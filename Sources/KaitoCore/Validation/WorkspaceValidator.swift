@@ -194,7 +194,8 @@ struct Run {
                 at: "metadata.annotations.kaito.sh/node-class-name"
             )
         }
-        if let runtime = a["kaito.sh/runtime"], !["vllm", "transformers", "kaito-serve"].contains(runtime.lowercased()) {
+        if let runtime = a["kaito.sh/runtime"], !["vllm", "transformers", "kaito-serve"].contains(runtime.lowercased())
+        {
             report(
                 .warning,
                 "KAITOC-RUNTIME",
@@ -286,8 +287,9 @@ struct Run {
                 )
             }
         } else if let suggestion = Suggestion.closest(
-            to: name, in: catalog.instanceTypeNames(for: target) + catalog.cpuInstanceTypeNames(for: target))
-        {
+            to: name,
+            in: catalog.instanceTypeNames(for: target) + catalog.cpuInstanceTypeNames(for: target)
+        ) {
             notes.append("did you mean \(suggestion)?")
         }
         if prefixException {
