@@ -4,7 +4,7 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN  := .build/release
 KAITOC       := $(RELEASE_BIN)/kaitoc
 
-.PHONY: all deps build run test bench format lint clean
+.PHONY: all deps build run test bench format lint clean third-party
 
 all: build
 
@@ -31,8 +31,28 @@ $(VENV)/.installed: Makefile
 	$(VENV)/bin/pip install -q --disable-pip-version-check "kubernetes-validate==1.37.0" "jsonschema>=4" "pyyaml>=6" "pre-commit>=3" "openai>=1"
 	touch $@
 
+# Third-party test material nobody here wrote: llama.cpp's models/ folder (ggml-vocab-*.gguf with .inp/.out
+# tokenizer vectors, templates/*.jinja of released models) and its GGUF converter, from the llama-cpp-python source
+# distribution on PyPI (fetched once, by pip, into .cache/; tests read .cache/llama.cpp).
+LLAMA_CPP_PY := 0.3.36
+THIRD_PARTY  := .cache/llama.cpp
+$(THIRD_PARTY)/.extracted: Makefile $(VENV)/.installed
+	rm -rf .cache/sdist $(THIRD_PARTY)
+	mkdir -p .cache/sdist
+	$(VENV)/bin/pip install -q --disable-pip-version-check scikit-build-core cmake
+	$(VENV)/bin/pip download -q --disable-pip-version-check --no-deps --no-build-isolation \
+		--no-binary llama-cpp-python llama-cpp-python==$(LLAMA_CPP_PY) -d .cache/sdist
+	tar -xzf .cache/sdist/llama_cpp_python-$(LLAMA_CPP_PY).tar.gz -C .cache/sdist \
+		llama_cpp_python-$(LLAMA_CPP_PY)/vendor/llama.cpp/models llama_cpp_python-$(LLAMA_CPP_PY)/vendor/llama.cpp/gguf-py \
+		llama_cpp_python-$(LLAMA_CPP_PY)/vendor/llama.cpp/convert_hf_to_gguf.py
+	mv .cache/sdist/llama_cpp_python-$(LLAMA_CPP_PY)/vendor/llama.cpp $(THIRD_PARTY)
+	rm -rf .cache/sdist
+	touch $@
+
+third-party: $(THIRD_PARTY)/.extracted
+
 # One debug build with tests enabled serves both the test runner and the end-to-end scripts.
-test: deps $(VENV)/.installed
+test: deps $(VENV)/.installed $(THIRD_PARTY)/.extracted
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/cli-tests.sh .build/debug/kaitoc
