@@ -31,7 +31,6 @@ struct ServeBench: ParsableCommand {
     static func format(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
 
     func run() throws {
-        ThreadCount.set(threads)
         // Qwen2-0.5B's shape (hidden 896, 24 layers, 14 heads, 2 KV heads, MLP 4864, vocabulary 151,936, tied).
         let config = try ModelConfig(json: [
             "architectures": ["Qwen2ForCausalLM"], "vocab_size": 151_936, "hidden_size": 896, "intermediate_size": 4864,
@@ -40,7 +39,7 @@ struct ServeBench: ParsableCommand {
             "eos_token_id": 151_643,
         ])
         let loadStart = Date()
-        let model = CausalLM(randomWeights: config, seed: 7)
+        let model = CausalLM(randomWeights: config, seed: 7, options: LoadOptions(threads: threads))
         let parameters =
             config.vocabularySize * config.hiddenSize
             + config.layerCount
