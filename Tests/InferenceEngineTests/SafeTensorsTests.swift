@@ -58,8 +58,10 @@ struct SafeTensorsTests {
         #expect { _ = try SafeTensorsFile(path: url.path) } throws: { ($0 as? EngineError)?.code == .invalidFile }
     }
 
+    /// A refused file leaves no mapping behind, and a tensor view keeps its file mapped.
+    ///
     /// Issue 15: a malformed header unmapped the file twice (once in the failing branch, once in `deinit`). The
-    /// mapping now has one owner; after each refusal no mapping of the file is left in the process.
+    /// mapping now has one owner, ``MappedFile``, unmapped once in its `deinit`.
     @Test func malformedHeadersLeaveNoMappingBehind() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -74,7 +76,10 @@ struct SafeTensorsTests {
         notJSON += [UInt8](repeating: 0, count: 64)
         let writers: [(String, () throws -> Void)] = [
             ("not JSON", { try Data(notJSON).write(to: url) }),
-            ("malformed entry", { try SafeTensorsWriter.write([("a", "F32", [2], [1, 2, 3, 4, 5, 6, 7, 8])], to: url) }),
+            (
+                "malformed entry",
+                { try SafeTensorsWriter.write([("a", "F32", [2], [1, 2, 3, 4, 5, 6, 7, 8])], to: url) }
+            ),
             ("bad dtype", { try SafeTensorsWriter.write([("a", "I8", [1], [1])], to: url) }),
         ]
         for (label, write) in writers {
