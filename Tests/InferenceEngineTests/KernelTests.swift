@@ -292,6 +292,37 @@ struct KernelTests {
         }
     }
 
+    /// Long rows: the SIMD matrix product takes activations in chunks that fit L2 (a few rows at this length), so
+    /// several chunks and their ragged ends are crossed.
+    @Test(arguments: [Kind.f32, .f16, .q80, .q40, .q6K])
+    func matmulAcrossActivationChunks(_ kind: Kind) {
+        var generator = Generator(state: 77 &+ UInt64(kind.type.rawValue))
+        let n = 16384
+        let rows = 6
+        let nb = 30
+        let w = Self.makeWeights(kind, rows: rows, n: n, generator: &generator)
+        let x = Self.makeActivations(kind, count: nb, n: n, generator: &generator)
+        let rowBytes = kt_row_bytes(kind.type, Int64(n))
+        let xStride = kt_row_bytes(kt_activation_type(kind.type), Int64(n))
+        var y = [Float](repeating: .nan, count: rows * nb)
+        kt_matmul(kind.type, Int64(n), w, 0, Int64(rows), x, xStride, Int64(nb), &y, Int64(rows))
+        w.withUnsafeBytes { wb in
+            x.withUnsafeBytes { xb in
+                for r in 0..<rows {
+                    for b in 0..<nb {
+                        let dot = kt_vec_dot(
+                            kind.type,
+                            Int64(n),
+                            wb.baseAddress.map { $0 + r * rowBytes },
+                            xb.baseAddress.map { $0 + b * xStride }
+                        )
+                        #expect(y[b * rows + r].bitPattern == dot.bitPattern, "\(kind.rawValue): (\(r), \(b))")
+                    }
+                }
+            }
+        }
+    }
+
     @Test(arguments: Kind.weights, paths)
     func zeroBlocksGiveZero(_ kind: Kind, scalar: Bool) {
         let n = 512
