@@ -129,7 +129,7 @@ let package = Package(
         ),
         .testTarget(
             name: "InferenceEngineTests",
-            dependencies: ["InferenceEngine"],
+            dependencies: ["InferenceEngine", "CKernels"],
             swiftSettings: upcoming
         ),
         .testTarget(
