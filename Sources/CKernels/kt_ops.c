@@ -15,10 +15,6 @@
 
 int kt_ops_version(void) { return 2; }
 
-static int force_scalar = 0;
-
-void kt_ops_force_scalar(int on) { force_scalar = on; }
-
 static int use_avx2(void) {
 #if KT_X86
     static int has = -1;
@@ -26,7 +22,7 @@ static int use_avx2(void) {
         __builtin_cpu_init();
         has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
     }
-    return has && !force_scalar;
+    return has;
 #else
     return 0;
 #endif
@@ -148,7 +144,7 @@ KT_AVX2 static inline float hsum8(__m256 v) {
 
 // MARK: - RMSNorm
 
-static void rms_norm_scalar(const float *x, const float *w, float *y, int64_t n, float eps) {
+void kt_rms_norm_ref(const float *x, const float *w, float *y, int64_t n, float eps) {
     float sum = 0;
     for (int64_t i = 0; i < n; i++) sum += x[i] * x[i];
     float scale = 1.0f / sqrtf(sum / (float)n + eps);
@@ -181,7 +177,7 @@ void kt_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps)
         return;
     }
 #endif
-    rms_norm_scalar(x, w, y, n, eps);
+    kt_rms_norm_ref(x, w, y, n, eps);
 }
 
 // MARK: - Rotary embeddings (a few hundred multiplies per token: scalar everywhere, the compiler vectorises it)
@@ -208,7 +204,7 @@ void kt_rope(float *x, int64_t heads, int64_t head_dim, const float *cos, const 
 
 // MARK: - SiLU-gated product
 
-static void silu_mul_scalar(const float *g, const float *u, float *y, int64_t n) {
+void kt_silu_mul_ref(const float *g, const float *u, float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = g[i] / (1.0f + kt_exp(-g[i])) * u[i];
 }
 
@@ -233,7 +229,7 @@ void kt_silu_mul(const float *g, const float *u, float *y, int64_t n) {
         return;
     }
 #endif
-    silu_mul_scalar(g, u, y, n);
+    kt_silu_mul_ref(g, u, y, n);
 }
 
 // MARK: - F16 rows
@@ -282,10 +278,11 @@ static float key_value_at(const void *base, int kv_type, int64_t index) {
     return kv_type == 1 ? half_to_float(((const uint16_t *)base)[index]) : ((const float *)base)[index];
 }
 
-static void attention_scalar(const float *q, int64_t nq, int64_t q_stride, const void *k, const void *v, int kv_type,
-                             int64_t hd, int64_t n, float scale, float *out, int64_t out_stride) {
+void kt_attention_ref(const float *q, int64_t nq, int64_t q_stride, const void *k, const void *v, int kv_type,
+                      int64_t hd, int64_t n, float scale, float *out, int64_t out_stride) {
     float acc[KT_MAX_HEAD_DIM];
     float s[KT_KEY_BLOCK];
+    if (n <= 0 || hd <= 0 || hd > KT_MAX_HEAD_DIM) return;
     for (int64_t i = 0; i < nq; i++) {
         const float *qi = q + i * q_stride;
         float m = -INFINITY, l = 0;
@@ -403,5 +400,5 @@ void kt_attention(const float *q, int64_t nq, int64_t q_stride, const void *k, c
         return;
     }
 #endif
-    attention_scalar(q, nq, q_stride, k, v, kv_type, head_dim, n, scale, out, out_stride);
+    kt_attention_ref(q, nq, q_stride, k, v, kv_type, head_dim, n, scale, out, out_stride);
 }

@@ -17,8 +17,14 @@ extern "C" {
 /// Version marker of this header's functions.
 int kt_ops_version(void);
 
-/// Forces the scalar paths of these operations (1) or the best available (0); for tests that compare them.
-void kt_ops_force_scalar(int on);
+/// The portable scalar paths of the operations below, callable directly (tests compare them with the dispatched
+/// paths without flipping any process-wide switch).
+void kt_rms_norm_ref(const float *x, const float *w, float *y, int64_t n, float eps);
+/// Scalar `kt_silu_mul`.
+void kt_silu_mul_ref(const float *g, const float *u, float *y, int64_t n);
+/// Scalar `kt_attention`.
+void kt_attention_ref(const float *q, int64_t nq, int64_t q_stride, const void *k, const void *v, int kv_type,
+                      int64_t head_dim, int64_t n, float scale, float *out, int64_t out_stride);
 
 /// A spin-wait hint (`pause` on x86-64) for the worker pool's barrier.
 void kt_cpu_relax(void);
@@ -47,7 +53,8 @@ float kt_exp(float x);
 void kt_attention(const float *q, int64_t nq, int64_t q_stride, const void *k, const void *v, int kv_type,
                   int64_t head_dim, int64_t n, float scale, float *out, int64_t out_stride);
 
-/// Converts `n` floats to IEEE half precision (round to nearest even), for the F16 KV cache.
+/// Converts `n` floats to IEEE half precision (round to nearest even, as F16C's `vcvtps2ph`), for the F16 KV cache;
+/// elements past the last multiple of 8 take the scalar path.
 void kt_store_f16(const float *src, uint16_t *dst, int64_t n);
 
 /// Widens `n` IEEE half-precision values to F32.
