@@ -17,6 +17,12 @@ extension CausalLM {
         let half = config.headDimension / 2
         let epsilon = config.rmsNormEpsilon
         pool.run { worker in
+            // Products share their rows dynamically, alternating between two claim counters (see `product`).
+            var products = 0
+            if worker == 0 {
+                pool.resetClaims(0)
+                pool.resetClaims(1)
+            }
             for t in pool.share(count, worker) {
                 let token = tokens[range.lowerBound + t]
                 kt_dequantize_row(embeddings.type.kernel, embeddings.row(token), s.x + t * h, Int64(h))
@@ -32,7 +38,15 @@ extension CausalLM {
                 let layer = layers[l]
                 let group = groups[l]
                 norm(layer.inputNorm, epsilon, count: count, state: s, worker: worker)
-                product(group.qkv, input: s.normed, output: s.qkv, count: count, state: s, worker: worker)
+                product(
+                    group.qkv,
+                    input: s.normed,
+                    output: s.qkv,
+                    count: count,
+                    state: s,
+                    worker: worker,
+                    products: &products
+                )
                 rotateAndCache(layer: l, start: start, count: count, state: s, worker: worker)
                 attend(layer: l, start: start, count: count, state: s, worker: worker)
                 product(
@@ -42,10 +56,19 @@ extension CausalLM {
                     residual: s.x,
                     count: count,
                     state: s,
-                    worker: worker
+                    worker: worker,
+                    products: &products
                 )
                 norm(layer.postAttentionNorm, epsilon, count: count, state: s, worker: worker)
-                product(group.gateUp, input: s.normed, output: s.gateUp, count: count, state: s, worker: worker)
+                product(
+                    group.gateUp,
+                    input: s.normed,
+                    output: s.gateUp,
+                    count: count,
+                    state: s,
+                    worker: worker,
+                    products: &products
+                )
                 gate(count: count, state: s, worker: worker)
                 product(
                     group.down,
@@ -54,7 +77,8 @@ extension CausalLM {
                     residual: s.x,
                     count: count,
                     state: s,
-                    worker: worker
+                    worker: worker,
+                    products: &products
                 )
             }
             guard logits else { return }
@@ -64,7 +88,15 @@ extension CausalLM {
                 }
             }
             pool.barrier()
-            product(headGroup, input: s.normed, output: s.logits, count: 1, state: s, worker: worker)
+            product(
+                headGroup,
+                input: s.normed,
+                output: s.logits,
+                count: 1,
+                state: s,
+                worker: worker,
+                products: &products
+            )
         }
     }
 
@@ -89,7 +121,8 @@ extension CausalLM {
         residual: UnsafeMutablePointer<Float>? = nil,
         count: Int,
         state s: SequenceState,
-        worker: Int
+        worker: Int,
+        products: inout Int
     ) {
         let n = group.inputs
         if group.needsConversion {
@@ -114,10 +147,39 @@ extension CausalLM {
                     }
                 }
             }
-            if group.loraWidth > 0 { loraDown(group, input: input, count: count, state: s, worker: worker) }
+            if group.loraWidth > 0 {
+                loraDown(group, input: input, count: count, state: s, worker: worker, products: &products)
+            }
             pool.barrier()
         }
-        let rows = pool.share(group.rows, worker, align: 16)
+        // Rows in chunks of a multiple of 16, claimed dynamically from this phase's counter; worker 0 resets the
+        // other counter, which no worker uses until after this phase's closing barrier.
+        let slot = products & 1
+        products += 1
+        if worker == 0 { pool.resetClaims(slot ^ 1) }
+        let chunk = max(16, (group.rows / (pool.count * 8) + 15) / 16 * 16)
+        let chunks = (group.rows + chunk - 1) / chunk
+        while true {
+            let claimed = pool.claim(slot)
+            guard claimed < chunks else { break }
+            let rows = (claimed * chunk)..<min(group.rows, (claimed + 1) * chunk)
+            productRows(group, rows: rows, input: input, output: output, residual: residual, count: count, state: s)
+        }
+        pool.barrier()
+    }
+
+    /// The rows `rows` (of the group's members side by side) of a product, with bias, LoRA up-projections and the
+    /// residual add.
+    private func productRows(
+        _ group: ProductGroup,
+        rows: Range<Int>,
+        input: UnsafeMutablePointer<Float>,
+        output: UnsafeMutablePointer<Float>,
+        residual: UnsafeMutablePointer<Float>?,
+        count: Int,
+        state s: SequenceState
+    ) {
+        let n = group.inputs
         for member in group.members {
             let lower = max(rows.lowerBound, member.column) - member.column
             let upper = min(rows.upperBound, member.column + member.linear.outputs) - member.column
@@ -172,7 +234,6 @@ extension CausalLM {
                 }
             }
         }
-        pool.barrier()
     }
 
     /// `A x` of every LoRA delta of the group for every token, the (token, rank row) pairs split across workers.
@@ -181,7 +242,8 @@ extension CausalLM {
         input: UnsafeMutablePointer<Float>,
         count: Int,
         state s: SequenceState,
-        worker: Int
+        worker: Int,
+        products: inout Int
     ) {
         let n = group.inputs
         let width = group.loraWidth

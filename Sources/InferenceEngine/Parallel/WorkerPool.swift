@@ -67,6 +67,18 @@ final class WorkerPool: Sendable {
         }
     }
 
+    /// The next unclaimed chunk of the dynamically shared phase using counter `slot` (0 or 1): workers claim chunks
+    /// until the count is reached, so a worker slowed down (by another process, or a busier core) takes fewer.
+    func claim(_ slot: Int) -> Int {
+        if slot == 0 { return state.chunks0.wrappingAdd(1, ordering: .relaxed).oldValue }
+        return state.chunks1.wrappingAdd(1, ordering: .relaxed).oldValue
+    }
+
+    /// Resets counter `slot`; call from one worker while no worker can claim from it (the other slot's phase).
+    func resetClaims(_ slot: Int) {
+        if slot == 0 { state.chunks0.store(0, ordering: .relaxed) } else { state.chunks1.store(0, ordering: .relaxed) }
+    }
+
     /// The part of `0 ..< total` that `worker` takes, in multiples of `align` (the last part takes the rest).
     func share(_ total: Int, _ worker: Int, align: Int = 1) -> Range<Int> {
         let units = (total + align - 1) / align
@@ -85,6 +97,8 @@ final class WorkerPool: Sendable {
         let remaining = Atomic<Int>(0)
         let arrived = Atomic<Int>(0)
         let phase = Atomic<Int>(0)
+        let chunks0 = Atomic<Int>(0)
+        let chunks1 = Atomic<Int>(0)
         let stopping = Atomic<Bool>(false)
         let condition = NSCondition()
         let callers = NSLock()
