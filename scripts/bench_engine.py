@@ -103,6 +103,101 @@ def make_model(work, llama_src, python):
     return bf16_dir, f16_dir
 
 
+def make_phi3_mini(work, llama_src, python):
+    """A Phi-3-mini-shaped random model (3.8B parameters: hidden 3072, 32 layers, 32 heads, MLP 8192, vocabulary
+    32064, 4k context) as BF16 safetensors in two shards, with a tokenizer and Phi-3.5-mini's chat template from
+    llama.cpp's models/ folder, for the load-and-serve check of issue 10."""
+    folder = os.path.join(work, "phi3-mini-bf16")
+    if os.path.exists(os.path.join(folder, "model.safetensors.index.json")):
+        return folder
+    os.makedirs(folder, exist_ok=True)
+    h, layers, inter, vocab = 3072, 32, 8192, 32064
+    config = {
+        "architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "hidden_size": h, "intermediate_size": inter,
+        "num_hidden_layers": layers, "num_attention_heads": 32, "num_key_value_heads": 32, "vocab_size": vocab,
+        "max_position_embeddings": 4096, "original_max_position_embeddings": 4096, "rms_norm_eps": 1e-5,
+        "rope_theta": 10000.0, "tie_word_embeddings": False, "bos_token_id": 1, "eos_token_id": 32000,
+        "hidden_act": "silu", "torch_dtype": "bfloat16", "sliding_window": 2047,
+    }
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+    rng = np.random.default_rng(3)
+    shards = [[("model.embed_tokens.weight", (vocab, h))], []]
+    for i in range(layers):
+        p = f"model.layers.{i}."
+        shards[0 if i < layers // 2 else 1] += [
+            (p + "input_layernorm.weight", (h,)), (p + "post_attention_layernorm.weight", (h,)),
+            (p + "self_attn.qkv_proj.weight", (3 * h, h)), (p + "self_attn.o_proj.weight", (h, h)),
+            (p + "mlp.gate_up_proj.weight", (2 * inter, h)), (p + "mlp.down_proj.weight", (h, inter)),
+        ]
+    shards[1] += [("model.norm.weight", (h,)), ("lm_head.weight", (vocab, h))]
+    weight_map = {}
+    for index, names in enumerate(shards):
+        shard = f"model-{index + 1:05d}-of-00002.safetensors"
+        tensors = []
+        for name, shape in names:
+            if name.endswith("norm.weight"):
+                values = np.ones(shape, dtype=np.float32)
+            else:
+                values = 0.02 * rng.standard_normal(shape, dtype=np.float32)
+            tensors.append((name, "BF16", shape, bf16_bits(values).tobytes()))
+            weight_map[name] = shard
+        write_safetensors(os.path.join(folder, shard), tensors)
+        del tensors
+    with open(os.path.join(folder, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {}, "weight_map": weight_map}, f)
+    template = open(os.path.join(llama_src, "models", "templates", "microsoft-Phi-3.5-mini-instruct.jinja")).read()
+    script = (
+        "import sys, json; from transformers import AutoTokenizer; "
+        "t = AutoTokenizer.from_pretrained(sys.argv[1], gguf_file='ggml-vocab-llama-spm.gguf'); "
+        "t.chat_template = open(sys.argv[3]).read(); t.save_pretrained(sys.argv[2])"
+    )
+    path = os.path.join(work, "phi3.jinja")
+    with open(path, "w") as f:
+        f.write(template)
+    subprocess.run([python, "-c", script, os.path.join(llama_src, "models"), folder, path], check=True)
+    return folder
+
+
+def serve_phi3(work, llama_src, python, kaito_serve, threads):
+    """Starts kaito-serve on the Phi-3-mini-shaped model, asks /chat once, prints load time, answer time and peak
+    RSS (VmHWM of the server process)."""
+    import urllib.request
+    folder = make_phi3_mini(work, llama_src, python)
+    size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder) if f.endswith(".safetensors"))
+    port = 5917
+    start = time.time()
+    proc = subprocess.Popen([kaito_serve, "--model", folder, "--port", str(port), "--threads", str(threads),
+                             "--kv-cache-dtype", "f16", "--max-model-len", "4096"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except Exception:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError("kaito-serve exited: " + proc.stdout.read()[-2000:])
+            time.sleep(0.5)
+        loaded = time.time() - start
+        body = json.dumps({"prompt": "What is Kaito?", "generate_kwargs": {"max_length": 32}}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/chat", data=body,
+                                         headers={"Content-Type": "application/json"})
+        asked = time.time()
+        with urllib.request.urlopen(request, timeout=600) as r:
+            answer = json.loads(r.read())
+        answered = time.time() - asked
+        status = open(f"/proc/{proc.pid}/status").read()
+        hwm = int(next(l for l in status.splitlines() if l.startswith("VmHWM:")).split()[1]) / 1024 / 1024
+        print(f"Phi-3-mini-shaped BF16 ({size / 1e9:.2f} GB in files): ready after {loaded:.1f} s, /chat (max_length 32) "
+              f"tokens answered in {answered:.1f} s, peak RSS {hwm:.2f} GiB; answer keys {sorted(answer)}")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 def make_ggufs(work, f16_dir, llama_src, llama_bin, python):
     out = {}
     for outtype in ["f16", "q8_0"]:
@@ -188,9 +283,13 @@ def main():
     ap.add_argument("--prompt", type=int, default=256)
     ap.add_argument("--decode", type=int, default=64)
     ap.add_argument("--only", default="", help="comma-separated configuration names to run")
+    ap.add_argument("--phi3-serve", metavar="KAITO_SERVE", help="instead: serve a Phi-3-mini-shaped model once")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     python = sys.executable
+    if args.phi3_serve:
+        serve_phi3(args.work, args.llama_src, python, args.phi3_serve, args.threads)
+        return
     t0 = time.time()
     bf16_dir, f16_dir = make_model(args.work, args.llama_src, python)
     ggufs = make_ggufs(args.work, f16_dir, args.llama_src, args.llama_bin, python)
