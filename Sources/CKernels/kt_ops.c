@@ -142,17 +142,23 @@ KT_AVX2 static inline float hsum8(__m256 v) {
 }
 #endif
 
-// MARK: - RMSNorm
+// MARK: - RMSNorm: the scale from the whole row, the output written for a range of it (each element's bits do not
+// depend on the range, so workers can split a row).
 
-void kt_rms_norm_ref(const float *x, const float *w, float *y, int64_t n, float eps) {
+static float rms_scale_scalar(const float *x, int64_t n, float eps) {
     float sum = 0;
     for (int64_t i = 0; i < n; i++) sum += x[i] * x[i];
-    float scale = 1.0f / sqrtf(sum / (float)n + eps);
+    return 1.0f / sqrtf(sum / (float)n + eps);
+}
+
+void kt_rms_norm_ref(const float *x, const float *w, float *y, int64_t n, float eps) {
+    float scale = rms_scale_scalar(x, n, eps);
     for (int64_t i = 0; i < n; i++) y[i] = w[i] * (x[i] * scale);
 }
 
 #if KT_X86
-KT_AVX2 static void rms_norm_avx2(const float *x, const float *w, float *y, int64_t n, float eps) {
+KT_AVX2 static void rms_norm_avx2(const float *x, const float *w, float *y, int64_t n, float eps, int64_t begin,
+                                  int64_t end) {
     __m256 acc = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -163,21 +169,26 @@ KT_AVX2 static void rms_norm_avx2(const float *x, const float *w, float *y, int6
     for (; i < n; i++) sum += x[i] * x[i];
     float scale = 1.0f / sqrtf(sum / (float)n + eps);
     __m256 s = _mm256_set1_ps(scale);
-    for (i = 0; i + 8 <= n; i += 8) {
+    for (i = begin; i + 8 <= end; i += 8) {
         _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(w + i), _mm256_mul_ps(_mm256_loadu_ps(x + i), s)));
     }
-    for (; i < n; i++) y[i] = w[i] * (x[i] * scale);
+    for (; i < end; i++) y[i] = w[i] * (x[i] * scale);
 }
 #endif
 
-void kt_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps) {
+void kt_rms_norm_range(const float *x, const float *w, float *y, int64_t n, float eps, int64_t begin, int64_t end) {
 #if KT_X86
     if (use_avx2()) {
-        rms_norm_avx2(x, w, y, n, eps);
+        rms_norm_avx2(x, w, y, n, eps, begin, end);
         return;
     }
 #endif
-    kt_rms_norm_ref(x, w, y, n, eps);
+    float scale = rms_scale_scalar(x, n, eps);
+    for (int64_t i = begin; i < end; i++) y[i] = w[i] * (x[i] * scale);
+}
+
+void kt_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps) {
+    kt_rms_norm_range(x, w, y, n, eps, 0, n);
 }
 
 // MARK: - Rotary embeddings (a few hundred multiplies per token: scalar everywhere, the compiler vectorises it)

@@ -32,6 +32,10 @@ void kt_cpu_relax(void);
 /// `y[i] = w[i] * (x[i] / sqrt(mean(x²) + eps))` over `n` elements (`x` and `y` may be the same).
 void kt_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps);
 
+/// `kt_rms_norm` writing only `y[begin ..< end]` (the scale still comes from all `n` elements); every element has
+/// the same bits as in `kt_rms_norm`, so workers can share a row.
+void kt_rms_norm_range(const float *x, const float *w, float *y, int64_t n, float eps, int64_t begin, int64_t end);
+
 /// Rotates `heads` consecutive heads of `head_dim` elements in place by the angles whose cosines and sines
 /// (`head_dim / 2` each) are given. `interleaved` 0 pairs element `i` with `i + head_dim / 2` (transformers'
 /// `rotate_half`); 1 pairs `2i` with `2i + 1` (llama.cpp's layout for Llama Q/K rows, permuted by its converter).

@@ -37,7 +37,19 @@ extension CausalLM {
             for l in layers.indices {
                 let layer = layers[l]
                 let group = groups[l]
-                norm(layer.inputNorm, epsilon, count: count, state: s, worker: worker)
+                layer.inputNorm.withUnsafeBufferPointer { w in
+                    prepare(group.qkv, input: s.normed, count: count, state: s, worker: worker) { t, part in
+                        kt_rms_norm_range(
+                            s.x + t * h,
+                            w.baseAddress,
+                            s.normed + t * h,
+                            Int64(h),
+                            epsilon,
+                            Int64(part.lowerBound),
+                            Int64(part.upperBound)
+                        )
+                    }
+                }
                 product(
                     group.qkv,
                     input: s.normed,
@@ -47,8 +59,13 @@ extension CausalLM {
                     worker: worker,
                     products: &products
                 )
-                rotateAndCache(layer: l, start: start, count: count, state: s, worker: worker)
-                attend(layer: l, start: start, count: count, state: s, worker: worker)
+                if count == 1 {
+                    rotateAndAttendOne(layer: l, position: start, state: s, worker: worker)
+                } else {
+                    rotateAndCache(layer: l, start: start, count: count, state: s, worker: worker)
+                    attend(layer: l, start: start, count: count, state: s, worker: worker)
+                }
+                prepare(group.output, input: s.attended, count: count, state: s, worker: worker, fill: nil)
                 product(
                     group.output,
                     input: s.attended,
@@ -59,7 +76,19 @@ extension CausalLM {
                     worker: worker,
                     products: &products
                 )
-                norm(layer.postAttentionNorm, epsilon, count: count, state: s, worker: worker)
+                layer.postAttentionNorm.withUnsafeBufferPointer { w in
+                    prepare(group.gateUp, input: s.normed, count: count, state: s, worker: worker) { t, part in
+                        kt_rms_norm_range(
+                            s.x + t * h,
+                            w.baseAddress,
+                            s.normed + t * h,
+                            Int64(h),
+                            epsilon,
+                            Int64(part.lowerBound),
+                            Int64(part.upperBound)
+                        )
+                    }
+                }
                 product(
                     group.gateUp,
                     input: s.normed,
@@ -69,7 +98,16 @@ extension CausalLM {
                     worker: worker,
                     products: &products
                 )
-                gate(count: count, state: s, worker: worker)
+                let size = config.intermediateSize
+                prepare(group.down, input: s.activated, count: count, state: s, worker: worker) { t, part in
+                    let row = s.gateUp + t * 2 * size
+                    kt_silu_mul(
+                        row + part.lowerBound,
+                        row + size + part.lowerBound,
+                        s.activated + t * size + part.lowerBound,
+                        Int64(part.count)
+                    )
+                }
                 product(
                     group.down,
                     input: s.activated,
@@ -82,12 +120,19 @@ extension CausalLM {
                 )
             }
             guard logits else { return }
-            if worker == 0 {
-                finalNorm.withUnsafeBufferPointer { w in
-                    kt_rms_norm(s.x + (count - 1) * h, w.baseAddress, s.normed, Int64(h), epsilon)
+            finalNorm.withUnsafeBufferPointer { w in
+                prepare(headGroup, input: s.normed, count: 1, state: s, worker: worker) { _, part in
+                    kt_rms_norm_range(
+                        s.x + (count - 1) * h,
+                        w.baseAddress,
+                        s.normed,
+                        Int64(h),
+                        epsilon,
+                        Int64(part.lowerBound),
+                        Int64(part.upperBound)
+                    )
                 }
             }
-            pool.barrier()
             product(
                 headGroup,
                 input: s.normed,
@@ -100,20 +145,52 @@ extension CausalLM {
         }
     }
 
-    /// RMSNorm of each token of the residual stream into `normed`, tokens split across workers.
-    private func norm(_ weight: [Float], _ epsilon: Float, count: Int, state s: SequenceState, worker: Int) {
-        let h = config.hiddenSize
-        weight.withUnsafeBufferPointer { w in
-            for t in pool.share(count, worker) {
-                kt_rms_norm(s.x + t * h, w.baseAddress, s.normed + t * h, Int64(h), epsilon)
+    /// Fills and converts the input rows of a product group.
+    ///
+    /// `fill(token, elements)` is a norm, the SiLU gate, or nothing when the rows are already there; the rows are
+    /// then converted to the activation formats the group's weights need, each
+    /// worker on its own share (whole tokens, or when there are fewer tokens than workers, ranges of every row
+    /// aligned to 256 elements: whole blocks of every format), so filling and converting need no barrier between
+    /// them; then the LoRA down-projections (after a barrier: they read whole rows). One barrier at the end; none
+    /// at all when there is nothing to fill or convert.
+    private func prepare(
+        _ group: ProductGroup,
+        input: UnsafeMutablePointer<Float>,
+        count: Int,
+        state s: SequenceState,
+        worker: Int,
+        fill: ((Int, Range<Int>) -> Void)?
+    ) {
+        guard fill != nil || group.needsConversion else { return }
+        let n = group.inputs
+        func convert(_ t: Int, _ part: Range<Int>) {
+            fill?(t, part)
+            for type in group.activationTypes {
+                guard let buffer = s.quantized[type] else { continue }
+                _ = kt_quantize_row(
+                    type.kernel,
+                    input + t * n + part.lowerBound,
+                    buffer + t * type.rowBytes(n) + part.lowerBound / type.blockElements * type.blockBytes,
+                    Int64(part.count)
+                )
             }
+        }
+        if count >= pool.count {
+            for t in pool.share(count, worker) { convert(t, 0..<n) }
+        } else {
+            let part = pool.share(n, worker, align: 256)
+            if !part.isEmpty { for t in 0..<count { convert(t, part) } }
+        }
+        if group.loraWidth > 0 {
+            pool.barrier()
+            loraDown(group, input: input, count: count, state: s, worker: worker)
         }
         pool.barrier()
     }
 
-    /// One group of products over `count` tokens of `input`: activations converted once to each format the weights
-    /// need and LoRA down-projections (one phase), then every weight row once for all tokens, rows split across
-    /// workers (a second phase), with bias, LoRA up-projections and the residual add on each worker's own rows.
+    /// One group of products over `count` tokens of `input` (prepared by `prepare`): every weight row once for all
+    /// tokens, rows claimed by workers in chunks, with bias, LoRA up-projections and the residual add on each
+    /// worker's own rows.
     private func product(
         _ group: ProductGroup,
         input: UnsafeMutablePointer<Float>,
@@ -124,34 +201,6 @@ extension CausalLM {
         worker: Int,
         products: inout Int
     ) {
-        let n = group.inputs
-        if group.needsConversion {
-            for type in group.activationTypes {
-                guard let buffer = s.quantized[type] else { continue }
-                let rowBytes = type.rowBytes(n)
-                if count >= pool.count {
-                    for t in pool.share(count, worker) {
-                        _ = kt_quantize_row(type.kernel, input + t * n, buffer + t * rowBytes, Int64(n))
-                    }
-                } else {
-                    // Fewer tokens than workers (decoding): split each row by whole blocks.
-                    let blocks = pool.share(n / type.blockElements, worker)
-                    let first = blocks.lowerBound * type.blockElements
-                    for t in 0..<count where !blocks.isEmpty {
-                        _ = kt_quantize_row(
-                            type.kernel,
-                            input + t * n + first,
-                            buffer + t * rowBytes + blocks.lowerBound * type.blockBytes,
-                            Int64(blocks.count * type.blockElements)
-                        )
-                    }
-                }
-            }
-            if group.loraWidth > 0 {
-                loraDown(group, input: input, count: count, state: s, worker: worker, products: &products)
-            }
-            pool.barrier()
-        }
         // Rows in chunks of a multiple of 16, claimed dynamically from this phase's counter; worker 0 resets the
         // other counter, which no worker uses until after this phase's closing barrier.
         let slot = products & 1
@@ -242,8 +291,7 @@ extension CausalLM {
         input: UnsafeMutablePointer<Float>,
         count: Int,
         state s: SequenceState,
-        worker: Int,
-        products: inout Int
+        worker: Int
     ) {
         let n = group.inputs
         let width = group.loraWidth
@@ -308,6 +356,53 @@ extension CausalLM {
         pool.barrier()
     }
 
+    /// Rotary embeddings, cache write and attention of one token (decoding) in one phase.
+    ///
+    /// Each worker takes whole key/value heads, rotates that head's key and its group of
+    /// queries, writes the key and value into the cache and attends, with no barrier in between (the token attends
+    /// only to cached positions and itself). Same bits as the chunked path.
+    private func rotateAndAttendOne(layer: Int, position: Int, state s: SequenceState, worker: Int) {
+        let c = config
+        let hd = c.headDimension
+        let group = c.headCount / c.keyValueHeadCount
+        let qSize = c.headCount * hd
+        let kvSize = c.keyValueHeadCount * hd
+        let interleaved: Int32 = rotary.layout == .interleaved ? 1 : 0
+        let kvType: Int32 = s.shape.cacheType == .f16 ? 1 : 0
+        let scale = 1 / Float(hd).squareRoot()
+        let first = c.slidingWindow.map { max(0, position + 1 - $0) } ?? 0
+        for head in pool.share(c.keyValueHeadCount, worker) {
+            let key = s.qkv + qSize + head * hd
+            let value = s.qkv + qSize + kvSize + head * hd
+            kt_rope(key, 1, Int64(hd), s.cosines, s.sines, interleaved)
+            let at = s.offset(layer: layer, head: head, position: position)
+            if s.shape.cacheType == .f16 {
+                kt_store_f16(key, (s.keys + at).assumingMemoryBound(to: UInt16.self), Int64(hd))
+                kt_store_f16(value, (s.values + at).assumingMemoryBound(to: UInt16.self), Int64(hd))
+            } else {
+                (s.keys + at).copyMemory(from: key, byteCount: hd * 4)
+                (s.values + at).copyMemory(from: value, byteCount: hd * 4)
+            }
+            let queries = s.qkv + head * group * hd
+            kt_rope(queries, Int64(group), Int64(hd), s.cosines, s.sines, interleaved)
+            let from = s.offset(layer: layer, head: head, position: first)
+            kt_attention(
+                queries,
+                Int64(group),
+                Int64(hd),
+                s.keys + from,
+                s.values + from,
+                kvType,
+                Int64(hd),
+                Int64(position + 1 - first),
+                scale,
+                s.attended + head * group * hd,
+                Int64(hd)
+            )
+        }
+        pool.barrier()
+    }
+
     /// Causal attention of every (token, query head) pair, split across workers; consecutive heads of one token
     /// that share a key/value head go to the kernel together.
     private func attend(layer: Int, start: Int, count: Int, state s: SequenceState, worker: Int) {
@@ -343,24 +438,6 @@ extension CausalLM {
                 Int64(hd)
             )
             unit = end
-        }
-        pool.barrier()
-    }
-
-    /// SiLU(gate) · up, each token's row split across workers.
-    private func gate(count: Int, state s: SequenceState, worker: Int) {
-        let size = config.intermediateSize
-        let part = pool.share(size, worker, align: 64)
-        if !part.isEmpty {
-            for t in 0..<count {
-                let row = s.gateUp + t * 2 * size
-                kt_silu_mul(
-                    row + part.lowerBound,
-                    row + size + part.lowerBound,
-                    s.activated + t * size + part.lowerBound,
-                    Int64(part.count)
-                )
-            }
         }
         pool.barrier()
     }
