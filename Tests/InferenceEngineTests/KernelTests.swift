@@ -124,6 +124,30 @@ struct KernelTests {
         )
     }
 
+    /// The SIMD activation quantizers against the scalar reference ones on many random rows: ties (k + 0.5 after
+    /// scaling), signed zeros, equal magnitudes of both signs, a wide range of scales.
+    @Test(arguments: [Kind.q80, .q8K, .f16, .bf16, .q40])
+    func quantizationPathsAgree(_ kind: Kind) {
+        var generator = Generator(state: 4242)
+        let n = 256 * 64
+        var values = (0..<n).map { i -> Float in
+            let scale = Float(1 << (i / 256 % 24)) / 4096
+            return generator.float() * scale
+        }
+        for i in stride(from: 0, to: 2048, by: 1) {  // ties: block maximum 127, then k + 0.5 and -(k + 0.5)
+            values[i] = i % 32 == 0 ? 127 : Float(i % 61 - 30) + (i % 2 == 0 ? 0.5 : -0.5)
+        }
+        for i in 2048..<2304 { values[i] = i % 2 == 0 ? -3 : 3 }  // equal magnitudes: the first one's sign wins
+        values[2304] = -0.0
+        let bytes = kt_row_bytes(kind.type, Int64(n))
+        var simd = [UInt8](repeating: 0, count: bytes)
+        var scalar = [UInt8](repeating: 1, count: bytes)
+        Self.on(scalar: false) { _ = kt_quantize_row(kind.type, values, &simd, Int64(n)) }
+        Self.on(scalar: true) { _ = kt_quantize_row(kind.type, values, &scalar, Int64(n)) }
+        let first = simd.indices.first { simd[$0] != scalar[$0] }
+        #expect(first == nil, "\(kind.rawValue): first differing byte \(String(describing: first))")
+    }
+
     @Test func quantizersAbsentForWeightOnlyKQuants() {
         let input = [Float](repeating: 1, count: 256)
         var out = [UInt8](repeating: 0, count: 256)
