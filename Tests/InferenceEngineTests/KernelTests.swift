@@ -236,7 +236,9 @@ struct KernelTests {
     func dotMatchesDequantizedDot(_ kind: Kind, scalar: Bool) {
         var generator = Generator(state: 7 &+ UInt64(kind.type.rawValue))
         let activation = kt_activation_type(kind.type)
-        for n in kind.type == KT_Q4_K || kind.type == KT_Q6_K ? [256, 1024, 4096] : [32, 96, 1024, 4096] {
+        for n in kind.type == KT_Q4_K || kind.type == KT_Q6_K
+            ? [256, 1024, 4096] : kt_block_elements(kind.type) == 1 ? [1, 7, 37, 1024, 4099] : [32, 96, 1024, 4096]
+        {
             let w = Self.makeWeights(kind, rows: 1, n: n, generator: &generator)
             let x = Self.makeActivations(kind, count: 1, n: n, generator: &generator)
             let wf = Self.dequantize(kind.type, w, n: n)
@@ -270,7 +272,7 @@ struct KernelTests {
     @Test(arguments: Kind.weights, paths)
     func matmulHasTheBitsOfVecDot(_ kind: Kind, scalar: Bool) {
         var generator = Generator(state: 1234 &+ UInt64(kind.type.rawValue))
-        let n = kind.type == KT_Q4_K || kind.type == KT_Q6_K ? 512 : 96
+        let n = kind.type == KT_Q4_K || kind.type == KT_Q6_K ? 512 : kt_block_elements(kind.type) == 1 ? 101 : 96
         let rows = 13
         let maxBatch = 17
         let w = Self.makeWeights(kind, rows: rows, n: n, generator: &generator)
