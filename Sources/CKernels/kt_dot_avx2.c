@@ -6,7 +6,8 @@
 //  - F32/F16/BF16 x F32: one 8-lane accumulator per output, elements k..k+7 fused-multiply-added into it in order,
 //    then a fixed horizontal sum, then the tail (n % 8 elements) added one by one.
 //  - Q8_0/Q4_0 x Q8_0: per 32-block, the integer products summed in 8 lanes (sign trick + maddubs + madd, as
-//    llama.cpp's AVX2 path), converted, scaled by d_w * d_x and accumulated in 8 lanes; then the fixed horizontal sum.
+//    llama.cpp's AVX2 path), converted, times d_w, then fused-multiply-added with d_x into 8 lanes (two vector
+//    operations, no scalar product to broadcast); then the fixed horizontal sum.
 //  - Q4_K/Q6_K x Q8_K: per 256-block the exact integer sums, then `sum += d * isum` in F32 as the scalar path does
 //    (so these agree with the scalar kernels bit for bit).
 // The matrix product tiles several weight rows by several activations, so each loaded (and unpacked) weight block
@@ -32,7 +33,7 @@
 #define KT_PREFETCH_TILE 16
 #endif
 // Tile shapes (rows x activations) for batches, per weight type, measured on the development machine
-// (docs/kernels.md: of 2x4, 3x4, 4x3, 3x3, 4x2 at 32 activations of 4096); a single activation always takes 8 rows.
+// (docs/kernels.md: of 2x4, 3x4, 4x3, 3x3 at 32 activations of 4096); a single activation always takes 8 rows.
 #ifndef KT_SHAPES
 #define KT_F32_MR 3
 #define KT_F32_NR 3
@@ -40,10 +41,10 @@
 #define KT_F16_NR 3
 #define KT_BF16_MR 3
 #define KT_BF16_NR 3
-#define KT_Q8_0_MR 4
-#define KT_Q8_0_NR 3
+#define KT_Q8_0_MR 2
+#define KT_Q8_0_NR 4
 #define KT_Q4_0_MR 3
-#define KT_Q4_0_NR 4
+#define KT_Q4_0_NR 3
 #endif
 #define KT_TARGET __attribute__((target("avx2,fma,f16c")))
 #define KT_INLINE static inline __attribute__((always_inline, target("avx2,fma,f16c")))
@@ -66,6 +67,14 @@ KT_INLINE int hsum_epi32(__m256i v) {
 
 // (_cvtsh_ss would merge into a live register, a false dependency on whatever it last held.)
 KT_INLINE float f16_scalar(uint16_t h) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h))); }
+
+/// The F16 scale at the start of a block, broadcast: a 4-byte load (the scale and the block's next two bytes, which
+/// the conversion ignores) zero-extends into a fresh register, so no false dependency on a live one.
+KT_INLINE __m256 f16_scale_at(const void *block) {
+    int32_t word;
+    memcpy(&word, block, 4);
+    return _mm256_broadcastss_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(word)));
+}
 
 // MARK: - Float weights (F32, F16, BF16) x F32 activations
 
@@ -155,7 +164,7 @@ KT_INLINE void tile_q8(int q4, int RM, int RN, int64_t nblocks, const char *w, s
         for (int j = 0; j < RN; j++) {
             const kt_block_q8_0 *xb = (const kt_block_q8_0 *)(x + (size_t)j * x_stride) + b;
             qx[j] = _mm256_loadu_si256((const __m256i *)xb->qs);
-            dx[j] = _mm256_set1_ps(f16_scalar(xb->d));
+            dx[j] = f16_scale_at(xb);
             if (q4) {
                 x8[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(8), qx[j]), ones);
             }
@@ -166,24 +175,24 @@ KT_INLINE void tile_q8(int q4, int RM, int RN, int64_t nblocks, const char *w, s
                 if (RN == 1) {
                     _mm_prefetch((const char *)wb + KT_PREFETCH_TILE * w_stride, _MM_HINT_T0);
                 }
-                const __m256 dwv = _mm256_set1_ps(f16_scalar(wb->d));
+                const __m256 dwv = f16_scale_at(wb);
                 const __m128i packed = _mm_loadu_si128((const __m128i *)wb->qs);
                 const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low);
                 for (int j = 0; j < RN; j++) {
                     const __m256i s = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(q, qx[j]), ones), x8[j]);
-                    acc[i][j] = _mm256_fmadd_ps(_mm256_mul_ps(dwv, dx[j]), _mm256_cvtepi32_ps(s), acc[i][j]);
+                    acc[i][j] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), dwv), dx[j], acc[i][j]);
                 }
             } else {
                 const kt_block_q8_0 *wb = (const kt_block_q8_0 *)(w + (size_t)i * w_stride) + b;
                 if (RN == 1) {
                     _mm_prefetch((const char *)wb + KT_PREFETCH_TILE * w_stride, _MM_HINT_T0);
                 }
-                const __m256 dwv = _mm256_set1_ps(f16_scalar(wb->d));
+                const __m256 dwv = f16_scale_at(wb);
                 const __m256i qw = _mm256_loadu_si256((const __m256i *)wb->qs);
                 const __m256i aw = _mm256_sign_epi8(qw, qw);
                 for (int j = 0; j < RN; j++) {
                     const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(qx[j], qw)), ones);
-                    acc[i][j] = _mm256_fmadd_ps(_mm256_mul_ps(dwv, dx[j]), _mm256_cvtepi32_ps(s), acc[i][j]);
+                    acc[i][j] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), dwv), dx[j], acc[i][j]);
                 }
             }
         }
