@@ -9,7 +9,7 @@
 //    llama.cpp's AVX2 path), converted, times d_w, then fused-multiply-added with d_x into 8 lanes (two vector
 //    operations, no scalar product to broadcast); then the fixed horizontal sum.
 //  - Q4_K/Q6_K x Q8_K: per 256-block the exact integer sums, then `sum += d * isum` in F32 as the scalar path does
-//    (so these agree with the scalar kernels bit for bit).
+//    (so these agree with the scalar kernels bit for bit); tiles of 1 row x up to 4 activations.
 // The matrix product tiles several weight rows by several activations, so each loaded (and unpacked) weight block
 // serves several activations and each activation block several rows; activations are taken in chunks that stay in L2.
 #include "kt_internal.h"
@@ -206,72 +206,99 @@ KT_INLINE void tile_q8(int q4, int RM, int RN, int64_t nblocks, const char *w, s
 
 // MARK: - Q4_K / Q6_K weights x Q8_K activations
 
-KT_INLINE float dot_q4_K(int64_t nblocks, const kt_block_q4_K *w, const kt_block_q8_K *x) {
+// One weight row against `RN` activations: the row's blocks are unpacked once (scales, mins, 4- or 6-bit values) and
+// serve every activation; each output's integer sums are exact, so its F32 steps are those of the 1-activation case.
+
+KT_INLINE void tile_q4_K(int RN, int64_t nblocks, const kt_block_q4_K *w, const char *x, size_t x_stride, float *y,
+                         int64_t ldy) {
     const __m256i low = _mm256_set1_epi8(0x0F);
-    float sum = 0.0f;
+    float sum[KT_MAX_RN];
+    for (int j = 0; j < RN; j++) {
+        sum[j] = 0.0f;
+    }
     for (int64_t i = 0; i < nblocks; i++) {
         uint8_t sc[8], m[8];
-        for (int j = 0; j < 8; j++) {
-            kt_q4_K_scale_min(j, w[i].scales, &sc[j], &m[j]);
+        for (int k = 0; k < 8; k++) {
+            kt_q4_K_scale_min(k, w[i].scales, &sc[k], &m[k]);
         }
-        int summ = 0;
-        for (int j = 0; j < 8; j++) {
-            summ += m[j] * (x[i].bsums[2 * j] + x[i].bsums[2 * j + 1]);
+        __m256i q[8], scale[8];
+        for (int k = 0; k < 4; k++) {
+            const __m256i packed = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * k));
+            q[2 * k] = _mm256_and_si256(packed, low);
+            q[2 * k + 1] = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low);
         }
-        __m256i sumi = _mm256_setzero_si256();
-        for (int j = 0; j < 4; j++) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * j));
-            const __m256i lo = _mm256_and_si256(q, low);
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
-            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(x[i].qs + 64 * j));
-            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(x[i].qs + 64 * j + 32));
-            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), _mm256_set1_epi16(sc[2 * j]));
-            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), _mm256_set1_epi16(sc[2 * j + 1]));
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        for (int k = 0; k < 8; k++) {
+            scale[k] = _mm256_set1_epi16(sc[k]);
         }
-        const float d = f16_scalar(w[i].d) * x[i].d;
-        const float dmin = f16_scalar(w[i].dmin) * x[i].d;
-        const float a = d * (float)hsum_epi32(sumi);
-        const float b = dmin * (float)summ;
-        sum += a - b;
+        const float dw = f16_scalar(w[i].d), dminw = f16_scalar(w[i].dmin);
+        for (int j = 0; j < RN; j++) {
+            const kt_block_q8_K *xb = (const kt_block_q8_K *)(x + (size_t)j * x_stride) + i;
+            int summ = 0;
+            for (int k = 0; k < 8; k++) {
+                summ += m[k] * (xb->bsums[2 * k] + xb->bsums[2 * k + 1]);
+            }
+            __m256i sumi = _mm256_setzero_si256();
+            for (int k = 0; k < 8; k++) {
+                const __m256i a = _mm256_loadu_si256((const __m256i *)(xb->qs + 32 * k));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], a), scale[k]));
+            }
+            const float d = dw * xb->d;
+            const float dmin = dminw * xb->d;
+            const float a = d * (float)hsum_epi32(sumi);
+            const float b = dmin * (float)summ;
+            sum[j] += a - b;
+        }
     }
-    return sum;
+    for (int j = 0; j < RN; j++) {
+        y[(int64_t)j * ldy] = sum[j];
+    }
 }
 
-KT_INLINE float dot_q6_K(int64_t nblocks, const kt_block_q6_K *w, const kt_block_q8_K *x) {
+KT_INLINE void tile_q6_K(int RN, int64_t nblocks, const kt_block_q6_K *w, const char *x, size_t x_stride, float *y,
+                         int64_t ldy) {
     const __m256i low = _mm256_set1_epi8(0x0F);
     const __m256i two = _mm256_set1_epi8(0x30);
-    float sum = 0.0f;
+    float sum[KT_MAX_RN];
+    for (int j = 0; j < RN; j++) {
+        sum[j] = 0.0f;
+    }
     for (int64_t i = 0; i < nblocks; i++) {
         const int8_t *sc = w[i].scales;
-        int corr = 0;
-        for (int s = 0; s < 16; s++) {
-            corr += sc[s] * x[i].bsums[s];
-        }
-        __m256i sumi = _mm256_setzero_si256();
+        __m256i q[8], scale[8];
         for (int half = 0; half < 2; half++) {
             const uint8_t *ql = w[i].ql + 64 * half;
             const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
             const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
             const __m256i h = _mm256_loadu_si256((const __m256i *)(w[i].qh + 32 * half));
-            __m256i q[4];
-            q[0] = _mm256_or_si256(_mm256_and_si256(l0, low), _mm256_and_si256(_mm256_slli_epi16(h, 4), two));
-            q[1] = _mm256_or_si256(_mm256_and_si256(l1, low), _mm256_and_si256(_mm256_slli_epi16(h, 2), two));
-            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low), _mm256_and_si256(h, two));
-            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low),
-                                   _mm256_and_si256(_mm256_srli_epi16(h, 2), two));
-            const int8_t *a = x[i].qs + 128 * half;
-            for (int k = 0; k < 4; k++) {
-                const __m256i y = _mm256_loadu_si256((const __m256i *)(a + 32 * k));
-                const int s = 8 * half + 2 * k;
-                const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[s + 1]), _mm_set1_epi16(sc[s]));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], y), scales));
-            }
+            __m256i *qh = q + 4 * half;
+            qh[0] = _mm256_or_si256(_mm256_and_si256(l0, low), _mm256_and_si256(_mm256_slli_epi16(h, 4), two));
+            qh[1] = _mm256_or_si256(_mm256_and_si256(l1, low), _mm256_and_si256(_mm256_slli_epi16(h, 2), two));
+            qh[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low), _mm256_and_si256(h, two));
+            qh[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low),
+                                    _mm256_and_si256(_mm256_srli_epi16(h, 2), two));
         }
-        const int isum = hsum_epi32(sumi) - 32 * corr;
-        sum += (f16_scalar(w[i].d) * x[i].d) * (float)isum;
+        for (int k = 0; k < 8; k++) {  // values k cover sub-blocks 2k and 2k + 1 (16 each)
+            scale[k] = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
+        }
+        const float dw = f16_scalar(w[i].d);
+        for (int j = 0; j < RN; j++) {
+            const kt_block_q8_K *xb = (const kt_block_q8_K *)(x + (size_t)j * x_stride) + i;
+            int corr = 0;
+            for (int s = 0; s < 16; s++) {
+                corr += sc[s] * xb->bsums[s];
+            }
+            __m256i sumi = _mm256_setzero_si256();
+            for (int k = 0; k < 8; k++) {
+                const __m256i a = _mm256_loadu_si256((const __m256i *)(xb->qs + 32 * k));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], a), scale[k]));
+            }
+            const int isum = hsum_epi32(sumi) - 32 * corr;
+            sum[j] += (dw * xb->d) * (float)isum;
+        }
     }
-    return sum;
+    for (int j = 0; j < RN; j++) {
+        y[(int64_t)j * ldy] = sum[j];
+    }
 }
 
 // MARK: - Tile instantiations and the drivers
@@ -324,13 +351,27 @@ static const tile_fn (*tiles_for(kt_type type))[KT_MAX_RN] {
     }
 }
 
-static KT_TARGET float dot_q4_K_entry(int64_t n, const void *w, const void *x) { return dot_q4_K(n / KT_QK_K, w, x); }
-static KT_TARGET float dot_q6_K_entry(int64_t n, const void *w, const void *x) { return dot_q6_K(n / KT_QK_K, w, x); }
+typedef void (*ktile_fn)(int64_t n, const void *w, const char *x, size_t x_stride, float *y, int64_t ldy);
+#define KT_KTILE(name, body, RN)                                                                                      \
+    static KT_TARGET void name##_##RN(int64_t n, const void *w, const char *x, size_t x_stride, float *y,             \
+                                      int64_t ldy) {                                                                  \
+        body(RN, n / KT_QK_K, w, x, x_stride, y, ldy);                                                                \
+    }
+KT_KTILE(q4_K, tile_q4_K, 1)
+KT_KTILE(q4_K, tile_q4_K, 2)
+KT_KTILE(q4_K, tile_q4_K, 3)
+KT_KTILE(q4_K, tile_q4_K, 4)
+KT_KTILE(q6_K, tile_q6_K, 1)
+KT_KTILE(q6_K, tile_q6_K, 2)
+KT_KTILE(q6_K, tile_q6_K, 3)
+KT_KTILE(q6_K, tile_q6_K, 4)
+static const ktile_fn q4_K_tiles[4] = {q4_K_1, q4_K_2, q4_K_3, q4_K_4};
+static const ktile_fn q6_K_tiles[4] = {q6_K_1, q6_K_2, q6_K_3, q6_K_4};
 
 int kt_vec_dot_avx2(kt_type type, int64_t n, const void *w, const void *x, float *result) {
     switch (type) {
-    case KT_Q4_K: *result = dot_q4_K_entry(n, w, x); return 1;
-    case KT_Q6_K: *result = dot_q6_K_entry(n, w, x); return 1;
+    case KT_Q4_K: q4_K_1(n, w, x, 0, result, 1); return 1;
+    case KT_Q6_K: q6_K_1(n, w, x, 0, result, 1); return 1;
     default: break;
     }
     const tile_fn(*tiles)[KT_MAX_RN] = tiles_for(type);
@@ -356,12 +397,14 @@ int kt_matmul_avx2(kt_type type, int64_t n, const void *w, int64_t r0, int64_t r
     const char *xb = x;
     const int64_t chunk = activation_chunk(kt_row_bytes(kt_activation_type(type), n));
     if (type == KT_Q4_K || type == KT_Q6_K) {
-        float (*dot)(int64_t, const void *, const void *) = type == KT_Q4_K ? dot_q4_K_entry : dot_q6_K_entry;
+        const ktile_fn *ktiles = type == KT_Q4_K ? q4_K_tiles : q6_K_tiles;
         for (int64_t b0 = 0; b0 < nb; b0 += chunk) {
             const int64_t b1 = b0 + chunk < nb ? b0 + chunk : nb;
             for (int64_t r = r0; r < r1; r++) {
-                for (int64_t b = b0; b < b1; b++) {
-                    y[b * ldy + r] = dot(n, wb + (size_t)r * row_bytes, xb + (size_t)b * x_stride);
+                for (int64_t b = b0; b < b1; b += 4) {
+                    const int64_t rn = b1 - b < 4 ? b1 - b : 4;
+                    ktiles[rn - 1](n, wb + (size_t)r * row_bytes, xb + (size_t)b * x_stride, x_stride, y + b * ldy + r,
+                                   ldy);
                 }
             }
         }
