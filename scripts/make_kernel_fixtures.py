@@ -17,9 +17,10 @@ Files, per type T (little-endian, no header):
               F16/BF16 rounding ties)
   T.quant     the referee's quantization of T.input
 
-Regenerate (fixed seed; output is byte-identical):
-    /work/venv-ref/bin/python scripts/make_kernel_fixtures.py --llama-cpp <llama-cpp-python-0.3.36>/vendor/llama.cpp
-with gguf importable (pip `gguf`, or PYTHONPATH=<llama.cpp>/gguf-py).
+Regenerate (fixed seed; output is byte-identical), with numpy, a C compiler, and the llama-cpp-python 0.3.36 source
+distribution extracted (`pip download --no-deps --no-binary llama-cpp-python llama-cpp-python==0.3.36`):
+    LLAMA=<sdist>/vendor/llama.cpp
+    PYTHONPATH=$LLAMA/gguf-py python3 scripts/make_kernel_fixtures.py --llama-cpp $LLAMA
 """
 import argparse, ctypes, os, subprocess, sys, tempfile
 

@@ -150,8 +150,11 @@ void kt_matmul_scalar(kt_type type, int64_t n, const void *w, int64_t r0, int64_
 int kt_vec_dot_avx2(kt_type type, int64_t n, const void *w, const void *x, float *result);
 int kt_matmul_avx2(kt_type type, int64_t n, const void *w, int64_t r0, int64_t r1, const void *x, size_t x_stride,
                    int64_t nb, float *y, int64_t ldy);
-/// F16C conversions of whole rows; `kt_dequantize_row` and `kt_quantize_row` use them where the CPU has F16C (both
-/// exact, so the results equal the scalar conversions').
+/// F16C conversions of whole rows (kt_quants_avx2.c); `kt_dequantize_row` and `kt_quantize_row` use them on the
+/// SIMD path (both exact, so the results equal the scalar conversions').
 void kt_f16_to_f32_row_f16c(const uint16_t *src, float *dst, int64_t n);
 void kt_f32_to_f16_row_f16c(const float *src, uint16_t *dst, int64_t n);
+/// The activation quantizers (`n` a multiple of the block), bit for bit as the scalar reference ones.
+void kt_quantize_q8_0_avx2(const float *x, void *dst, int64_t n);
+void kt_quantize_q8_K_avx2(const float *x, void *dst, int64_t n);
 #endif

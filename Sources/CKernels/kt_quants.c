@@ -222,9 +222,25 @@ int kt_quantize_row(kt_type type, const float *src, void *dst, int64_t n) {
         }
         return 0;
     }
-    case KT_Q8_0: quantize_q8_0(src, dst, n); return 0;
+    case KT_Q8_0:
+#if defined(__x86_64__)
+        if (kt_use_simd()) {
+            kt_quantize_q8_0_avx2(src, dst, n);
+            return 0;
+        }
+#endif
+        quantize_q8_0(src, dst, n);
+        return 0;
     case KT_Q4_0: quantize_q4_0(src, dst, n); return 0;
-    case KT_Q8_K: quantize_q8_K(src, dst, n); return 0;
+    case KT_Q8_K:
+#if defined(__x86_64__)
+        if (kt_use_simd()) {
+            kt_quantize_q8_K_avx2(src, dst, n);
+            return 0;
+        }
+#endif
+        quantize_q8_K(src, dst, n);
+        return 0;
     default: return -1;
     }
 }

@@ -124,6 +124,30 @@ struct KernelTests {
         )
     }
 
+    /// The SIMD activation quantizers against the scalar reference ones on many random rows: ties (k + 0.5 after
+    /// scaling), signed zeros, equal magnitudes of both signs, a wide range of scales.
+    @Test(arguments: [Kind.q80, .q8K, .f16, .bf16, .q40])
+    func quantizationPathsAgree(_ kind: Kind) {
+        var generator = Generator(state: 4242)
+        let n = 256 * 64
+        var values = (0..<n).map { i -> Float in
+            let scale = Float(1 << (i / 256 % 24)) / 4096
+            return generator.float() * scale
+        }
+        for i in stride(from: 0, to: 2048, by: 1) {  // ties: block maximum 127, then k + 0.5 and -(k + 0.5)
+            values[i] = i % 32 == 0 ? 127 : Float(i % 61 - 30) + (i % 2 == 0 ? 0.5 : -0.5)
+        }
+        for i in 2048..<2304 { values[i] = i % 2 == 0 ? -3 : 3 }  // equal magnitudes: the first one's sign wins
+        values[2304] = -0.0
+        let bytes = kt_row_bytes(kind.type, Int64(n))
+        var simd = [UInt8](repeating: 0, count: bytes)
+        var scalar = [UInt8](repeating: 1, count: bytes)
+        Self.on(scalar: false) { _ = kt_quantize_row(kind.type, values, &simd, Int64(n)) }
+        Self.on(scalar: true) { _ = kt_quantize_row(kind.type, values, &scalar, Int64(n)) }
+        let first = simd.indices.first { simd[$0] != scalar[$0] }
+        #expect(first == nil, "\(kind.rawValue): first differing byte \(String(describing: first))")
+    }
+
     @Test func quantizersAbsentForWeightOnlyKQuants() {
         let input = [Float](repeating: 1, count: 256)
         var out = [UInt8](repeating: 0, count: 256)
@@ -212,7 +236,9 @@ struct KernelTests {
     func dotMatchesDequantizedDot(_ kind: Kind, scalar: Bool) {
         var generator = Generator(state: 7 &+ UInt64(kind.type.rawValue))
         let activation = kt_activation_type(kind.type)
-        for n in kind.type == KT_Q4_K || kind.type == KT_Q6_K ? [256, 1024, 4096] : [32, 96, 1024, 4096] {
+        for n in kind.type == KT_Q4_K || kind.type == KT_Q6_K
+            ? [256, 1024, 4096] : kt_block_elements(kind.type) == 1 ? [1, 7, 37, 1024, 4099] : [32, 96, 1024, 4096]
+        {
             let w = Self.makeWeights(kind, rows: 1, n: n, generator: &generator)
             let x = Self.makeActivations(kind, count: 1, n: n, generator: &generator)
             let wf = Self.dequantize(kind.type, w, n: n)
@@ -246,7 +272,7 @@ struct KernelTests {
     @Test(arguments: Kind.weights, paths)
     func matmulHasTheBitsOfVecDot(_ kind: Kind, scalar: Bool) {
         var generator = Generator(state: 1234 &+ UInt64(kind.type.rawValue))
-        let n = kind.type == KT_Q4_K || kind.type == KT_Q6_K ? 512 : 96
+        let n = kind.type == KT_Q4_K || kind.type == KT_Q6_K ? 512 : kt_block_elements(kind.type) == 1 ? 101 : 96
         let rows = 13
         let maxBatch = 17
         let w = Self.makeWeights(kind, rows: rows, n: n, generator: &generator)
