@@ -322,7 +322,8 @@ typedef void (*tile_fn)(int64_t n, const char *w, size_t w_stride, const char *x
         body(RM, RN, n, w, w_stride, x, x_stride, y, ldy);                                                            \
     }
 #define KT_TILES(name, body) \
-    KT_TILE(name, body, 1, 1) KT_TILE(name, body, 2, 1) KT_TILE(name, body, 3, 1) KT_TILE(name, body, 4, 1) KT_TILE(name, body, 5, 1) KT_TILE(name, body, 6, 1) KT_TILE(name, body, 7, 1) KT_TILE(name, body, 8, 1) \
+    KT_TILE(name, body, 1, 1) KT_TILE(name, body, 2, 1) KT_TILE(name, body, 3, 1) KT_TILE(name, body, 4, 1) \
+    KT_TILE(name, body, 5, 1) KT_TILE(name, body, 6, 1) KT_TILE(name, body, 7, 1) KT_TILE(name, body, 8, 1) \
     KT_TILE(name, body, 1, 2) KT_TILE(name, body, 2, 2) KT_TILE(name, body, 3, 2) KT_TILE(name, body, 4, 2) \
     KT_TILE(name, body, 1, 3) KT_TILE(name, body, 2, 3) KT_TILE(name, body, 3, 3) KT_TILE(name, body, 4, 3) \
     KT_TILE(name, body, 1, 4) KT_TILE(name, body, 2, 4) KT_TILE(name, body, 3, 4) KT_TILE(name, body, 4, 4) \
