@@ -217,26 +217,32 @@ KT_INLINE void tile_q4_K(int RN, int64_t nblocks, const kt_block_q4_K *w, const 
         sum[j] = 0.0f;
     }
     for (int64_t i = 0; i < nblocks; i++) {
-        uint8_t sc[8], m[8];
-        for (int k = 0; k < 8; k++) {
-            kt_q4_K_scale_min(k, w[i].scales, &sc[k], &m[k]);
-        }
+        // The 6-bit scales and mins, unpacked as 32-bit words (bytes 0-3: scales 0-3 and the top bits of scales
+        // 4-7; bytes 4-7: mins 0-3 and the top bits of mins 4-7; bytes 8-11: the low nibbles of scales and mins 4-7).
+        uint32_t word[3];
+        memcpy(word, w[i].scales, 12);
+        const uint32_t sc_lo = word[0] & 0x3f3f3f3fu, m_lo = word[1] & 0x3f3f3f3fu;
+        const uint32_t sc_hi = (word[2] & 0x0f0f0f0fu) | ((word[0] >> 2) & 0x30303030u);
+        const uint32_t m_hi = ((word[2] >> 4) & 0x0f0f0f0fu) | ((word[1] >> 2) & 0x30303030u);
+        const __m128i sc8 = _mm_set_epi32(0, 0, (int)sc_hi, (int)sc_lo);
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sc8));
+        // Each min twice, against the two 16-sums of its 32 activations.
+        const __m128i m8 = _mm_set_epi32(0, 0, (int)m_hi, (int)m_lo);
+        const __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
         __m256i q[8], scale[8];
         for (int k = 0; k < 4; k++) {
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * k));
             q[2 * k] = _mm256_and_si256(packed, low);
             q[2 * k + 1] = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low);
         }
-        for (int k = 0; k < 8; k++) {
-            scale[k] = _mm256_set1_epi16(sc[k]);
+        for (int k = 0; k < 8; k++) {  // scale k in every 16-bit lane: bytes 2k, 2k + 1 of the 16-bit scales
+            scale[k] = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * k)));
         }
         const float dw = f16_scalar(w[i].d), dminw = f16_scalar(w[i].dmin);
         for (int j = 0; j < RN; j++) {
             const kt_block_q8_K *xb = (const kt_block_q8_K *)(x + (size_t)j * x_stride) + i;
-            int summ = 0;
-            for (int k = 0; k < 8; k++) {
-                summ += m[k] * (xb->bsums[2 * k] + xb->bsums[2 * k + 1]);
-            }
+            const __m256i bsums = _mm256_loadu_si256((const __m256i *)xb->bsums);
+            const int summ = hsum_epi32(_mm256_madd_epi16(bsums, m16));
             __m256i sumi = _mm256_setzero_si256();
             for (int k = 0; k < 8; k++) {
                 const __m256i a = _mm256_loadu_si256((const __m256i *)(xb->qs + 32 * k));
@@ -277,16 +283,20 @@ KT_INLINE void tile_q6_K(int RN, int64_t nblocks, const kt_block_q6_K *w, const 
             qh[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low),
                                     _mm256_and_si256(_mm256_srli_epi16(h, 2), two));
         }
-        for (int k = 0; k < 8; k++) {  // values k cover sub-blocks 2k and 2k + 1 (16 each)
-            scale[k] = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
+        // Values k cover sub-blocks 2k and 2k + 1 (16 each): scale 2k in the low 128 bits, 2k + 1 in the high, each
+        // placed in the high byte of 16-bit lanes and shifted down with its sign.
+        const __m128i raw = _mm_loadu_si128((const __m128i *)sc);
+        const __m256i raw2 = _mm256_broadcastsi128_si256(raw);
+        for (int k = 0; k < 8; k++) {
+            const __m256i pick = _mm256_set_m128i(_mm_set1_epi16((short)(((2 * k + 1) << 8) | 0x80)),
+                                                  _mm_set1_epi16((short)(((2 * k) << 8) | 0x80)));
+            scale[k] = _mm256_srai_epi16(_mm256_shuffle_epi8(raw2, pick), 8);
         }
+        const __m256i sc16 = _mm256_cvtepi8_epi16(raw);
         const float dw = f16_scalar(w[i].d);
         for (int j = 0; j < RN; j++) {
             const kt_block_q8_K *xb = (const kt_block_q8_K *)(x + (size_t)j * x_stride) + i;
-            int corr = 0;
-            for (int s = 0; s < 16; s++) {
-                corr += sc[s] * xb->bsums[s];
-            }
+            const int corr = hsum_epi32(_mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)xb->bsums)));
             __m256i sumi = _mm256_setzero_si256();
             for (int k = 0; k < 8; k++) {
                 const __m256i a = _mm256_loadu_si256((const __m256i *)(xb->qs + 32 * k));
@@ -312,7 +322,8 @@ typedef void (*tile_fn)(int64_t n, const char *w, size_t w_stride, const char *x
         body(RM, RN, n, w, w_stride, x, x_stride, y, ldy);                                                            \
     }
 #define KT_TILES(name, body) \
-    KT_TILE(name, body, 1, 1) KT_TILE(name, body, 2, 1) KT_TILE(name, body, 3, 1) KT_TILE(name, body, 4, 1) KT_TILE(name, body, 5, 1) KT_TILE(name, body, 6, 1) KT_TILE(name, body, 7, 1) KT_TILE(name, body, 8, 1) \
+    KT_TILE(name, body, 1, 1) KT_TILE(name, body, 2, 1) KT_TILE(name, body, 3, 1) KT_TILE(name, body, 4, 1) \
+    KT_TILE(name, body, 5, 1) KT_TILE(name, body, 6, 1) KT_TILE(name, body, 7, 1) KT_TILE(name, body, 8, 1) \
     KT_TILE(name, body, 1, 2) KT_TILE(name, body, 2, 2) KT_TILE(name, body, 3, 2) KT_TILE(name, body, 4, 2) \
     KT_TILE(name, body, 1, 3) KT_TILE(name, body, 2, 3) KT_TILE(name, body, 3, 3) KT_TILE(name, body, 4, 3) \
     KT_TILE(name, body, 1, 4) KT_TILE(name, body, 2, 4) KT_TILE(name, body, 3, 4) KT_TILE(name, body, 4, 4) \

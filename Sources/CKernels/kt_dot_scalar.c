@@ -5,7 +5,9 @@
 // quantized types sum each block's integer products exactly and accumulate `d_w * d_x * isum` per block.
 #include "kt_internal.h"
 
-static inline float reduce8(const float s[8]) { return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])); }
+static inline float reduce8(const float s[8]) {
+    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
 
 static float dot_f32(int64_t n, const float *w, const float *x) {
     float s[8] = {0};
@@ -93,7 +95,8 @@ static float dot_q4_K(int64_t n, const kt_block_q4_K *w, const kt_block_q8_K *x)
                 s1 += (q[l] >> 4) * a[32 + l];
             }
             sumi += sc0 * s0 + sc1 * s1;
-            summ += m0 * (x[i].bsums[4 * j] + x[i].bsums[4 * j + 1]) + m1 * (x[i].bsums[4 * j + 2] + x[i].bsums[4 * j + 3]);
+            summ += m0 * (x[i].bsums[4 * j] + x[i].bsums[4 * j + 1]);
+            summ += m1 * (x[i].bsums[4 * j + 2] + x[i].bsums[4 * j + 3]);
             q += 32;
             a += 64;
         }

@@ -56,25 +56,28 @@ kt_type kt_activation_type(kt_type weight) {
     }
 }
 
-// Run-time dispatch: the CPU is probed once; `kt_force_scalar` overrides for tests.
+// Run-time dispatch: the CPU is probed once (racing first calls store the same value; relaxed atomics keep that
+// defined); `kt_force_scalar` overrides for tests.
 static int cpu_state = -1;  // -1 unprobed, 0 scalar only, 1 AVX2/FMA/F16C
-static volatile int forced_scalar = 0;
+static int forced_scalar = 0;
 
 int kt_cpu_has_avx2(void) {
-    if (cpu_state < 0) {
+    int state = __atomic_load_n(&cpu_state, __ATOMIC_RELAXED);
+    if (state < 0) {
 #if defined(__x86_64__)
         __builtin_cpu_init();
-        cpu_state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 #else
-        cpu_state = 0;
+        state = 0;
 #endif
+        __atomic_store_n(&cpu_state, state, __ATOMIC_RELAXED);
     }
-    return cpu_state;
+    return state;
 }
 
-void kt_force_scalar(int on) { forced_scalar = on ? 1 : 0; }
+void kt_force_scalar(int on) { __atomic_store_n(&forced_scalar, on ? 1 : 0, __ATOMIC_RELAXED); }
 
-int kt_use_simd(void) { return !forced_scalar && kt_cpu_has_avx2(); }
+int kt_use_simd(void) { return !__atomic_load_n(&forced_scalar, __ATOMIC_RELAXED) && kt_cpu_has_avx2(); }
 
 float kt_vec_dot(kt_type type, int64_t n, const void *w, const void *x) {
 #if defined(__x86_64__)

@@ -148,6 +148,34 @@ struct KernelTests {
         #expect(first == nil, "\(kind.rawValue): first differing byte \(String(describing: first))")
     }
 
+    /// Every F16 value widens exactly (against Swift's `Float(Float16)`), and F32 values across the whole range, the
+    /// halfway cases between F16 neighbours and random bit patterns (NaNs too) included, narrow as `Float16(Float)`
+    /// does (IEEE round to nearest even, quiet NaNs keeping their top payload bits).
+    @Test(arguments: paths)
+    func halfConversionsAreExact(scalar: Bool) {
+        let halves = (0...UInt16.max).map { $0 }
+        var widened = [Float](repeating: 0, count: halves.count)
+        Self.on(scalar: scalar) { kt_dequantize_row(KT_F16, halves, &widened, Int64(halves.count)) }
+        let wrong = halves.indices.filter { i in
+            let expected = Float(Float16(bitPattern: halves[i]))
+            return expected.isNaN ? !widened[i].isNaN : widened[i].bitPattern != expected.bitPattern
+        }
+        #expect(wrong.isEmpty, "F16 -> F32 differs for \(wrong.count) values, first \(wrong.prefix(3))")
+
+        var generator = Generator(state: 16)
+        var values: [Float] = halves.compactMap { h -> Float? in
+            let f = Float(Float16(bitPattern: h))
+            guard f.isFinite, h & 0x7FFF != 0x7BFF else { return nil }
+            return Float(bitPattern: f.bitPattern &+ 0x1000)  // halfway (or just past it for subnormals) to the next
+        }
+        values += (0..<65536).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: generator.next())) }
+        values += [65504, 65519.996, 65520, 1e-8, 2.98e-8, 5.97e-8, -0.0, .infinity, -.infinity]
+        var narrowed = [UInt16](repeating: 0, count: values.count)
+        Self.on(scalar: scalar) { _ = kt_quantize_row(KT_F16, values, &narrowed, Int64(values.count)) }
+        let off = values.indices.filter { narrowed[$0] != Float16(values[$0]).bitPattern }
+        #expect(off.isEmpty, "F32 -> F16 differs for \(off.count) values, first \(off.prefix(3).map { values[$0] })")
+    }
+
     @Test func quantizersAbsentForWeightOnlyKQuants() {
         let input = [Float](repeating: 1, count: 256)
         var out = [UInt8](repeating: 0, count: 256)
