@@ -289,6 +289,10 @@ SEMANTICS = [
                      "{{ '<a & b>'|e }} {{ 'x'|safe }} {{ '%s=%s'|format('a', 1) }} {{ nested|attr('a') }}"),
     ("filters-markup-add", "{{ 'a'|safe + '<b>' + '\"c\"'|safe }}"),
     ("filters-unknown-in-branch", "{% if false %}{{ x|from_json }}{% endif %}ok"),
+    ("filters-unknown-outside-if", "{{ x|from_json }}"),
+    ("filters-unknown-in-loop-in-if", "{% if false %}{% for x in xs %}{{ x|from_json }}{% endfor %}{% endif %}"),
+    ("filters-unknown-in-conditional", "{{ (x|from_json) if false else 'ok' }}"),
+    ("tests-unknown", "{{ x is frobbed }}"),
     ("filters-length-none", "{{ n|length }}"),
     # tojson (transformers' json.dumps)
     ("tojson", "{{ d|tojson }} {{ u|tojson }} {{ u|tojson(ensure_ascii=true) }} {{ xs|tojson(indent=2) }} "
@@ -325,6 +329,7 @@ SEMANTICS = [
     ("syntax-unclosed-if", "{% if t %}never closed"),
     ("syntax-unknown-tag", "{% frobnicate %}"),
     ("syntax-bad-expression", "{{ 1 + }}"),
+    ("syntax-break-outside-loop", "{% if t %}{% break %}{% endif %}"),
 ]
 
 

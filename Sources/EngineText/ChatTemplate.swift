@@ -48,6 +48,7 @@ public struct ChatTemplate: Sendable {
         let tokens = try TemplateLexer.tokenize(source)
         var parser = TemplateParser(tokens: tokens)
         nodes = try parser.parseTemplate()
+        try TemplateValidator.validate(nodes)
     }
 
     /// Renders the template with the given variables.

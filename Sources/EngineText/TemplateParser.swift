@@ -689,3 +689,91 @@ struct TemplateParser {
         return negated ? .not(test) : test
     }
 }
+
+/// jinja2's compile-time checks: a filter or test that does not exist is an error when the template is compiled,
+/// unless it sits directly in an `if` block or a conditional expression (jinja2's "soft" frames, where the check
+/// waits until the filter runs); `break` and `continue` must be inside a loop.
+enum TemplateValidator {
+    static func validate(_ nodes: [TemplateNode]) throws(TemplateError) {
+        for node in nodes { try validate(node, soft: false, inLoop: false) }
+    }
+
+    static func validate(_ node: TemplateNode, soft: Bool, inLoop: Bool) throws(TemplateError) {
+        func body(_ nodes: [TemplateNode], soft: Bool, inLoop: Bool) throws(TemplateError) {
+            for n in nodes { try validate(n, soft: soft, inLoop: inLoop) }
+        }
+        switch node {
+        case .text: break
+        case .output(let e, let line): try check(e, soft: soft, line: line)
+        case .ifBlock(let branches, let otherwise, let line):
+            for b in branches {
+                try check(b.condition, soft: true, line: line)
+                try body(b.body, soft: true, inLoop: inLoop)
+            }
+            try body(otherwise, soft: true, inLoop: inLoop)
+        case .forBlock(let loop, let line):
+            try check(loop.iterable, soft: soft, line: line)
+            if let c = loop.condition { try check(c, soft: false, line: line) }
+            try body(loop.body, soft: false, inLoop: true)
+            try body(loop.otherwise, soft: soft, inLoop: inLoop)
+        case .set(_, let e, let line): try check(e, soft: soft, line: line)
+        case .setBlock(_, let filter, let nodes, let line):
+            if let filter { try check(filter, soft: false, line: line) }
+            try body(nodes, soft: false, inLoop: inLoop)
+        case .macro(let macro, let line):
+            for p in macro.parameters { if let d = p.defaultValue { try check(d, soft: false, line: line) } }
+            try body(macro.body, soft: false, inLoop: false)
+        case .callBlock(let call, let caller, let line):
+            try check(call, soft: soft, line: line)
+            try body(caller.body, soft: false, inLoop: false)
+        case .filterBlock(let filter, let nodes, let line):
+            try check(filter, soft: false, line: line)
+            try body(nodes, soft: false, inLoop: inLoop)
+        case .with(let assignments, let nodes, let line):
+            for a in assignments { try check(a.value, soft: soft, line: line) }
+            try body(nodes, soft: false, inLoop: inLoop)
+        case .generation(let nodes):
+            // transformers' AssistantTracker compiles the block as a `{% call %}` body: a macro frame.
+            try body(nodes, soft: false, inLoop: false)
+        case .breakLoop(let line), .continueLoop(let line):
+            if !inLoop { throw TemplateError(.syntax, "'break' or 'continue' outside a loop", line: line) }
+        }
+    }
+
+    static func check(_ e: TemplateExpr, soft: Bool, line: Int) throws(TemplateError) {
+        func all(_ es: [TemplateExpr], soft: Bool = soft) throws(TemplateError) {
+            for x in es { try check(x, soft: soft, line: line) }
+        }
+        func arguments(_ a: TemplateArguments) throws(TemplateError) {
+            try all(a.positional + a.named.map(\.value) + [a.star, a.starStar].compactMap { $0 })
+        }
+        switch e {
+        case .literal, .name: break
+        case .list(let items), .tuple(let items): try all(items)
+        case .dict(let pairs): try all(pairs.flatMap { [$0.key, $0.value] })
+        case .attribute(let base, _): try check(base, soft: soft, line: line)
+        case .item(let base, let key): try all([base, key])
+        case .slice(let base, let a, let b, let c): try all([base] + [a, b, c].compactMap { $0 })
+        case .call(let callee, let a):
+            try check(callee, soft: soft, line: line)
+            try arguments(a)
+        case .filter(let base, let name, let a):
+            if let base { try check(base, soft: soft, line: line) }
+            try arguments(a)
+            if !soft, !TemplateRenderer.filterNames.contains(name) {
+                throw TemplateError(.syntax, "No filter named '\(name)'.", line: line)
+            }
+        case .test(let base, let name, let a):
+            try check(base, soft: soft, line: line)
+            try arguments(a)
+            if !soft, !TemplateRenderer.testNames.contains(name) {
+                throw TemplateError(.syntax, "No test named '\(name)'.", line: line)
+            }
+        case .not(let x), .negate(let x), .positive(let x): try check(x, soft: soft, line: line)
+        case .binary(_, let l, let r), .and(let l, let r), .or(let l, let r): try all([l, r])
+        case .compare(let first, let steps): try all([first] + steps.map(\.operand))
+        case .conditional(let condition, let then, let otherwise):
+            try all([condition, then] + [otherwise].compactMap { $0 }, soft: true)
+        }
+    }
+}

@@ -40,7 +40,7 @@ struct ChatTemplateTests {
         case "raise_exception": return .raised
         case "UndefinedError": return .undefined
         case "SecurityError": return .security
-        case "TemplateSyntaxError", "TemplateAssertionError": return .syntax
+        case "TemplateSyntaxError", "TemplateAssertionError", "SyntaxError": return .syntax
         default: return .type
         }
     }
