@@ -262,17 +262,17 @@ struct TemplateRenderer {
             }
             return .dict(result)
         case .attribute(let base, let name):
-            return try attribute(try eval(base, scope), name)
+            return try attribute(try defined(base, scope), name)
         case .item(let base, let key):
-            return try item(try eval(base, scope), try eval(key, scope))
+            return try item(try defined(base, scope), try eval(key, scope))
         case .slice(let base, let start, let stop, let step):
-            let b = try eval(base, scope)
+            let b = try defined(base, scope)
             let lo = try start.map { (x) throws(TemplateError) in try eval(x, scope) }
             let hi = try stop.map { (x) throws(TemplateError) in try eval(x, scope) }
             let st = try step.map { (x) throws(TemplateError) in try eval(x, scope) }
             return try slice(b, lo, hi, st)
         case .call(let callee, let arguments):
-            let f = try eval(callee, scope)
+            let f = try defined(callee, scope)
             let (positional, named) = try evalArguments(arguments, scope)
             return try callValue(f, positional, named, caller: nil)
         case .filter(let base, let name, let arguments):
@@ -285,7 +285,7 @@ struct TemplateRenderer {
             return .bool(try test(value, name, positional))
         case .not(let x): return .bool(!(try truthy(try eval(x, scope))))
         case .negate(let x):
-            switch try eval(x, scope) {
+            switch try defined(x, scope) {
             case .int(let i): return .int(-i)
             case .bool(let b): return .int(b ? -1 : 0)
             case .double(let d): return .double(-d)
@@ -300,12 +300,14 @@ struct TemplateRenderer {
             default: throw TemplateError(.type, "bad operand type for unary +: '\(typeName(v))'")
             }
         case .binary("+", _, _): return try evalMarkup(e, scope).value
+        case .binary("~", let l, let r): return try binary("~", try eval(l, scope), try eval(r, scope))
         case .binary(let op, let l, let r):
-            return try binary(op, try eval(l, scope), try eval(r, scope))
+            return try binary(op, try defined(l, scope), try defined(r, scope))
         case .compare(let first, let steps):
-            var left = try eval(first, scope)
+            let ordered: Set<String> = ["<", ">", "<=", ">="]
+            var left = try ordered.contains(steps[0].op) ? defined(first, scope) : eval(first, scope)
             for step in steps {
-                let right = try eval(step.operand, scope)
+                let right = try ordered.contains(step.op) ? defined(step.operand, scope) : eval(step.operand, scope)
                 guard try compare(step.op, left, right) else { return .bool(false) }
                 left = right
             }
@@ -333,7 +335,9 @@ struct TemplateRenderer {
             return (.string(try str(try eval(e, scope))), true)
         case .binary("+", let l, let r):
             let (a, markupA) = try evalMarkup(l, scope)
+            if case .undefined = a { throw try undefinedError(l, scope) }
             let (b, markupB) = try evalMarkup(r, scope)
+            if case .undefined = b { throw try undefinedError(r, scope) }
             guard markupA || markupB else { return (try binary("+", a, b), false) }
             guard case .string(let x) = a, case .string(let y) = b else { return (try binary("+", a, b), false) }
             let left = markupA ? x : TemplateBuiltins.escapeHTML(x)
@@ -341,6 +345,37 @@ struct TemplateRenderer {
             return (.string(left + right), true)
         default:
             return (try eval(e, scope), false)
+        }
+    }
+
+    /// Evaluates an expression whose value must not be undefined (jinja2's `Undefined` raises when used).
+    mutating func defined(_ e: TemplateExpr, _ scope: TemplateScope) throws(TemplateError) -> TemplateValue {
+        let v = try eval(e, scope)
+        if case .undefined = v { throw try undefinedError(e, scope) }
+        return v
+    }
+
+    /// jinja2's message for an undefined value, from the expression that produced it.
+    mutating func undefinedError(_ e: TemplateExpr, _ scope: TemplateScope) throws(TemplateError) -> TemplateError {
+        func owner(_ base: TemplateExpr) throws(TemplateError) -> String {
+            let v = try eval(base, scope)
+            switch v {
+            case .none: return "None"
+            case .namespace: return "Namespace object"
+            default: return "\(typeName(v)) object"
+            }
+        }
+        switch e {
+        case .name(let n): return TemplateError(.undefined, "'\(n)' is undefined")
+        case .attribute(let base, let name):
+            return TemplateError(.undefined, "'\(try owner(base))' has no attribute '\(name)'")
+        case .item(let base, let key):
+            let k = try eval(key, scope)
+            if case .string(let name) = k {
+                return TemplateError(.undefined, "'\(try owner(base))' has no attribute '\(name)'")
+            }
+            return TemplateError(.undefined, "'\(try owner(base))' has no element \(k.repr)")
+        default: return TemplateError(.undefined, "an undefined value was used")
         }
     }
 
