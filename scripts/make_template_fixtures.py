@@ -249,6 +249,14 @@ SEMANTICS = [
                            "{{ msgs[0]['role'] }}"),
     ("dict-int-keys", "{% set m = {4096: 'a', 1: 'b'} %}{{ m[1] }}{{ m }}{% for k, v in m|dictsort %}{{ k }}{% endfor %}"
                       "{{ m|tojson }}"),
+    ("precedence", "{{ 2 ** 3 ** 2 }} {{ -2 ** 2 }} {{ not true == false }} {{ 10 / 4 * 2 }} {{ (1 + 2) ~ 3 }} "
+                   "{{ xs|length > 1 and xs is not none }} {{ 'x' ~ [1] }} {{ 1 if true }}"),
+    ("floats", "{{ 0.1 * 3 }} {{ 1 / 3 }} {{ 2.0 * 3 }} {{ 10 // 3.0 }} {{ 1e20 }} {{ 123456789.0 * 1000 }} "
+               "{{ 1.5e15 }} {{ 1e16 }} {{ 0.0001 }} {{ 0.00001 }} {{ -0.0 }} {{ 3.0|tojson }} {{ 2.5e-7|tojson }}"),
+    ("mixed", "{{ '%.2f'|format(3.14159) }} {{ ('a', 'b')|join('-') }} {{ xs[0:2]|join }} {{ 3|string + 'x' }} "
+              "{{ 'Hello'[1:3] }} {{ 'a-b_c d'|title }} {{ '%-6s|' % 'ab' }} {{ {'a': 1}.a }} "
+              "{% for k, v in d|dictsort(false, 'value') %}{{ k }}{% endfor %} "
+              "{% for x in [1, 1, 2] %}{{ loop.changed(x) }}{% endfor %}"),
     # builtins
     ("range", "{{ range(3)|list }} {{ range(1, 10, 3)|list }} {{ range(5, 0, -2)|list }} {{ range(0)|list }}"),
     ("strftime", "{{ strftime_now('%Y-%m-%d %H:%M:%S') }}|{{ strftime_now('%d %b %Y') }}|{{ strftime_now('%B %d, %Y') }}"
