@@ -79,9 +79,12 @@ public final class ModelBundle: Sendable {
                 return m.rendered
             }.joined(separator: "\n") + "\nassistant:"
         }
-        return try template.render([
-            "messages": .list(messages), "add_generation_prompt": .bool(true), "bos_token": .string(bosToken),
-            "eos_token": .string(eosToken),
-        ])
+        // As transformers' apply_chat_template: tools and documents passed as None, reasoning fields aliased.
+        return try template.render(
+            messages: messages,
+            addGenerationPrompt: true,
+            bosToken: bosToken,
+            eosToken: eosToken
+        )
     }
 }
