@@ -129,7 +129,7 @@ let package = Package(
         ),
         .testTarget(
             name: "InferenceEngineTests",
-            dependencies: ["InferenceEngine", "CKernels"],
+            dependencies: ["InferenceEngine", "CKernels", "GGUF"],
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -16,6 +16,8 @@ public struct ModelConfig: Sendable, Hashable {
         case linear(factor: Float)
         case llama3(factor: Float, lowFrequencyFactor: Float, highFrequencyFactor: Float, originalContext: Int)
         case longrope(shortFactor: [Float], longFactor: [Float], originalContext: Int, attentionFactor: Float)
+        /// One divisor per rotary frequency (GGUF's `rope_freqs` tensor, which holds Llama 3's scaling).
+        case frequencyFactors([Float])
     }
 
     /// The model family (`model_type`).

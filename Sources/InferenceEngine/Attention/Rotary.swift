@@ -37,6 +37,11 @@ struct Rotary: Sendable {
             long = nil
             original = 0
             attentionFactor = 1
+        case .frequencyFactors(let divisors):
+            short = base.enumerated().map { i, f in f / divisors[i] }
+            long = nil
+            original = 0
+            attentionFactor = 1
         case .longrope(let shortFactor, let longFactor, let originalContext, let factor):
             short = base.enumerated().map { i, f in f / shortFactor[i] }
             long = base.enumerated().map { i, f in f / longFactor[i] }
