@@ -313,7 +313,10 @@ def main():
     for r in range(args.rounds):
         for name, run in configs:
             try:
-                results[name].append(run())
+                result = run()
+                results[name].append(result)
+                print(f"round {r + 1}: {name}: prefill {result['prefill']:.1f} tok/s, TTFT {result['ttft']:.0f} ms, "
+                      f"decode {result['decode']:.1f} tok/s, peak RSS {result['rss']:.0f} MiB", flush=True)
             except Exception as error:  # one failed run is reported, the others still count
                 print(f"round {r + 1}: {name}: {error}", flush=True)
         print(f"round {r + 1} of {args.rounds} done", flush=True)
