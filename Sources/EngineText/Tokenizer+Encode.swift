@@ -10,6 +10,7 @@ extension Tokenizer {
         let scalars = Array(text.unicodeScalars)
         var ids: [Int] = []
         ids.reserveCapacity(scalars.count / 3 + 4)
+        var scratch = BPEScratch()
         for part in rawMatcher.split(scalars) {
             switch part {
             case .token(let id):
@@ -23,7 +24,7 @@ extension Tokenizer {
                         ids.append(id)
                     case .text(let innerRange):
                         let atStart = range.lowerBound == 0 && innerRange.lowerBound == 0
-                        encodeWords(Array(normalized[innerRange]), atStart: atStart, into: &ids)
+                        encodeWords(Array(normalized[innerRange]), atStart: atStart, scratch: &scratch, into: &ids)
                     }
                 }
             }
@@ -33,12 +34,27 @@ extension Tokenizer {
     }
 
     /// Pre-tokenizes normalized text and runs the model on each word.
-    func encodeWords(_ text: [Unicode.Scalar], atStart: Bool, into ids: inout [Int]) {
-        var pieces = [PreToken(scalars: text, atStart: atStart)]
+    func encodeWords(
+        _ text: [Unicode.Scalar],
+        atStart: Bool,
+        scratch: inout BPEScratch,
+        into ids: inout [Int]
+    ) {
+        var pieces = [PreToken(scalars: text[...], atStart: atStart)]
         if let preTokenizer { pieces = preTokenizer.apply(pieces) }
-        var scratch = BPEScratch()
         for piece in pieces where !piece.scalars.isEmpty {
+            // Words repeat: short ones are merged once per call (as `tokenizers` caches them).
+            guard piece.scalars.count <= 24 else {
+                bpe(piece.scalars, scratch: &scratch, into: &ids)
+                continue
+            }
+            if let cached = scratch.cache[piece.scalars] {
+                ids += cached
+                continue
+            }
+            let start = ids.count
             bpe(piece.scalars, scratch: &scratch, into: &ids)
+            if scratch.cache.count < 50_000 { scratch.cache[piece.scalars] = Array(ids[start...]) }
         }
     }
 
@@ -48,11 +64,12 @@ extension Tokenizer {
         var previous: [Int32] = []
         var next: [Int32] = []
         var heap: [(rank: Int32, position: Int32, id: Int32)] = []
+        var cache: [ArraySlice<Unicode.Scalar>: [Int]] = [:]
     }
 
     /// Byte-pair encoding of one word: the scalars' ids (with byte fallback or the unknown token), then the
     /// lowest-ranked merge of adjacent symbols first (leftmost among equals), through a priority queue.
-    func bpe(_ word: [Unicode.Scalar], scratch: inout BPEScratch, into output: inout [Int]) {
+    func bpe(_ word: ArraySlice<Unicode.Scalar>, scratch: inout BPEScratch, into output: inout [Int]) {
         if ignoreMerges {
             var bytes: [UInt8] = []
             for scalar in word { bytes += scalar.utf8 }

@@ -20,8 +20,8 @@ enum TextPattern: Sendable {
         }
     }
 
-    /// Non-overlapping matches, left to right.
-    func matches(in text: [Unicode.Scalar]) -> [Range<Int>] {
+    /// Non-overlapping matches, left to right, as offsets from the start of `text`.
+    func matches(in text: ArraySlice<Unicode.Scalar>) -> [Range<Int>] {
         switch self {
         case .regex(let regex):
             return text.withUnsafeBufferPointer { regex.matches(in: $0) }
@@ -29,8 +29,9 @@ enum TextPattern: Sendable {
             guard !needle.isEmpty, needle.count <= text.count else { return [] }
             var result: [Range<Int>] = []
             var i = 0
+            let base = text.startIndex
             while i + needle.count <= text.count {
-                if text[i] == needle[0], text[i..<(i + needle.count)].elementsEqual(needle) {
+                if text[base + i] == needle[0], text[(base + i)..<(base + i + needle.count)].elementsEqual(needle) {
                     result.append(i..<(i + needle.count))
                     i += needle.count
                 } else {
@@ -114,7 +115,7 @@ indirect enum Normalizer: Sendable {
         case .replace(let pattern, let content):
             var out: [Unicode.Scalar] = []
             var last = 0
-            for range in pattern.matches(in: text) {
+            for range in pattern.matches(in: text[...]) {
                 out += text[last..<range.lowerBound]
                 out += content
                 last = range.upperBound
@@ -200,7 +201,7 @@ enum SplitBehavior: String, Sendable {
 
 /// A piece of text during pre-tokenization; `atStart` when it begins at offset 0 of the input (Metaspace "first").
 struct PreToken {
-    var scalars: [Unicode.Scalar]
+    var scalars: ArraySlice<Unicode.Scalar>
     var atStart: Bool
 }
 
@@ -260,23 +261,28 @@ indirect enum PreTokenizer: Sendable {
         }
     }
 
+    /// Splits each piece by `body`, which gives ranges as offsets from the piece's start.
     static func splitEach(
         _ pieces: [PreToken],
-        _ body: ([Unicode.Scalar]) -> [Range<Int>]
+        _ body: (ArraySlice<Unicode.Scalar>) -> [Range<Int>]
     ) -> [PreToken] {
         var out: [PreToken] = []
         out.reserveCapacity(pieces.count)
         for piece in pieces {
+            let base = piece.scalars.startIndex
             for range in body(piece.scalars) {
                 out.append(
-                    PreToken(scalars: Array(piece.scalars[range]), atStart: piece.atStart && range.lowerBound == 0)
+                    PreToken(
+                        scalars: piece.scalars[(base + range.lowerBound)..<(base + range.upperBound)],
+                        atStart: piece.atStart && range.lowerBound == 0
+                    )
                 )
             }
         }
         return out
     }
 
-    static func charMatches(_ text: [Unicode.Scalar], _ test: (Unicode.Scalar) -> Bool) -> [Range<Int>] {
+    static func charMatches(_ text: ArraySlice<Unicode.Scalar>, _ test: (Unicode.Scalar) -> Bool) -> [Range<Int>] {
         var out: [Range<Int>] = []
         for (i, scalar) in text.enumerated() where test(scalar) { out.append(i..<(i + 1)) }
         return out
@@ -301,7 +307,9 @@ indirect enum PreTokenizer: Sendable {
         case .byteLevel(let addPrefixSpace, let useRegex):
             var pieces = pieces
             if addPrefixSpace {
-                for i in pieces.indices where pieces[i].scalars.first != " " { pieces[i].scalars.insert(" ", at: 0) }
+                for i in pieces.indices where pieces[i].scalars.first != " " {
+                    pieces[i].scalars = [" "] + pieces[i].scalars
+                }
             }
             if useRegex {
                 pieces = Self.splitEach(pieces) { text in
@@ -320,25 +328,30 @@ indirect enum PreTokenizer: Sendable {
                         for byte in scalar.utf8 { out.append(table[Int(byte)]) }
                     }
                 }
-                return PreToken(scalars: out, atStart: piece.atStart)
+                return PreToken(scalars: out[...], atStart: piece.atStart)
             }
         case .metaspace(let replacement, let scheme, let split):
             var out: [PreToken] = []
             for piece in pieces {
-                var text = piece.scalars.map { $0 == " " ? replacement : $0 }
+                var text = piece.scalars.map { $0 == " " ? replacement : $0 }[...]
                 let prepend =
                     switch scheme {
                     case "always": text.first != replacement
                     case "first": text.first != replacement && piece.atStart
                     default: false
                     }
-                if prepend { text.insert(replacement, at: 0) }
+                if prepend { text = [replacement] + text }
                 if split {
                     let matches = Self.charMatches(text) { $0 == replacement }
                     for range in SplitBehavior.mergedWithNext.pieces(count: text.count, matches: matches, invert: false)
                     {
                         out.append(
-                            PreToken(scalars: Array(text[range]), atStart: piece.atStart && range.lowerBound == 0)
+                            PreToken(
+                                scalars: text[
+                                    (text.startIndex + range.lowerBound)..<(text.startIndex + range.upperBound)
+                                ],
+                                atStart: piece.atStart && range.lowerBound == 0
+                            )
                         )
                     }
                 } else {

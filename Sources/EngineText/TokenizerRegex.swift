@@ -24,9 +24,11 @@ struct TokenRegex: Sendable {
         case match
     }
 
-    /// Programs: index 0 is the pattern, the others are atomic groups and lookaheads.
-    var programs: [[Instruction]]
-    var sets: [ScalarSet]
+    /// All programs, one after the other: the pattern's at 0, then atomic groups and lookaheads, each ending with
+    /// `match`; `starts` gives where each begins.
+    let code: [Instruction]
+    let starts: [Int]
+    let sets: [ScalarSet]
     let pattern: String
 
     /// Compiles a pattern.
@@ -37,11 +39,30 @@ struct TokenRegex: Sendable {
         var parser = RegexParser(pattern: Array(pattern.unicodeScalars), source: pattern)
         let node = try parser.parseAll()
         var compiler = RegexCompiler()
-        programs = []
-        sets = []
         let main = compiler.compileProgram(node)
-        programs = compiler.programs
-        programs[main].append(.match)
+        compiler.programs[main].append(.match)
+        var code: [Instruction] = []
+        var starts: [Int] = []
+        for program in compiler.programs {
+            starts.append(code.count)
+            let base = code.count
+            for instruction in program {
+                switch instruction {
+                case .split(let a, let b): code.append(.split(a + base, b + base))
+                case .jump(let a): code.append(.jump(a + base))
+                default: code.append(instruction)
+                }
+            }
+        }
+        for i in code.indices {
+            switch code[i] {
+            case .lookahead(let program, let negate): code[i] = .lookahead(program: starts[program], negate: negate)
+            case .atomic(let program): code[i] = .atomic(program: starts[program])
+            default: break
+            }
+        }
+        self.code = code
+        self.starts = starts
         sets = compiler.sets
     }
 
@@ -50,29 +71,34 @@ struct TokenRegex: Sendable {
         var result: [Range<Int>] = []
         var stack: [(pc: Int32, pos: Int32)] = []
         stack.reserveCapacity(64)
-        var start = 0
-        while start <= text.count {
-            if let end = run(0, at: start, in: text, stack: &stack) {
-                result.append(start..<end)
-                start = end > start ? end : start + 1
-            } else {
-                start += 1
+        code.withUnsafeBufferPointer { code in
+            sets.withUnsafeBufferPointer { sets in
+                var start = 0
+                while start <= text.count {
+                    if let end = Self.run(code, sets, at: 0, from: start, in: text, stack: &stack) {
+                        result.append(start..<end)
+                        start = end > start ? end : start + 1
+                    } else {
+                        start += 1
+                    }
+                }
             }
         }
         return result
     }
 
-    /// The end of the first match of `program` anchored at `start`, in priority order.
-    func run(
-        _ program: Int,
-        at start: Int,
+    /// The end of the first match of the program at `entry` anchored at `start`, in priority order.
+    static func run(
+        _ code: UnsafeBufferPointer<Instruction>,
+        _ sets: UnsafeBufferPointer<ScalarSet>,
+        at entry: Int,
+        from start: Int,
         in text: UnsafeBufferPointer<Unicode.Scalar>,
         stack: inout [(pc: Int32, pos: Int32)]
     ) -> Int? {
         let base = stack.count
         defer { stack.removeSubrange(base...) }
-        let code = programs[program]
-        var pc = 0
+        var pc = entry
         var pos = start
         let count = text.count
         while true {
@@ -112,10 +138,10 @@ struct TokenRegex: Sendable {
             case .jump(let target):
                 pc = target
             case .lookahead(let sub, let negate):
-                let found = run(sub, at: pos, in: text, stack: &stack) != nil
+                let found = run(code, sets, at: sub, from: pos, in: text, stack: &stack) != nil
                 if found != negate { pc += 1 } else { ok = false }
             case .atomic(let sub):
-                if let end = run(sub, at: pos, in: text, stack: &stack) {
+                if let end = run(code, sets, at: sub, from: pos, in: text, stack: &stack) {
                     pos = end
                     pc += 1
                 } else {
@@ -148,7 +174,8 @@ struct TokenRegex: Sendable {
 /// A character class: ranges and Unicode properties, possibly negated.
 struct ScalarSet: Sendable {
     enum Property: Sendable, Equatable {
-        case category(Set<Unicode.GeneralCategory>)
+        /// General categories, as a mask of ``ScalarSet/bit(_:)``.
+        case category(UInt32)
         case whitespace
         case digit
         case word
@@ -163,6 +190,15 @@ struct ScalarSet: Sendable {
     var ascii: (UInt64, UInt64) = (0, 0)
 
     mutating func finish() {
+        var merged: [ClosedRange<UInt32>] = []
+        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if let last = merged.last, range.lowerBound <= last.upperBound &+ 1 {
+                merged[merged.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
+            } else {
+                merged.append(range)
+            }
+        }
+        ranges = merged
         var low: UInt64 = 0
         var high: UInt64 = 0
         for value in 0..<128 {
@@ -190,14 +226,25 @@ struct ScalarSet: Sendable {
 
     private func rawContains(_ scalar: Unicode.Scalar) -> Bool {
         let value = scalar.value
-        for range in ranges where range.contains(value) { return true }
+        // Ranges are sorted and disjoint after `finish()`: binary search.
+        var low = 0
+        var high = ranges.count
+        while low < high {
+            let mid = (low + high) / 2
+            if ranges[mid].upperBound < value {
+                low = mid + 1
+            } else {
+                high = mid
+            }
+        }
+        if low < ranges.count, ranges[low].contains(value) { return true }
         for (property, negated) in properties where Self.has(property, scalar) != negated { return true }
         return false
     }
 
     static func has(_ property: Property, _ scalar: Unicode.Scalar) -> Bool {
         switch property {
-        case .category(let categories): categories.contains(scalar.properties.generalCategory)
+        case .category(let mask): mask & bit(scalar.properties.generalCategory) != 0
         case .whitespace: scalar.properties.isWhitespace
         case .digit: scalar.properties.generalCategory == .decimalNumber
         case .word: isWord(scalar)
@@ -205,6 +252,50 @@ struct ScalarSet: Sendable {
             Unicode.punctuation.contains(scalar.properties.generalCategory)
                 || (scalar.value < 128 && "$+<=>^`|~".unicodeScalars.contains(scalar))
         }
+    }
+
+    /// One bit per general category.
+    static func bit(_ category: Unicode.GeneralCategory) -> UInt32 {
+        let index: UInt32 =
+            switch category {
+            case .uppercaseLetter: 0
+            case .lowercaseLetter: 1
+            case .titlecaseLetter: 2
+            case .modifierLetter: 3
+            case .otherLetter: 4
+            case .nonspacingMark: 5
+            case .spacingMark: 6
+            case .enclosingMark: 7
+            case .decimalNumber: 8
+            case .letterNumber: 9
+            case .otherNumber: 10
+            case .connectorPunctuation: 11
+            case .dashPunctuation: 12
+            case .openPunctuation: 13
+            case .closePunctuation: 14
+            case .initialPunctuation: 15
+            case .finalPunctuation: 16
+            case .otherPunctuation: 17
+            case .mathSymbol: 18
+            case .currencySymbol: 19
+            case .modifierSymbol: 20
+            case .otherSymbol: 21
+            case .spaceSeparator: 22
+            case .lineSeparator: 23
+            case .paragraphSeparator: 24
+            case .control: 25
+            case .format: 26
+            case .surrogate: 27
+            case .privateUse: 28
+            case .unassigned: 29
+            @unknown default: 30
+            }
+        return 1 << index
+    }
+
+    /// The mask of a set of categories.
+    static func mask(_ categories: Set<Unicode.GeneralCategory>) -> UInt32 {
+        categories.reduce(0) { $0 | bit($1) }
     }
 
     /// Oniguruma's `\w` with Unicode: letters, marks, decimal numbers and connector punctuation.
@@ -590,7 +681,7 @@ struct RegexParser {
         case "Cc": categories = [.control]
         default: throw error("unsupported property \\p{\(name)}")
         }
-        return Self.propertySet(.category(categories), negated: negate)
+        return Self.propertySet(.category(ScalarSet.mask(categories)), negated: negate)
     }
 
     /// `[…]` after the opening bracket.
@@ -676,13 +767,13 @@ struct RegexParser {
         position += 2
         let property: ScalarSet.Property
         switch name {
-        case "alpha": property = .category(Unicode.letters.union(Unicode.marks))
+        case "alpha": property = .category(ScalarSet.mask(Unicode.letters.union(Unicode.marks)))
         case "digit": property = .digit
-        case "alnum": property = .category(Unicode.letters.union(Unicode.marks).union([.decimalNumber]))
+        case "alnum": property = .category(ScalarSet.mask(Unicode.letters.union(Unicode.marks).union([.decimalNumber])))
         case "space": property = .whitespace
         case "punct": property = .posixPunct
-        case "upper": property = .category([.uppercaseLetter])
-        case "lower": property = .category([.lowercaseLetter])
+        case "upper": property = .category(ScalarSet.bit(.uppercaseLetter))
+        case "lower": property = .category(ScalarSet.bit(.lowercaseLetter))
         case "word": property = .word
         default: throw error("unsupported POSIX class [:\(name):]")
         }

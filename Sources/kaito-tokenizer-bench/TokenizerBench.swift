@@ -1,6 +1,10 @@
 import EngineText
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Prints tokenizer throughput on about 1 MB of mixed text (code, several scripts, emoji, whitespace runs, combining
 /// marks) for each `tokenizer.json` given, by default the converted llama.cpp vocabularies that `make test` puts in
 /// `.cache/tokenizers/`.
@@ -28,6 +32,13 @@ enum TokenizerBench {
         return out
     }
 
+    /// CPU time of this thread: throughput per CPU second does not depend on what else the machine runs.
+    static func cpuSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
     static func main() throws {
         var paths = Array(CommandLine.arguments.dropFirst())
         if paths.isEmpty {
@@ -50,7 +61,9 @@ enum TokenizerBench {
             let tokenizer = try Tokenizer(path: path)
             let load = ContinuousClock.now - loadStart
             let start = ContinuousClock.now
+            let cpuStart = cpuSeconds()
             let ids = tokenizer.encode(sample, addSpecialTokens: false)
+            let cpu = cpuSeconds() - cpuStart
             let encode = ContinuousClock.now - start
             let decodeStart = ContinuousClock.now
             let decoded = tokenizer.decode(ids)
@@ -58,11 +71,18 @@ enum TokenizerBench {
             let seconds = Double(encode.components.seconds) + Double(encode.components.attoseconds) / 1e18
             let decodeSeconds =
                 Double(decode.components.seconds) + Double(decode.components.attoseconds) / 1e18
+            // One 16,000-character word: quadratic merging took seconds here.
+            let word = String(repeating: "tokenization", count: 1_334).prefix(16_000)
+            let wordStart = ContinuousClock.now
+            _ = tokenizer.encode(String(word), addSpecialTokens: false)
+            let wordTime = ContinuousClock.now - wordStart
             let name = URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent
             print(
                 "\(name): load \(load), encode \(ids.count) tokens at "
-                    + String(format: "%.2f MB/s", megabytes / seconds) + ", decode at "
+                    + String(format: "%.2f MB/s (%.2f MB per CPU second)", megabytes / seconds, megabytes / cpu)
+                    + ", decode at "
                     + String(format: "%.2f MB/s", Double(decoded.utf8.count) / 1_048_576 / decodeSeconds)
+                    + ", one 16,000-character word in \(wordTime)"
             )
         }
     }

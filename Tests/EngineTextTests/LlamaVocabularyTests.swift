@@ -44,6 +44,13 @@ struct LlamaVocabularyTests {
 
     /// The converted tokenizer and the expectations of one vocabulary.
     static func load(_ name: String) throws -> (Tokenizer, [Vector], [CorpusCase]) {
+        let (vectors, corpus) = try expectations(name)
+        let path = cache.appendingPathComponent(name).appendingPathComponent("tokenizer.json").path
+        return (try Tokenizer(path: path), vectors, corpus)
+    }
+
+    /// The expectations of one vocabulary: llama.cpp's vectors with HF's decodes, and the corpus.
+    static func expectations(_ name: String) throws -> ([Vector], [CorpusCase]) {
         let folder = cache.appendingPathComponent(name)
         let expectedPath = folder.appendingPathComponent("expected.json").path
         guard let data = FileManager.default.contents(atPath: expectedPath) else {
@@ -65,30 +72,27 @@ struct LlamaVocabularyTests {
                 decodedSkippingSpecial: $0["decodedSkippingSpecial"]?.string ?? ""
             )
         }
-        let tokenizer = try Tokenizer(path: folder.appendingPathComponent("tokenizer.json").path)
-        return (tokenizer, vectors, corpus)
+        return (vectors, corpus)
     }
 
     static func same(_ a: String, _ b: String) -> Bool { a.unicodeScalars.elementsEqual(b.unicodeScalars) }
 
-    @Test(arguments: vocabularies)
-    func llamaCppVectors(_ name: String) throws {
-        let (tokenizer, vectors, _) = try Self.load(name)
-        #expect(vectors.count >= 46, "\(name): too few vectors")
-        var passed = 0
+    /// Every `.inp` case of llama.cpp encodes to its `.out` ids and decodes as HF does (none for the variants), and
+    /// every corpus chunk gives HF's ids, with and without special tokens, and HF's decodes.
+    @Test(arguments: vocabularies + variants)
+    func matchesLlamaCppAndTokenizers(_ name: String) throws {
+        let (tokenizer, vectors, corpus) = try Self.load(name)
+        if Self.vocabularies.contains(name) {
+            #expect(vectors.count >= 46, "\(name): too few vectors")
+        }
+        var vectorsPassed = 0
         for vector in vectors {
             let ids = tokenizer.encode(vector.text, addSpecialTokens: false)
             let decoded = tokenizer.decode(vector.ids)
             #expect(ids == vector.ids, "\(name) encode \(vector.text.debugDescription)")
             #expect(Self.same(decoded, vector.decoded), "\(name) decode \(vector.text.debugDescription)")
-            if ids == vector.ids && Self.same(decoded, vector.decoded) { passed += 1 }
+            if ids == vector.ids && Self.same(decoded, vector.decoded) { vectorsPassed += 1 }
         }
-        print("\(name): \(passed)/\(vectors.count) llama.cpp vectors")
-    }
-
-    @Test(arguments: vocabularies + variants)
-    func corpusMatchesTokenizers(_ name: String) throws {
-        let (tokenizer, _, corpus) = try Self.load(name)
         #expect(corpus.count >= 300, "\(name): corpus too small")
         var passed = 0
         for c in corpus {
@@ -106,7 +110,10 @@ struct LlamaVocabularyTests {
                 passed += 1
             }
         }
-        print("\(name): \(passed)/\(corpus.count) corpus chunks identical to tokenizers")
+        print(
+            "\(name): \(vectorsPassed)/\(vectors.count) llama.cpp vectors, \(passed)/\(corpus.count) corpus chunks "
+                + "identical to tokenizers"
+        )
     }
 }
 
@@ -114,7 +121,7 @@ struct LlamaVocabularyTests {
 struct GGUFVocabularyTests {
     @Test(arguments: LlamaVocabularyTests.vocabularies)
     func ggufMatchesVectors(_ name: String) throws {
-        let (_, vectors, _) = try LlamaVocabularyTests.load(name)
+        let (vectors, _) = try LlamaVocabularyTests.expectations(name)
         let path = LlamaVocabularyTests.root.appendingPathComponent(".cache/llama.cpp/models/ggml-vocab-\(name).gguf")
         let tokenizer = try Tokenizer(gguf: try GGUFMetadataReader.read(path.path))
         var passed = 0
