@@ -18,7 +18,8 @@ Extra variants (VARIANTS) reuse a converted vocabulary with other normalizers/pr
 component of the HF pipeline is compared with HF on the corpus.
 
 Regenerate (make test does this when the script or the Makefile changes):
-  .venv-test/bin/python scripts/make_tokenizer_vectors.py .cache/llama.cpp/models .cache/tokenizers
+  .venv-test/bin/python scripts/make_tokenizer_vectors.py .cache/llama.cpp/models .cache/tokenizers [NAME...]
+(names: only those outputs; the .done marker is written only by a full run)
 Needs transformers, tokenizers, gguf, sentencepiece, protobuf (no torch).
 """
 import json
@@ -27,7 +28,7 @@ import random
 import sys
 import unicodedata
 
-from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers
+from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
 from gguf import GGUFReader
 from transformers.integrations.gguf.gguf_tokenizer_mapping import GGUF_TOKENIZER_MAPPING, convert_gguf_tokenizer
 
@@ -73,10 +74,19 @@ def fix_llama_spm(tok):
 
 
 def fix_llama_bpe(tok):
-    # meta-llama/Meta-Llama-3-8B tokenizer.json: "ignore_merges": true (llama.cpp: LLAMA_VOCAB_PRE_TYPE_LLAMA3).
+    # meta-llama/Meta-Llama-3-8B tokenizer.json: "ignore_merges": true (llama.cpp: LLAMA_VOCAB_PRE_TYPE_LLAMA3), and a
+    # Sequence post-processor (ByteLevel, then TemplateProcessing with <|begin_of_text|>).
     data = json.loads(tok.to_str())
     data["model"]["ignore_merges"] = True
-    return Tokenizer.from_str(json.dumps(data))
+    tok = Tokenizer.from_str(json.dumps(data))
+    tok.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=False),
+        processors.TemplateProcessing(
+            single="<|begin_of_text|> $A", pair="<|begin_of_text|> $A <|begin_of_text|> $B:1",
+            special_tokens=[("<|begin_of_text|>", 128000)],
+        ),
+    ])
+    return tok
 
 
 def fix_command_r(tok):
@@ -113,12 +123,30 @@ def bytelevel_variant(normalizer, pre):
     return apply
 
 
+def added_token_options(tok):
+    # The added-token options on a real vocabulary: lstrip/rstrip on <|end|>, rstrip on <|user|>, lstrip on
+    # <|assistant|>, and a normalized, single-word added token.
+    data = json.loads(tok.to_str())
+    for token in data["added_tokens"]:
+        if token["content"] == "<|end|>":
+            token.update(lstrip=True, rstrip=True)
+        elif token["content"] == "<|user|>":
+            token.update(rstrip=True)
+        elif token["content"] == "<|assistant|>":
+            token.update(lstrip=True)
+    # An entry of the vocabulary made an added token keeps its id, as `add_tokens` does.
+    data["added_tokens"].append({"id": data["model"]["vocab"]["world"], "content": "world", "single_word": True,
+                                 "lstrip": False, "rstrip": False, "normalized": True, "special": False})
+    return Tokenizer.from_str(json.dumps(data))
+
+
 # name: (base vocabulary, change). Corpus only: these are not real models, they put each HF component under test.
 VARIANTS = {
     # What transformers writes for llama-spm: Metaspace with prepend_scheme "first".
     "llama-spm-metaspace-first": ("llama-spm", metaspace_variant("first", False)),
     "llama-spm-metaspace-always-split": ("llama-spm", metaspace_variant("always", True)),
     "llama-spm-metaspace-never": ("llama-spm", metaspace_variant("never", False)),
+    "phi-3-added-token-options": ("phi-3", added_token_options),
     "gpt-2-nfkc-lowercase-whitespace": (
         "gpt-2",
         bytelevel_variant(normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()]), pre_tokenizers.Whitespace()),
@@ -176,7 +204,7 @@ SEEDS = [
     "ied 4 ½ months", "w048 7tuijk dsdfhu", "https://example.com/path?q=1&r=two#frag", "user@example.org",
     "I'LL SAY IT'S FINE, YOU'RE RIGHT", "can't won't shouldn't", "''' \"\"\" ``` ~~~", "!!!???...,,,;;;:::",
     "(((nested))) [[[brackets]]] {{{braces}}}", "a" * 40, "ab" * 30, "-" * 25 + "=" * 25, "😀" * 8,
-    "x\u0000y", "tab\there", "mixed 中文 and English 和 numbers 123", "Tiếng Việt có dấu: ắ ằ ẳ ẵ ặ",
+    "underworld worldwide world_ worlds 'world' world", "x\u0000y", "tab\there", "mixed 中文 and English 和 numbers 123", "Tiếng Việt có dấu: ắ ằ ẳ ẵ ặ",
 ]
 
 
@@ -272,19 +300,25 @@ def write(out, name, tok, vectors, chunks):
 
 def main():
     models, out = sys.argv[1], sys.argv[2]
+    only = set(sys.argv[3:])  # while developing: regenerate only these outputs
     chunks = corpus()
     failures = 0
     converted = {}
     for name in VOCABS:
         tok = convert(models, name)
         converted[name] = tok.to_str()
-        failures += write(out, name, tok, read_vectors(models, name), chunks)
+        if not only or name in only:
+            failures += write(out, name, tok, read_vectors(models, name), chunks)
     for name, (base, change) in VARIANTS.items():
+        if only and name not in only:
+            continue
         tok = Tokenizer.from_str(converted[base])
-        change(tok)
+        tok = change(tok) or tok
         failures += write(out, name, tok, [], chunks)
     if failures:
         sys.exit(f"{failures} .inp cases where the converted tokenizer differs from llama.cpp's .out")
+    if only:
+        return
     with open(os.path.join(out, ".done"), "w") as f:
         f.write("ok\n")
 

@@ -180,7 +180,11 @@ public struct Tokenizer: Sendable {
         var bytes = [[UInt8]?](repeating: nil, count: maxID + 1)
         // The model's entries first, then added tokens, which take precedence for decoding as in `tokenizers`.
         for (key, id) in vocab { bytes[id] = key }
-        for token in added { bytes[token.id] = Array(String(String.UnicodeScalarView(token.content)).utf8) }
+        // A `normalized` added token decodes as its normalized form (as `tokenizers` 0.23 stores it).
+        for token in added {
+            let content = token.normalized ? normalizer?.apply(token.content) ?? token.content : token.content
+            bytes[token.id] = Array(String(String.UnicodeScalarView(content)).utf8)
+        }
         var scalars: [UInt32: Int32] = [:]
         for (key, id) in vocab {
             let text = String(decoding: key, as: UTF8.self).unicodeScalars

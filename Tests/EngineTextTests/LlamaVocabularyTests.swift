@@ -21,6 +21,7 @@ struct LlamaVocabularyTests {
     /// Variants of converted vocabularies that put the other HF components under test (see the script).
     static let variants = [
         "llama-spm-metaspace-first", "llama-spm-metaspace-always-split", "llama-spm-metaspace-never",
+        "phi-3-added-token-options",
         "gpt-2-nfkc-lowercase-whitespace", "gpt-2-nfd-strip-punctuation", "gpt-2-nfkd-digits-whitespacesplit",
         "gpt-2-split-removed", "gpt-2-split-merged-next", "gpt-2-split-contiguous-invert",
         "gpt-2-split-isolated-punct-replace",
