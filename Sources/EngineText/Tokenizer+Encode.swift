@@ -144,7 +144,7 @@ extension Tokenizer {
             return top
         }
         func pairMerge(_ left: Int32, _ right: Int32) -> Merge? {
-            merges[UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))]
+            merges.merge(left, right)
         }
         for i in 0..<(count - 1) {
             if let merge = pairMerge(symbols[i], symbols[i + 1]) {

@@ -51,9 +51,9 @@ public struct Tokenizer: Sendable {
     /// Token bytes by id (nil for an unused id).
     let tokenBytes: [[UInt8]?]
     /// Ids of the tokens that are one scalar, for the first step of BPE.
-    let scalarIDs: [UInt32: Int32]
+    let scalarIDs: ScalarTable
     /// BPE merges: (left id << 32 | right id) → (rank, merged id).
-    let merges: [UInt64: Merge]
+    let merges: PairTable
     let ignoreMerges: Bool
     let byteFallback: Bool
     let byteTokenIDs: [Int32]?
@@ -210,8 +210,8 @@ public struct Tokenizer: Sendable {
         }
         self.vocabulary = vocabulary
         self.tokenBytes = bytes
-        self.scalarIDs = scalars
-        self.merges = merges
+        self.scalarIDs = ScalarTable(scalars)
+        self.merges = PairTable(merges)
         self.ignoreMerges = ignoreMerges
         self.byteFallback = byteFallback
         self.byteTokenIDs = byteIDs
@@ -311,5 +311,74 @@ struct AddedTokenMatcher: Sendable {
         }
         if offset < text.count { parts.append(.text(offset..<text.count)) }
         return parts
+    }
+}
+
+/// BPE merges by pair of ids, in an open-addressing table: the merge loop's hot lookup, cheaper than a `Dictionary`
+/// with its seeded hashing.
+struct PairTable: Sendable {
+    private let keys: [UInt64]
+    private let values: [Tokenizer.Merge]
+    private let shift: UInt64
+    let count: Int
+
+    static let empty = UInt64.max
+
+    init(_ merges: [UInt64: Tokenizer.Merge]) {
+        var capacity = 16
+        while capacity < merges.count * 2 { capacity *= 2 }
+        var keys = [UInt64](repeating: Self.empty, count: capacity)
+        var values = [Tokenizer.Merge](repeating: Tokenizer.Merge(rank: 0, id: 0), count: capacity)
+        let shift = UInt64(64 - capacity.trailingZeroBitCount)
+        for (key, value) in merges {
+            var slot = Int((key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+            while keys[slot] != Self.empty { slot = (slot + 1) & (capacity - 1) }
+            keys[slot] = key
+            values[slot] = value
+        }
+        self.keys = keys
+        self.values = values
+        self.shift = shift
+        count = merges.count
+    }
+
+    var isEmpty: Bool { count == 0 }
+
+    /// The merge of `left` followed by `right`, if any.
+    func merge(_ left: Int32, _ right: Int32) -> Tokenizer.Merge? {
+        let key = UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
+        let mask = keys.count - 1
+        var slot = Int((key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+        while true {
+            let found = keys[slot]
+            if found == key { return values[slot] }
+            if found == Self.empty { return nil }
+            slot = (slot + 1) & mask
+        }
+    }
+}
+
+/// Token ids of single scalars: a flat array below U+30000, a dictionary above.
+struct ScalarTable: Sendable {
+    private let low: [Int32]
+    private let high: [UInt32: Int32]
+    static let flatLimit: UInt32 = 0x3_0000
+
+    init(_ ids: [UInt32: Int32]) {
+        var low = [Int32](repeating: -1, count: Int(Self.flatLimit))
+        var high: [UInt32: Int32] = [:]
+        for (scalar, id) in ids {
+            if scalar < Self.flatLimit { low[Int(scalar)] = id } else { high[scalar] = id }
+        }
+        self.low = low
+        self.high = high
+    }
+
+    subscript(_ scalar: UInt32) -> Int32? {
+        if scalar < Self.flatLimit {
+            let id = low[Int(scalar)]
+            return id >= 0 ? id : nil
+        }
+        return high[scalar]
     }
 }
