@@ -4,7 +4,7 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN  := .build/release
 KAITOC       := $(RELEASE_BIN)/kaitoc
 
-.PHONY: all deps build run test bench format lint clean third-party
+.PHONY: all deps build run test bench bench-engine format lint clean third-party
 
 all: build
 
@@ -77,6 +77,11 @@ bench: build $(TOKENIZER_VECTORS)
 	$(RELEASE_BIN)/kaito-tokenizer-bench
 	$(SWIFT) build -c release --product kaito-serve-bench
 	$(RELEASE_BIN)/kaito-serve-bench --threads 2 --prompt 64 --decode 32
+
+# kaito-serve's engine against llama.cpp on one random Llama-shaped model (not part of make test; builds llama.cpp from
+# llama-cpp-python's source distribution in a bench-only venv under .cache/bench-engine, about 15 minutes the first time).
+bench-engine: deps
+	scripts/bench-engine.sh
 
 format:
 	$(SWIFT) format format --parallel --in-place --recursive Sources Tests

@@ -134,7 +134,7 @@ let package = Package(
         ),
         .testTarget(
             name: "InferenceEngineTests",
-            dependencies: ["InferenceEngine"],
+            dependencies: ["InferenceEngine", "CKernels"],
             swiftSettings: upcoming
         ),
         .testTarget(

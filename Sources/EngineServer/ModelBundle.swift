@@ -27,9 +27,16 @@ public final class ModelBundle: Sendable {
     ///   - name: The served model name (default: the folder's last component).
     ///   - adapters: LoRA adapters, each with its strength.
     ///   - maxModelLength: The longest sequence served (default and at most the model's context).
+    ///   - options: Threads, quantization at load and KV cache type.
     /// - Throws: ``EngineError`` or ``TokenizerError``/``TemplateError`` naming the file that is wrong.
-    public init(folder: String, name: String? = nil, adapters: [LoRAAdapter] = [], maxModelLength: Int? = nil) throws {
-        var model = try CausalLM(folder: folder).applying(adapters)
+    public init(
+        folder: String,
+        name: String? = nil,
+        adapters: [LoRAAdapter] = [],
+        maxModelLength: Int? = nil,
+        options: LoadOptions = LoadOptions()
+    ) throws {
+        var model = try CausalLM(folder: folder, options: options).applying(adapters)
         if let maxModelLength { model = model.limitingContext(to: maxModelLength) }
         self.model = model
         self.adapters = adapters.map { ($0.name, $0.strength) }

@@ -20,8 +20,14 @@ struct KaitoServe: AsyncParsableCommand {
     @Option(help: "The address to listen on.")
     var host: String = "0.0.0.0"
 
-    @Option(help: "Threads for matrix products (default: the machine's cores).")
+    @Option(help: "Threads of the engine's worker pool (default: the machine's cores).")
     var threads: Int?
+
+    @Option(help: "Quantize float weights at load: q8_0 or q4_0 (default: compute with the weights as stored).")
+    var quantization: String?
+
+    @Option(help: "The KV cache's element type: f32 or f16.")
+    var kvCacheDtype: String = "f32"
 
     @Option(help: "The name clients use for the model (default: the folder name).")
     var servedModelName: String?
@@ -43,13 +49,23 @@ struct KaitoServe: AsyncParsableCommand {
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let quantization, LoadOptions.Quantization(rawValue: quantization) == nil {
+            throw ValidationError("--quantization must be one of q8_0, q4_0")
+        }
+        if LoadOptions.CacheType(rawValue: kvCacheDtype) == nil {
+            throw ValidationError("--kv-cache-dtype must be f32 or f16")
+        }
         if let maxModelLen, maxModelLen < 1 { throw ValidationError("--max-model-len must be at least 1") }
         if !(1...65535).contains(port) { throw ValidationError("--port must be in 1...65535") }
         if maxWaiting < 0 { throw ValidationError("--max-waiting must not be negative") }
     }
 
     func run() async throws {
-        if let threads { ThreadCount.set(threads) }
+        let options = LoadOptions(
+            threads: threads,
+            quantization: quantization.flatMap(LoadOptions.Quantization.init(rawValue:)),
+            kvCacheType: LoadOptions.CacheType(rawValue: kvCacheDtype) ?? .f32
+        )
         let state = ModelState()
         let router = KaitoServeRoutes.makeRouter(state: state)
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)))
@@ -64,7 +80,8 @@ struct KaitoServe: AsyncParsableCommand {
                 folder: model,
                 name: servedModelName,
                 adapters: adapters,
-                maxModelLength: maxModelLen
+                maxModelLength: maxModelLen,
+                options: options
             )
             state.ready(GenerationQueue(bundle: bundle, capacity: maxWaiting))
             let summary = adapters.map { "\($0.name)=\($0.strength)" }.joined(separator: ", ")

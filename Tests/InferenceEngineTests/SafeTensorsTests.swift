@@ -58,6 +58,52 @@ struct SafeTensorsTests {
         #expect { _ = try SafeTensorsFile(path: url.path) } throws: { ($0 as? EngineError)?.code == .invalidFile }
     }
 
+    /// A refused file leaves no mapping behind, and a tensor view keeps its file mapped.
+    ///
+    /// Issue 15: a malformed header unmapped the file twice (once in the failing branch, once in `deinit`). The
+    /// mapping now has one owner, ``MappedFile``, unmapped once in its `deinit`.
+    @Test func malformedHeadersLeaveNoMappingBehind() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("bad-\(UUID().uuidString).safetensors")
+        func mapped() throws -> Bool {
+            // procfs reports a size of 0: read to the end rather than by size.
+            let maps = try #require(FileHandle(forReadingAtPath: "/proc/self/maps")).readDataToEndOfFile()
+            return String(decoding: maps, as: UTF8.self).contains(url.lastPathComponent)
+        }
+        let header = Array("{not json}".utf8)
+        var notJSON = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header
+        notJSON += [UInt8](repeating: 0, count: 64)
+        let writers: [(String, () throws -> Void)] = [
+            ("not JSON", { try Data(notJSON).write(to: url) }),
+            (
+                "malformed entry",
+                { try SafeTensorsWriter.write([("a", "F32", [2], [1, 2, 3, 4, 5, 6, 7, 8])], to: url) }
+            ),
+            ("bad dtype", { try SafeTensorsWriter.write([("a", "I8", [1], [1])], to: url) }),
+        ]
+        for (label, write) in writers {
+            try write()
+            if label == "malformed entry" {
+                // Damage the entry after writing a valid file: shape and offsets disagree.
+                var bytes = try Data(contentsOf: url)
+                let text = String(decoding: bytes, as: UTF8.self)
+                let fixed = text.replacingOccurrences(of: "[2]", with: "[\"x\"]")
+                bytes = Data(fixed.utf8)
+                try bytes.write(to: url)
+            }
+            #expect(throws: EngineError.self, "\(label)") { _ = try SafeTensorsFile(path: url.path) }
+            #expect(try !mapped(), "\(label): the mapping is released")
+        }
+        try SafeTensorsWriter.write([("a", "F32", [2], SafeTensorsWriter.floats([1, 2]))], to: url)
+        var file: SafeTensorsFile? = try SafeTensorsFile(path: url.path)
+        #expect(try mapped())
+        let view = try #require(try file?.view("a"))
+        file = nil
+        #expect(try mapped(), "a tensor view keeps its file mapped")
+        #expect(view.floats() == [1, 2])
+    }
+
     /// A checkpoint split into two shards with `model.safetensors.index.json` loads like the single file.
     @Test func shardedCheckpointsLoadLikeOneFile() throws {
         let source = ReferenceModelTests.fixtures.appendingPathComponent("llama")

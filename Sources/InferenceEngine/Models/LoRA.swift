@@ -225,15 +225,6 @@ private struct AdapterSettings {
     }
 }
 
-extension LoRAAdapter.Pair {
-    /// `B (A x)`, the unscaled delta of one input.
-    func delta(_ x: [Float]) -> [Float] {
-        let down = Linear(weight: a, bias: nil, outputs: rank, inputs: inputs)
-        let up = Linear(weight: b, bias: nil, outputs: outputs, inputs: rank)
-        return up(down(x))
-    }
-}
-
 extension CausalLM {
     /// This model with `adapters` applied as side branches; the base weights are shared, not copied.
     ///
@@ -294,13 +285,6 @@ extension CausalLM {
                 layers[i][keyPath: path] = linear
             }
         }
-        return CausalLM(
-            config: config,
-            embeddings: embeddings,
-            layers: layers,
-            finalNorm: finalNorm,
-            head: head,
-            contextLength: contextLength
-        )
+        return rebuilt(layers: layers, head: head, contextLength: contextLength)
     }
 }

@@ -1,0 +1,154 @@
+internal import Foundation
+
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// The keys and values of every layer for the positions seen so far, in one preallocated block, and the scratch
+/// memory a forward pass of this sequence works in, so decoding allocates nothing per token.
+///
+/// Keys and values are laid out `[layer][kv head][position][head dim]` in F32 or F16 (``LoadOptions/CacheType``),
+/// for the model's whole context. The block is reserved address space: only the pages of positions actually written
+/// become resident. A copy of a cache is a value: the first forward through a shared copy copies the block.
+public struct KVCache: Sendable {
+    var state: SequenceState
+    /// Positions cached.
+    public private(set) var count = 0
+
+    init(state: SequenceState) { self.state = state }
+
+    /// Makes the storage unique before a write (copy on write) and returns it.
+    mutating func prepareWrite() -> SequenceState {
+        if !isKnownUniquelyReferenced(&state) { state = state.copy(positions: count) }
+        return state
+    }
+
+    mutating func advance(by positions: Int) { count += positions }
+}
+
+/// Sizes of a sequence's buffers, from the model.
+struct SequenceShape: Sendable, Hashable {
+    var layers: Int
+    var keyValueHeads: Int
+    var headDimension: Int
+    var capacity: Int
+    var cacheType: LoadOptions.CacheType
+    /// Tokens per forward chunk.
+    var chunk: Int
+    var hidden: Int
+    var queryWidth: Int
+    var qkvWidth: Int
+    var intermediate: Int
+    var gateUpWidth: Int
+    var vocabulary: Int
+    /// The widest input of any product (for quantized activations).
+    var widestInput: Int
+    /// The most LoRA down-projection floats of any product group, per token.
+    var loraWidth: Int
+}
+
+/// The memory of one sequence: its KV cache and its forward pass's scratch.
+// Justification for @unchecked Sendable: a KVCache owns it uniquely while a forward pass writes it (copy on write),
+// and the pass's workers write disjoint parts between barriers.
+final class SequenceState: @unchecked Sendable {
+    let shape: SequenceShape
+    let elementBytes: Int
+    let keys: UnsafeMutableRawPointer
+    let values: UnsafeMutableRawPointer
+    private let cacheBytes: Int
+    /// Residual stream, `chunk × hidden`.
+    let x: UnsafeMutablePointer<Float>
+    /// Normed input, `chunk × hidden`.
+    let normed: UnsafeMutablePointer<Float>
+    /// Q, K, V side by side, `chunk × qkvWidth`.
+    let qkv: UnsafeMutablePointer<Float>
+    /// Attention output, `chunk × queryWidth`.
+    let attended: UnsafeMutablePointer<Float>
+    /// Product output before the residual add, `chunk × hidden`.
+    let projected: UnsafeMutablePointer<Float>
+    /// Gate and up side by side, `chunk × gateUpWidth`.
+    let gateUp: UnsafeMutablePointer<Float>
+    /// SiLU(gate) · up, `chunk × intermediate`.
+    let activated: UnsafeMutablePointer<Float>
+    /// LoRA down-projections, `chunk × loraWidth`.
+    let lora: UnsafeMutablePointer<Float>
+    /// Rotary cosines and sines, `chunk × headDimension / 2` each.
+    let cosines: UnsafeMutablePointer<Float>
+    let sines: UnsafeMutablePointer<Float>
+    /// Logits of the last token.
+    let logits: UnsafeMutablePointer<Float>
+    /// Quantized activations, one buffer per format, `chunk` rows of the widest input.
+    let quantized: [TensorType: UnsafeMutableRawPointer]
+    private var allocations: [UnsafeMutableRawPointer] = []
+
+    init(shape: SequenceShape) {
+        self.shape = shape
+        elementBytes = shape.cacheType == .f16 ? 2 : 4
+        cacheBytes = shape.layers * shape.keyValueHeads * shape.capacity * shape.headDimension * elementBytes
+        keys = Self.reserve(cacheBytes)
+        values = Self.reserve(cacheBytes)
+        var allocations: [UnsafeMutableRawPointer] = []
+        func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let pointer = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * 4, alignment: 64)
+            allocations.append(pointer)
+            return pointer.bindMemory(to: Float.self, capacity: max(1, count))
+        }
+        let c = shape.chunk
+        x = floats(c * shape.hidden)
+        normed = floats(c * shape.hidden)
+        qkv = floats(c * shape.qkvWidth)
+        attended = floats(c * shape.queryWidth)
+        projected = floats(c * shape.hidden)
+        gateUp = floats(c * shape.gateUpWidth)
+        activated = floats(c * shape.intermediate)
+        lora = floats(c * shape.loraWidth)
+        cosines = floats(c * shape.headDimension / 2)
+        sines = floats(c * shape.headDimension / 2)
+        logits = floats(shape.vocabulary)
+        var quantized: [TensorType: UnsafeMutableRawPointer] = [:]
+        for type in [TensorType.q8_0, .q8_K] {
+            let blocks = (shape.widestInput + type.blockElements - 1) / type.blockElements
+            let pointer = UnsafeMutableRawPointer.allocate(byteCount: c * blocks * type.blockBytes + 64, alignment: 64)
+            allocations.append(pointer)
+            quantized[type] = pointer
+        }
+        self.quantized = quantized
+        self.allocations = allocations
+    }
+
+    deinit {
+        munmap(keys, cacheBytes)
+        munmap(values, cacheBytes)
+        for pointer in allocations { pointer.deallocate() }
+    }
+
+    /// Address space for `bytes`, zero pages until written.
+    private static func reserve(_ bytes: Int) -> UnsafeMutableRawPointer {
+        let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE
+        guard let pointer = mmap(nil, max(bytes, 1), PROT_READ | PROT_WRITE, flags, -1, 0), pointer != MAP_FAILED
+        else { fatalError("kaito-serve: cannot reserve \(bytes) bytes of address space for the KV cache") }
+        return pointer
+    }
+
+    /// Bytes from one position to the next within a head.
+    var rowBytes: Int { shape.headDimension * elementBytes }
+
+    /// The first key of `position` for `head` of `layer` (values: same offset from ``values``).
+    func offset(layer: Int, head: Int, position: Int) -> Int {
+        ((layer * shape.keyValueHeads + head) * shape.capacity + position) * rowBytes
+    }
+
+    /// A new state holding the first `positions` of this one's cache.
+    func copy(positions: Int) -> SequenceState {
+        let copy = SequenceState(shape: shape)
+        let bytes = positions * rowBytes
+        for layer in 0..<shape.layers {
+            for head in 0..<shape.keyValueHeads {
+                let at = offset(layer: layer, head: head, position: 0)
+                (copy.keys + at).copyMemory(from: keys + at, byteCount: bytes)
+                (copy.values + at).copyMemory(from: values + at, byteCount: bytes)
+            }
+        }
+        return copy
+    }
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# make bench-engine: kaito-serve's engine against llama.cpp on the same random model (see scripts/bench_engine.py).
+#
+# Everything lives under .cache/bench-engine (never part of make test):
+#   venv/       a bench-only virtual environment: numpy, transformers, gguf, sentencepiece, and torch from the PyTorch
+#               CPU index (llama.cpp's converter imports torch; never the default PyPI torch);
+#   src/        llama-cpp-python's PyPI source distribution, fetched by pip (it vendors llama.cpp);
+#   llama/      llama.cpp built from that tree with cmake and ninja from the venv (GGML_NATIVE, like a pip build
+#               with CMAKE_ARGS="-DGGML_NATIVE=ON"): llama-bench and llama-quantize;
+#   work/       the model (BF16 and F16 safetensors), its GGUF files, the bandwidth probe.
+# Variables: THREADS (2), ROUNDS (3), PROMPT (256), DECODE (64), ONLY (subset of configurations, comma-separated);
+# to reuse what exists elsewhere instead of building it: BENCH_PYTHON (a python with the venv's packages),
+# LLAMA_SRC (a llama.cpp tree with convert_hf_to_gguf.py and models/), LLAMA_BIN (llama-bench and llama-quantize).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LLAMA_CPP_PY=0.3.36
+DIR=.cache/bench-engine
+VENV=$DIR/venv
+SRC=$DIR/src/llama_cpp_python-$LLAMA_CPP_PY
+BUILD=$DIR/llama
+mkdir -p "$DIR"
+
+PYTHON=${BENCH_PYTHON:-$VENV/bin/python}
+if [ -z "${BENCH_PYTHON:-}" ] && [ ! -f "$VENV/.installed" ]; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check scikit-build-core cmake ninja numpy safetensors \
+        "transformers>=4.45" gguf sentencepiece protobuf
+    "$VENV/bin/pip" install -q --disable-pip-version-check torch --index-url https://download.pytorch.org/whl/cpu
+    touch "$VENV/.installed"
+fi
+
+LLAMA=${LLAMA_SRC:-$SRC/vendor/llama.cpp}
+if [ -z "${LLAMA_SRC:-}" ] && [ ! -f "$SRC/.extracted" ]; then
+    rm -rf "$DIR/src"
+    mkdir -p "$DIR/src"
+    "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps --no-build-isolation \
+        --no-binary llama-cpp-python "llama-cpp-python==$LLAMA_CPP_PY" -d "$DIR/src"
+    tar -xzf "$DIR/src/llama_cpp_python-$LLAMA_CPP_PY.tar.gz" -C "$DIR/src"
+    touch "$SRC/.extracted"
+fi
+
+BIN=${LLAMA_BIN:-$BUILD/bin}
+if [ ! -x "$BIN/llama-bench" ] || [ ! -x "$BIN/llama-quantize" ]; then
+    echo "building llama.cpp (llama-bench, llama-quantize) from $LLAMA: about 10 minutes on 2 cores"
+    PATH="$PWD/$VENV/bin:$PATH" cmake -S "$LLAMA" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+        -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+        -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=OFF -DLLAVA_BUILD=OFF >/dev/null
+    PATH="$PWD/$VENV/bin:$PATH" ninja -C "$BUILD" llama-bench llama-quantize >/dev/null
+fi
+
+swift build -c release --product kaito-serve-bench
+"$PYTHON" scripts/bench_engine.py --work "$DIR/work" --llama-bin "$BIN" \
+    --llama-src "$LLAMA" --serve-bench .build/release/kaito-serve-bench \
+    --threads "${THREADS:-2}" --rounds "${ROUNDS:-3}" --prompt "${PROMPT:-256}" --decode "${DECODE:-64}" \
+    --only "${ONLY:-}"
