@@ -25,10 +25,13 @@ run: build
 VENV         := .venv-test
 PYTHON       := $(VENV)/bin/python
 
-# Python tools the tests use as independent referees (schemas, kustomize is kubectl's).
+# Python tools the tests use as independent referees (schemas, kustomize is kubectl's; transformers' GGUF converter
+# and HF tokenizers for scripts/make_tokenizer_vectors.py, without torch).
 $(VENV)/.installed: Makefile
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check "kubernetes-validate==1.37.0" "jsonschema>=4" "pyyaml>=6" "pre-commit>=3" "openai>=1"
+	$(VENV)/bin/pip install -q --disable-pip-version-check "transformers==5.24.0" "tokenizers==0.23.3" "gguf==0.19.0" \
+		"sentencepiece==0.2.3" "protobuf>=5"
 	touch $@
 
 # Third-party test material nobody here wrote: llama.cpp's models/ folder (ggml-vocab-*.gguf with .inp/.out
@@ -51,8 +54,15 @@ $(THIRD_PARTY)/.extracted: Makefile $(VENV)/.installed
 
 third-party: $(THIRD_PARTY)/.extracted
 
+# Tokenizer test material made from the third-party vocabularies (converted tokenizer.json files and HF's ids for
+# llama.cpp's vectors and a corpus; about 150 MB, so generated here rather than committed).
+TOKENIZER_VECTORS := .cache/tokenizers/.done
+$(TOKENIZER_VECTORS): scripts/make_tokenizer_vectors.py $(VENV)/.installed $(THIRD_PARTY)/.extracted
+	rm -rf .cache/tokenizers
+	$(PYTHON) scripts/make_tokenizer_vectors.py $(THIRD_PARTY)/models .cache/tokenizers
+
 # One debug build with tests enabled serves both the test runner and the end-to-end scripts.
-test: deps $(VENV)/.installed $(THIRD_PARTY)/.extracted
+test: deps $(VENV)/.installed $(THIRD_PARTY)/.extracted $(TOKENIZER_VECTORS)
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/cli-tests.sh .build/debug/kaitoc
@@ -61,8 +71,10 @@ test: deps $(VENV)/.installed $(THIRD_PARTY)/.extracted
 	scripts/serve-tests.sh .build/debug/kaito-serve $(PYTHON)
 	$(PYTHON) scripts/contract_test.py .build/debug/kaitoc .build/debug
 
-bench: build
+bench: build $(TOKENIZER_VECTORS)
 	python3 scripts/bench.py
+	$(SWIFT) build -c release --product kaito-tokenizer-bench
+	$(RELEASE_BIN)/kaito-tokenizer-bench
 	$(SWIFT) build -c release --product kaito-serve-bench
 	$(RELEASE_BIN)/kaito-serve-bench --threads 2 --prompt 64 --decode 32
 

@@ -100,6 +100,11 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .executableTarget(
+            name: "kaito-tokenizer-bench",
+            dependencies: ["EngineText"],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
             name: "kaitoc",
             dependencies: [
                 "KaitoCore",

@@ -100,6 +100,8 @@ public final class GenerationQueue: Sendable {
     ///
     /// - Parameters:
     ///   - prompt: The rendered prompt.
+    ///   - addSpecialTokens: Whether tokenizing the prompt adds the tokenizer's special tokens (BOS): `true` for a raw
+    ///     prompt, `false` for a rendered chat template, which writes them itself (transformers' `apply_chat_template`).
     ///   - maxNewTokens: The most tokens to generate.
     ///   - sampling: The sampling parameters.
     ///   - stop: Stop sequences; the text ends before the first one.
@@ -110,6 +112,7 @@ public final class GenerationQueue: Sendable {
     ///   when cancelled before it started.
     public func generate(
         prompt: String,
+        addSpecialTokens: Bool = true,
         maxNewTokens: Int,
         sampling: SamplingParameters,
         stop: [String] = [],
@@ -132,6 +135,7 @@ public final class GenerationQueue: Sendable {
                     )
                     let (result, reason, tokens) = self.run(
                         prompt: prompt,
+                        addSpecialTokens: addSpecialTokens,
                         maxNewTokens: maxNewTokens,
                         sampling: sampling,
                         stop: stop,
@@ -162,6 +166,7 @@ public final class GenerationQueue: Sendable {
     /// and the tokens generated.
     private func run(
         prompt: String,
+        addSpecialTokens: Bool,
         maxNewTokens: Int,
         sampling: SamplingParameters,
         stop: [String],
@@ -172,7 +177,7 @@ public final class GenerationQueue: Sendable {
         var lastToken = ContinuousClock.now
         metrics.queueTime.record(lastToken - arrival)
         guard !cancelled.isSet else { return (.failure(CancellationError()), "abort", 0) }
-        let ids = bundle.tokenizer.encode(prompt)
+        let ids = bundle.tokenizer.encode(prompt, addSpecialTokens: addSpecialTokens)
         metrics.promptTokens.increment(by: Int64(ids.count))
         metrics.promptSize.record(Double(ids.count))
         let context = Double(bundle.model.contextLength)

@@ -38,9 +38,13 @@ extension KaitoServeRoutes {
         if let seed = try int(kwargs, "seed") { sampling.seed = UInt64(truncatingIfNeeded: seed) }
         if !doSample { sampling.temperature = 0 }
         guard maxLength > 0 else { throw typeError("max_length", "greater than 0") }
-        let promptTokens = queue.bundle.tokenizer.encode(text).count
+        // A rendered conversation holds its special tokens already (transformers: apply_chat_template, then
+        // tokenize without adding them); a raw prompt gets them from the tokenizer, as the pipeline's does.
+        let addSpecialTokens = prompt != nil
+        let promptTokens = queue.bundle.tokenizer.encode(text, addSpecialTokens: addSpecialTokens).count
         let output = try await queue.generate(
             prompt: text,
+            addSpecialTokens: addSpecialTokens,
             maxNewTokens: max(0, maxLength - promptTokens),
             sampling: sampling
         )
@@ -121,6 +125,7 @@ extension KaitoServeRoutes {
         if !stream {
             let output = try await queue.generate(
                 prompt: prompt,
+                addSpecialTokens: !chat,
                 maxNewTokens: maxTokens,
                 sampling: sampling,
                 stop: stop
@@ -148,6 +153,7 @@ extension KaitoServeRoutes {
                 defer { continuation.finish() }
                 return try await queue.generate(
                     prompt: prompt,
+                    addSpecialTokens: !chat,
                     maxNewTokens: maxTokens,
                     sampling: frozenSampling,
                     stop: frozenStop,

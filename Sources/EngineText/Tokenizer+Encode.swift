@@ -1,225 +1,206 @@
 extension Tokenizer {
-    /// The GPT-2 byte-to-character table of byte-level BPE: printable bytes map to themselves, the others to
-    /// characters from U+0100 up.
-    static let byteToCharacter: [Character] = {
-        var table = [Character](repeating: " ", count: 256)
-        var next: UInt32 = 256
-        for b in 0..<256 {
-            let printable = (33...126).contains(b) || (161...172).contains(b) || (174...255).contains(b)
-            if printable {
-                table[b] = Character(Unicode.Scalar(UInt8(b)))
-            } else {
-                table[b] = Character(Unicode.Scalar(next) ?? " ")
-                next += 1
-            }
-        }
-        return table
-    }()
-
-    static let characterToByte: [Character: UInt8] = {
-        var map: [Character: UInt8] = [:]
-        for (b, c) in byteToCharacter.enumerated() { map[c] = UInt8(b) }
-        return map
-    }()
-
-    /// Encodes text.
+    /// Encodes text as `tokenizers`' `encode(text, add_special_tokens:)` does.
     ///
     /// - Parameters:
-    ///   - text: The text.
-    ///   - addSpecialTokens: Add the post-processor's special tokens (for example BOS).
+    ///   - text: The text. Added tokens written in it (for example `<|im_start|>`) become their ids.
+    ///   - addSpecialTokens: Add the post-processor's special tokens (for example BOS). A rendered chat template
+    ///     already holds them: encode it with `false`, as transformers' `apply_chat_template` does.
     /// - Returns: Token ids, identical to `tokenizers`.
     public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int] {
+        let scalars = Array(text.unicodeScalars)
         var ids: [Int] = []
-        for segment in splitOnAddedTokens(text) {
-            switch segment {
-            case .added(let id): ids.append(id)
-            case .text(let piece): ids += encodePlain(piece)
-            }
-        }
-        return addSpecialTokens ? prefixIDs + ids + suffixIDs : ids
-    }
-
-    enum Segment {
-        case added(Int)
-        case text(String)
-    }
-
-    /// Splits text around added tokens (longest first at each position), honouring `lstrip` and `rstrip`.
-    func splitOnAddedTokens(_ text: String) -> [Segment] {
-        guard !addedTokens.isEmpty else { return text.isEmpty ? [] : [.text(text)] }
-        var segments: [Segment] = []
-        var scalars = Array(text.unicodeScalars)[...]
-        var pending = String.UnicodeScalarView()
-        func flush() {
-            if !pending.isEmpty { segments.append(.text(String(pending))) }
-            pending = String.UnicodeScalarView()
-        }
-        outer: while let first = scalars.first {
-            for token in addedTokens where token.content.unicodeScalars.first == first {
-                let content = Array(token.content.unicodeScalars)
-                if scalars.starts(with: content) {
-                    if token.lstrip {
-                        while let last = pending.last, last.properties.isWhitespace { pending.removeLast() }
-                    }
-                    flush()
-                    segments.append(.added(token.id))
-                    scalars = scalars.dropFirst(content.count)
-                    if token.rstrip {
-                        while let next = scalars.first, next.properties.isWhitespace { scalars = scalars.dropFirst() }
-                    }
-                    continue outer
-                }
-            }
-            pending.append(first)
-            scalars = scalars.dropFirst()
-        }
-        flush()
-        return segments
-    }
-
-    /// Normalises, pre-tokenises and runs BPE on text without added tokens.
-    func encodePlain(_ text: String) -> [Int] {
-        var normalized = text
-        for normalizer in normalizers {
-            switch normalizer {
-            case .prepend(let prefix): if !normalized.isEmpty { normalized = prefix + normalized }
-            case .replace(let pattern, let content): normalized = normalized.replacing(pattern, with: content)
-            }
-        }
-        var words = normalized.isEmpty ? [] : [normalized]
-        for pre in preTokenizers {
-            switch pre {
-            case .split(let pattern, let behavior):
-                guard let box = splitRegexes[pattern] else { continue }
-                words = words.flatMap { Self.split($0, regex: box.regex, behavior: behavior) }
-            case .byteLevel(let addPrefixSpace, _):
-                words = words.map { word in
-                    let prefixed = addPrefixSpace && !word.hasPrefix(" ") ? " " + word : word
-                    return String(prefixed.utf8.map { Self.byteToCharacter[Int($0)] })
-                }
-            case .metaspace(let replacement, let scheme):
-                words = words.map { word in
-                    let replaced = word.replacing(" ", with: replacement)
-                    return scheme == "never" || replaced.hasPrefix(replacement) ? replaced : replacement + replaced
-                }
-            }
-        }
-        return words.flatMap(bpe)
-    }
-
-    /// The pieces of a string by a regex, keeping matches and the text between them ("Isolated").
-    static func split(_ text: String, regex: Regex<AnyRegexOutput>, behavior: String) -> [String] {
-        var pieces: [String] = []
-        var last = text.startIndex
-        for match in text.matches(of: regex) {
-            if match.range.lowerBound > last { pieces.append(String(text[last..<match.range.lowerBound])) }
-            if !match.range.isEmpty { pieces.append(String(text[match.range])) }
-            last = match.range.upperBound
-        }
-        if last < text.endIndex { pieces.append(String(text[last...])) }
-        return pieces
-    }
-
-    /// Byte-pair encoding of one word: lowest-ranked merges first.
-    func bpe(_ word: String) -> [Int] {
-        if let id = vocabulary[word], mergeRanks.isEmpty || word.unicodeScalars.count == 1 { return [id] }
-        var symbols: [String] = word.unicodeScalars.map { String($0) }
-        guard !symbols.isEmpty else { return [] }
-        while symbols.count > 1 {
-            var best: (rank: Int, index: Int)?
-            for i in 0..<(symbols.count - 1) {
-                if let rank = mergeRanks[symbols[i] + " " + symbols[i + 1]], rank < (best?.rank ?? .max) {
-                    best = (rank, i)
-                }
-            }
-            guard let best else { break }
-            symbols[best.index] += symbols[best.index + 1]
-            symbols.remove(at: best.index + 1)
-        }
-        var ids: [Int] = []
-        var lastWasUnknown = false
-        for symbol in symbols {
-            if let id = vocabulary[symbol] {
+        ids.reserveCapacity(scalars.count / 3 + 4)
+        var scratch = BPEScratch()
+        for part in rawMatcher.split(scalars) {
+            switch part {
+            case .token(let id):
                 ids.append(id)
-                lastWasUnknown = false
-            } else if byteFallback {
-                for byte in symbol.utf8 {
-                    let name = "<0x" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true) + ">"
-                    if let id = vocabulary[name] { ids.append(id) }
+            case .text(let range):
+                var normalized = Array(scalars[range])
+                if let normalizer { normalized = normalizer.apply(normalized) }
+                for inner in normalizedMatcher.split(normalized) {
+                    switch inner {
+                    case .token(let id):
+                        ids.append(id)
+                    case .text(let innerRange):
+                        let atStart = range.lowerBound == 0 && innerRange.lowerBound == 0
+                        encodeWords(Array(normalized[innerRange]), atStart: atStart, scratch: &scratch, into: &ids)
+                    }
                 }
-                lastWasUnknown = false
-            } else if let unknown = unknownToken, let id = vocabulary[unknown] {
-                if !(fuseUnknown && lastWasUnknown) { ids.append(id) }
-                lastWasUnknown = true
             }
         }
-        return ids
+        guard addSpecialTokens, let postProcessor else { return ids }
+        return postProcessor.apply(ids)
     }
 
-    /// Decodes ids, identical to `tokenizers` (invalid UTF-8 becomes U+FFFD).
-    public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
-        var pieces = ids.compactMap { id -> String? in
-            if skipSpecialTokens, specialIDs.contains(id) { return nil }
-            return tokens[id]
+    /// Pre-tokenizes normalized text and runs the model on each word.
+    func encodeWords(
+        _ text: [Unicode.Scalar],
+        atStart: Bool,
+        scratch: inout BPEScratch,
+        into ids: inout [Int]
+    ) {
+        var pieces = [PreToken(scalars: text[...], atStart: atStart)]
+        if let preTokenizer { pieces = preTokenizer.apply(pieces) }
+        for piece in pieces where !piece.scalars.isEmpty {
+            // Words repeat: short ones are merged once per call (as `tokenizers` caches them).
+            guard piece.scalars.count <= 24 else {
+                bpe(piece.scalars, scratch: &scratch, into: &ids)
+                continue
+            }
+            if let cached = scratch.cache[piece.scalars] {
+                ids += cached
+                continue
+            }
+            let start = ids.count
+            bpe(piece.scalars, scratch: &scratch, into: &ids)
+            if scratch.cache.count < 50_000 { scratch.cache[piece.scalars] = Array(ids[start...]) }
         }
-        for decoder in decoders {
-            switch decoder {
-            case .byteLevel:
-                var bytes: [UInt8] = []
-                for piece in pieces {
-                    for character in piece {
-                        if let byte = Self.characterToByte[character] {
-                            bytes.append(byte)
-                        } else {
-                            bytes += Array(String(character).utf8)
-                        }
-                    }
-                }
-                pieces = [String(decoding: bytes, as: UTF8.self)]
-            case .replace(let pattern, let content):
-                pieces = pieces.map { $0.replacing(pattern, with: content) }
-            case .byteFallback:
-                var result: [String] = []
-                var bytes: [UInt8] = []
-                func flushBytes() {
-                    guard !bytes.isEmpty else { return }
-                    if let text = String(validating: bytes, as: UTF8.self) {
-                        result.append(text)
-                    } else {
-                        result += Array(repeating: "\u{FFFD}", count: bytes.count)
-                    }
-                    bytes = []
-                }
-                for piece in pieces {
-                    if piece.count == 6, piece.hasPrefix("<0x"), piece.hasSuffix(">"),
-                        let byte = UInt8(piece.dropFirst(3).dropLast(), radix: 16)
-                    {
-                        bytes.append(byte)
-                    } else {
-                        flushBytes()
-                        result.append(piece)
-                    }
-                }
-                flushBytes()
-                pieces = result
-            case .fuse:
-                pieces = [pieces.joined()]
-            case .strip(let content, let start, let stop):
-                pieces = pieces.map { piece in
-                    var scalars = Substring(piece)
-                    for _ in 0..<start where scalars.hasPrefix(content) { scalars = scalars.dropFirst(content.count) }
-                    for _ in 0..<stop where scalars.hasSuffix(content) { scalars = scalars.dropLast(content.count) }
-                    return String(scalars)
-                }
-            case .metaspace(let replacement, let scheme):
-                pieces = pieces.enumerated().map { index, piece in
-                    let replaced = piece.replacing(replacement, with: " ")
-                    return index == 0 && scheme != "never" && replaced.hasPrefix(" ")
-                        ? String(replaced.dropFirst()) : replaced
-                }
+    }
+
+    /// Reused buffers of the merge loop.
+    struct BPEScratch {
+        var ids: [Int32] = []
+        var previous: [Int32] = []
+        var next: [Int32] = []
+        var heap: [(rank: Int32, position: Int32, id: Int32)] = []
+        var cache: [ArraySlice<Unicode.Scalar>: [Int]] = [:]
+    }
+
+    /// Byte-pair encoding of one word: the scalars' ids (with byte fallback or the unknown token), then the
+    /// lowest-ranked merge of adjacent symbols first (leftmost among equals), through a priority queue.
+    func bpe(_ word: ArraySlice<Unicode.Scalar>, scratch: inout BPEScratch, into output: inout [Int]) {
+        if ignoreMerges {
+            var bytes: [UInt8] = []
+            for scalar in word { bytes += scalar.utf8 }
+            if let id = vocabulary[bytes] {
+                output.append(id)
+                return
             }
         }
-        return pieces.joined()
+        var symbols = scratch.ids
+        symbols.removeAll(keepingCapacity: true)
+        var unknownPending = false
+        for scalar in word {
+            if let id = scalarIDs[scalar.value] {
+                symbols.append(id)
+                unknownPending = false
+            } else if let byteIDs = byteTokenIDs {
+                for byte in scalar.utf8 { symbols.append(byteIDs[Int(byte)]) }
+                unknownPending = false
+            } else if let unknownID {
+                if !(fuseUnknown && unknownPending) { symbols.append(Int32(unknownID)) }
+                unknownPending = true
+            }
+        }
+        defer { scratch.ids = symbols }
+        guard symbols.count > 1, !merges.isEmpty else {
+            for id in symbols { output.append(Int(id)) }
+            return
+        }
+        let count = symbols.count
+        var previous = scratch.previous
+        var next = scratch.next
+        var heap = scratch.heap
+        previous.removeAll(keepingCapacity: true)
+        next.removeAll(keepingCapacity: true)
+        heap.removeAll(keepingCapacity: true)
+        for i in 0..<count {
+            previous.append(Int32(i - 1))
+            next.append(i + 1 < count ? Int32(i + 1) : -1)
+        }
+        func less(
+            _ a: (rank: Int32, position: Int32, id: Int32),
+            _ b: (rank: Int32, position: Int32, id: Int32)
+        ) -> Bool {
+            a.rank != b.rank ? a.rank < b.rank : a.position < b.position
+        }
+        func push(_ item: (rank: Int32, position: Int32, id: Int32)) {
+            heap.append(item)
+            var child = heap.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard less(heap[child], heap[parent]) else { break }
+                heap.swapAt(child, parent)
+                child = parent
+            }
+        }
+        func pop() -> (rank: Int32, position: Int32, id: Int32)? {
+            guard let top = heap.first else { return nil }
+            let last = heap.removeLast()
+            if !heap.isEmpty {
+                heap[0] = last
+                var parent = 0
+                while true {
+                    let left = 2 * parent + 1
+                    guard left < heap.count else { break }
+                    var child = left
+                    if left + 1 < heap.count, less(heap[left + 1], heap[left]) { child = left + 1 }
+                    guard less(heap[child], heap[parent]) else { break }
+                    heap.swapAt(child, parent)
+                    parent = child
+                }
+            }
+            return top
+        }
+        func pairMerge(_ left: Int32, _ right: Int32) -> Merge? {
+            merges.merge(left, right)
+        }
+        for i in 0..<(count - 1) {
+            if let merge = pairMerge(symbols[i], symbols[i + 1]) {
+                push((merge.rank, Int32(i), merge.id))
+            }
+        }
+        while let top = pop() {
+            let position = Int(top.position)
+            let right = next[position]
+            // Stale entries: the symbol was merged away, or its pair changed since this merge was queued.
+            guard symbols[position] >= 0, right >= 0,
+                let merge = pairMerge(symbols[position], symbols[Int(right)]), merge.id == top.id
+            else { continue }
+            symbols[position] = top.id
+            symbols[Int(right)] = -1
+            let after = next[Int(right)]
+            next[position] = after
+            if after >= 0 { previous[Int(after)] = Int32(position) }
+            let before = previous[position]
+            if before >= 0, let merge = pairMerge(symbols[Int(before)], top.id) {
+                push((merge.rank, before, merge.id))
+            }
+            if after >= 0, let merge = pairMerge(top.id, symbols[Int(after)]) {
+                push((merge.rank, Int32(position), merge.id))
+            }
+        }
+        var i = 0
+        while i >= 0 && i < count {
+            output.append(Int(symbols[i]))
+            i = Int(next[i])
+        }
+        scratch.previous = previous
+        scratch.next = next
+        scratch.heap = heap
+    }
+
+    /// Decodes ids as `tokenizers`' `decode(ids, skip_special_tokens:)` does (invalid UTF-8 becomes U+FFFD).
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
+        var tokens: [[Unicode.Scalar]] = []
+        tokens.reserveCapacity(ids.count)
+        for id in ids {
+            if skipSpecialTokens, specialIDs.contains(id) { continue }
+            guard id >= 0, id < tokenBytes.count, let bytes = tokenBytes[id] else { continue }
+            tokens.append(Array(String(decoding: bytes, as: UTF8.self).unicodeScalars))
+        }
+        guard let decoder else {
+            var out = String.UnicodeScalarView()
+            for (i, token) in tokens.enumerated() {
+                if i > 0 { out.append(" ") }
+                out += token
+            }
+            return String(out)
+        }
+        var out = String.UnicodeScalarView()
+        for token in decoder.apply(tokens) { out += token }
+        return String(out)
     }
 }
 

@@ -126,6 +126,33 @@ struct ServerTests {
         }
     }
 
+    /// The prompt pipeline is transformers': a conversation is rendered by the chat template and tokenized without
+    /// adding special tokens (`apply_chat_template`); a raw completion prompt gets the tokenizer's BOS.
+    @Test func chatPromptsAreTokenizedWithoutAddedSpecialTokens() async throws {
+        let bundle = try ModelBundle(folder: Self.folder.path, name: "tiny-chat")
+        let rendered = try bundle.prompt(messages: [
+            .dict([.init("role", .string("user")), .init("content", .string("Hello"))])
+        ])
+        let chatIDs = bundle.tokenizer.encode(rendered, addSpecialTokens: false)
+        #expect(chatIDs.first != bundle.tokenizer.id(of: "<s>"))
+        #expect(bundle.tokenizer.encode("Hello").first == bundle.tokenizer.id(of: "<s>"))
+        try await app().test(.router) { client in
+            let chat =
+                #"{"model":"tiny-chat","messages":[{"role":"user","content":"Hello"}],"max_tokens":1,"temperature":0}"#
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: ByteBuffer(string: chat)) {
+                response in
+                let usage = try object(response.body)["usage"] as? [String: Any]
+                #expect(usage?["prompt_tokens"] as? Int == chatIDs.count)
+            }
+            let completion = #"{"model":"tiny-chat","prompt":"Hello","max_tokens":1,"temperature":0}"#
+            try await client.execute(uri: "/v1/completions", method: .post, body: ByteBuffer(string: completion)) {
+                response in
+                let usage = try object(response.body)["usage"] as? [String: Any]
+                #expect(usage?["prompt_tokens"] as? Int == bundle.tokenizer.encode("Hello").count)
+            }
+        }
+    }
+
     @Test func openAIRoutes() async throws {
         try await app().test(.router) { client in
             try await client.execute(uri: "/v1/models", method: .get) { response in
