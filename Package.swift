@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "EngineServer",
             dependencies: [
-                "InferenceEngine", "EngineText",
+                "InferenceEngine", "EngineText", "GGUF",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -129,7 +129,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EngineTextTests",
-            dependencies: ["EngineText"],
+            dependencies: ["EngineText", "GGUF"],
             swiftSettings: upcoming
         ),
         .testTarget(

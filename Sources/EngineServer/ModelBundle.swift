@@ -67,6 +67,27 @@ public final class ModelBundle: Sendable {
         eosIDs = eos
     }
 
+    /// A bundle from its parts (the GGUF loader builds one from a single file).
+    init(
+        name: String,
+        model: CausalLM,
+        tokenizer: Tokenizer,
+        template: ChatTemplate?,
+        bosToken: String,
+        eosToken: String,
+        eosIDs: [Int],
+        adapters: [(name: String, strength: Float)]
+    ) {
+        self.name = name
+        self.model = model
+        self.tokenizer = tokenizer
+        self.template = template
+        self.bosToken = bosToken
+        self.eosToken = eosToken
+        self.eosIDs = eosIDs
+        self.adapters = adapters
+    }
+
     /// Renders a conversation with the model's chat template (or a plain `role: content` layout without one).
     public func prompt(messages: [TemplateValue]) throws -> String {
         guard let template else {

@@ -11,7 +11,9 @@ struct KaitoServe: AsyncParsableCommand {
         abstract: "Serve a Hugging Face model folder on the CPU with Kaito's /chat and the OpenAI API."
     )
 
-    @Option(help: "The model folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json).")
+    @Option(
+        help: "The model folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json), or a .gguf file."
+    )
     var model: String
 
     @Option(help: "The port.")
@@ -76,13 +78,22 @@ struct KaitoServe: AsyncParsableCommand {
                 try adaptersDir.map {
                     try LoRAAdapter.loadAll(directory: $0, environment: ProcessInfo.processInfo.environment)
                 } ?? []
-            let bundle = try ModelBundle(
-                folder: model,
-                name: servedModelName,
-                adapters: adapters,
-                maxModelLength: maxModelLen,
-                options: options
-            )
+            let bundle =
+                model.hasSuffix(".gguf")
+                ? try ModelBundle(
+                    gguf: model,
+                    name: servedModelName,
+                    adapters: adapters,
+                    maxModelLength: maxModelLen,
+                    options: options
+                )
+                : try ModelBundle(
+                    folder: model,
+                    name: servedModelName,
+                    adapters: adapters,
+                    maxModelLength: maxModelLen,
+                    options: options
+                )
             state.ready(GenerationQueue(bundle: bundle, capacity: maxWaiting))
             let summary = adapters.map { "\($0.name)=\($0.strength)" }.joined(separator: ", ")
             print(
