@@ -146,6 +146,33 @@ struct ReleaseFidelityTests {
     }
 }
 
+/// Issue 13 point 9: the startup budget as upstream computes it from the model's size.
+struct StartupProbeTests {
+    /// `readinessTimeoutForModelSize` (`presets/workspace/models/vllm_model.go`, v0.12): 15 min + 51.75 GiB × 18 s =
+    /// 30 min 31.5 s, so `ceil(1831.5 s / 10 s) = 184`; the catalog's rounded 30.5 min gave 183.
+    @Test func failureThresholdFollowsTheModelSize() throws {
+        let workspace = """
+            apiVersion: kaito.sh/v1beta1
+            kind: Workspace
+            metadata:
+              name: qwen
+            resource:
+              instanceType: Standard_NC24ads_A100_v4
+              labelSelector:
+                matchLabels:
+                  apps: qwen
+            inference:
+              preset:
+                name: Qwen/Qwen3.6-27B
+
+            """
+        let objects = try renderObjects(["qwen.yaml": workspace], target: "head")
+        let pod = try #require(objects["StatefulSet/qwen"]?["spec"]?["template"]?["spec"])
+        let main = try #require(pod["containers"]?.sequence?.first)
+        #expect(main["startupProbe"]?["failureThreshold"]?.scalar == "184")
+    }
+}
+
 /// Issue 13 points 3–4: the adapter image the tuning Job pushes, and how it ends the pod.
 ///
 /// The rendered pusher script runs here with `oras`, `pidof` and `kill` stubbed.
