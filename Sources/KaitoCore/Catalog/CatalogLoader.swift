@@ -64,6 +64,13 @@ public enum CatalogLoader {
                 case "ModelCatalog":
                     if let catalog = decodeModelCatalog(root, context: context) {
                         if var existing = modelCatalogs[catalog.kaitoVersion] {
+                            // Files merge in path order: a file that adds models without `baseImage` must not blank
+                            // the release's base image, whichever is read first.
+                            if existing.baseImageTag.isEmpty {
+                                existing.baseImageName = catalog.baseImageName
+                                existing.baseImageTag = catalog.baseImageTag
+                            }
+                            existing.deprecated += catalog.deprecated.filter { !existing.deprecated.contains($0) }
                             for model in catalog.models { addModel(model, to: &existing, context: context) }
                             modelCatalogs[catalog.kaitoVersion] = existing
                         } else {

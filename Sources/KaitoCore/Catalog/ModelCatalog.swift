@@ -44,11 +44,15 @@ public struct ModelCatalog: Sendable {
         case unknown
     }
 
-    /// Resolves a preset name case-insensitively through names and legacy aliases.
+    /// Resolves a preset name through names and legacy aliases, case-insensitively where the release does
+    /// (``ReleaseShape/caseInsensitivePresetNames``), exactly before.
     public func resolve(_ name: String) -> Resolution {
         let key = name.lowercased()
-        if let i = index[key] { return .preset(models[i]) }
-        if deprecated.contains(where: { $0.lowercased() == key }) { return .deprecated }
+        let exact = !ReleaseShape(kaitoVersion).caseInsensitivePresetNames
+        if let i = index[key], !exact || ([models[i].name] + models[i].aliases).contains(name) {
+            return .preset(models[i])
+        }
+        if deprecated.contains(where: { exact ? $0 == name : $0.lowercased() == key }) { return .deprecated }
         if kaitoVersion >= KaitoVersion(0, 11, 0), Self.isHuggingFaceID(key) { return .uncataloguedHuggingFaceID }
         return .unknown
     }

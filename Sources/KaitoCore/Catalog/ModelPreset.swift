@@ -73,8 +73,14 @@ public struct KaitoServeParameters: Sendable, Hashable {
     /// The folder of the Hugging Face weights inside the preset's image (presets with an image).
     public var weightsPath: String = "/workspace/tfs/weights"
 
-    /// kaito-serve holds weights in F32 (F16/BF16 checkpoints are widened at load): 4 bytes a parameter.
-    public var weightBytes: Double { billionParameters * 1e9 * 4 }
+    /// The weights as kaito-serve holds them: the checkpoint's own format (its safetensors size, `fileSize`; 2 bytes a
+    /// parameter for the BF16/F16 checkpoints of Kaito's presets when the size is not in the catalog), or the block
+    /// format `--quantization` converts them to (``KaitoServeQuantization/bitsPerWeight``).
+    public func weightBytes(fileSize: Quantity?, quantization: KaitoServeQuantization?) -> Double {
+        if let quantization { return billionParameters * 1e9 * quantization.bitsPerWeight / 8 }
+        if let fileSize { return fileSize.value }
+        return billionParameters * 1e9 * 2
+    }
 
     /// The F32 KV cache of one sequence of `maxModelLength` tokens: keys and values of every layer.
     public var kvCacheBytes: Double {
@@ -82,7 +88,29 @@ public struct KaitoServeParameters: Sendable, Hashable {
     }
 
     /// Weights + KV cache + headroom (1 GiB for the process, tokenizer and buffers, plus 10 %).
-    public var memoryBytes: Double { (weightBytes + kvCacheBytes) * 1.1 + 1_073_741_824 }
+    public func memoryBytes(fileSize: Quantity?, quantization: KaitoServeQuantization?) -> Double {
+        (weightBytes(fileSize: fileSize, quantization: quantization) + kvCacheBytes) * 1.1 + 1_073_741_824
+    }
+}
+
+/// A weight format kaito-serve converts safetensors checkpoints to at load (`kaito-serve --quantization`), chosen
+/// by a workspace's annotation `kaito.sh/kaito-serve-quantization`.
+public enum KaitoServeQuantization: String, Sendable, Hashable, CaseIterable {
+    /// GGUF `Q8_0`: blocks of 32 signed 8-bit weights with one F16 scale.
+    case q8 = "q8_0"
+    /// GGUF `Q4_0`: blocks of 32 4-bit weights with one F16 scale.
+    case q4 = "q4_0"
+
+    /// The annotation that chooses it.
+    public static let annotation = "kaito.sh/kaito-serve-quantization"
+
+    /// Bits a weight takes, block scale included: (32 × 8 + 16) / 32 = 8.5 and (32 × 4 + 16) / 32 = 4.5.
+    public var bitsPerWeight: Double {
+        switch self {
+        case .q8: 8.5
+        case .q4: 4.5
+        }
+    }
 }
 
 /// One model preset of a catalog.

@@ -33,6 +33,10 @@ public enum DiagnosticCode {
     public static let kaitoServeMemory = "KAITOC-SERVE-MEMORY"
     /// Tuning asked for on a CPU-only instance type (Kaito's tuning jobs need GPUs).
     public static let cpuTuning = "KAITOC-CPU-TUNING"
+    /// A tuning method in another case than `lora`/`qlora` without `tuning.config`: Kaito creates no Job.
+    public static let tuningMethod = "KAITOC-TUNING-METHOD"
+    /// A v1alpha1 workspace that the target's v1alpha1 webhook fails (legacy preset names at v0.12).
+    public static let v1alpha1 = "KAITOC-V1ALPHA1"
     /// Rules spanning several workspaces were skipped because only some files were checked.
     public static let skipped = "KAITOC-SKIPPED"
 }

@@ -3,7 +3,14 @@ internal import YAML
 
 extension RenderContext {
     var runtime: Runtime { plan.runtime ?? .vllm }
-    var isHeadEra: Bool { version >= KaitoVersion(0, 11, 0) }
+    /// The object shapes of the target's release.
+    var shape: ReleaseShape { target.shape }
+    /// Whether Kaito resolves the workspace's runtime to vLLM (`GetWorkspaceRuntimeName` in
+    /// `api/v1beta1/labels.go`): template workspaces resolve it from the gate and the annotation too.
+    var resolvesToVLLM: Bool {
+        if let runtime = plan.runtime { return runtime == .vllm }
+        return target.gate("vLLM") && annotations["kaito.sh/runtime"] != "transformers"
+    }
     var gpuCount: Int { plan.instanceType?.gpuCount ?? plan.preset?.gpuCountRequirement ?? 1 }
 
     // MARK: Services (4.2)
@@ -11,12 +18,13 @@ extension RenderContext {
     func services() -> [RenderedObject] {
         let loadBalancer = annotations["kaito.sh/enablelb"] == "True"
         var ports = [servicePort("http", 80, 5000)]
-        if isHeadEra {
+        if shape.rayServicePorts {
             ports += [servicePort("ray", 6379, 6379), servicePort("dashboard", 8265, 8265)]
-            if !loadBalancer, runtime == .vllm, ws.inference?.template == nil {
+            // `GenerateServiceManifest` (v0.12): ClusterIP Services of vLLM workspaces, templates included.
+            if shape.kvEventsPort, !loadBalancer, resolvesToVLLM {
                 ports.append(servicePort("kv-events", 5557, 5557))
             }
-        } else if version < KaitoVersion(0, 4, 0) {
+        } else if shape.torchServicePort {
             ports.append(servicePort("torch", 29500, 29500))
         }
         let main = M.map([
@@ -42,7 +50,7 @@ extension RenderContext {
             ),
         ])
         var result = [object("v1", "Service", name: name, body: main)]
-        if isHeadEra || usesStatefulSet {
+        if shape.rayServicePorts || usesStatefulSet {
             let headless = M.map([
                 ("apiVersion", M.str("v1")),
                 ("kind", M.str("Service")),
@@ -71,7 +79,7 @@ extension RenderContext {
     /// Kaito ≥ v0.8 runs every inference workload as a StatefulSet; earlier releases use a Deployment unless the
     /// preset is distributed (reference 4.14).
     var usesStatefulSet: Bool {
-        version >= KaitoVersion(0, 8, 0) || plan.preset?.supportDistributedInference == true
+        shape.statefulSetForEveryPreset || plan.preset?.supportDistributedInference == true
     }
 
     // MARK: Scheduling
@@ -84,7 +92,7 @@ extension RenderContext {
                 ("effect", M.str("NoSchedule")),
             ]),
         ]
-        if target.cloudProvider == "azure", isHeadEra {
+        if target.cloudProvider == "azure", shape.spotToleration {
             items.append(
                 M.map([
                     ("key", M.str("kubernetes.azure.com/scalesetpriority")), ("operator", M.str("Equal")),
@@ -189,7 +197,7 @@ extension RenderContext {
         }
         return M.map([
             ("name", M.str(containerName)),
-            ("image", M.str("mcr.microsoft.com/aks/skopeo:1.14.4-6")),
+            ("image", M.str(shape.pullerImage)),
             ("command", M.strings(["/bin/sh", "-c", Self.pullerScript(image: image, destination: destination)])),
             ("volumeMounts", M.list(mounts)),
         ])

@@ -27,11 +27,20 @@ extension RenderContext {
         if let cores = plan.instanceType?.kaitoServeCores { args.append("--threads=\(cores)") }
         if let serve { args.append("--max-model-len=\(serve.maxModelLength)") }
         if !adapters.isEmpty { args.append("--adapters-dir=/mnt/adapter") }
+        let quantization = annotations[KaitoServeQuantization.annotation].flatMap(KaitoServeQuantization.init)
+        if let quantization { args.append("--quantization=\(quantization.rawValue)") }
 
         var resources: Node?
         if let cores = plan.instanceType?.kaitoServeCores, let memory = plan.instanceType?.kaitoServeMemory {
+            // Requests what the model needs (docs/kaito-serve.md, memory model); the limit is the node's share.
+            var request = memory
+            if let serve {
+                let needed = serve.memoryBytes(fileSize: preset?.modelFileSize, quantization: quantization)
+                let gibibytes = (needed / 1_073_741_824).rounded(.up)
+                if gibibytes < memory.gibibytes { request = Quantity(gibibytes: gibibytes) }
+            }
             resources = M.map([
-                ("requests", M.labels([("cpu", String(cores)), ("memory", memory.text)])),
+                ("requests", M.labels([("cpu", String(cores)), ("memory", request.text)])),
                 ("limits", M.labels([("memory", memory.text)])),
             ])
         }
@@ -70,7 +79,7 @@ extension RenderContext {
             weightsVolume.append(("emptyDir", M.map([])))
         }
         let podSpec = M.map([
-            ("affinity", nodeAffinity(pins: isHeadEra)),
+            ("affinity", nodeAffinity(pins: shape.provisionerNodePins)),
             ("tolerations", cpuTolerations),
             (
                 "imagePullSecrets",
@@ -87,7 +96,7 @@ extension RenderContext {
     func weightsContainer() -> Node {
         guard let preset = plan.preset else { return M.map([]) }
         let mounts = M.list([M.labels([("name", "model-weights-volume"), ("mountPath", Self.kaitoServeWeights)])])
-        if isHeadEra || preset.downloadAtRuntime {
+        if shape.everyPresetDownloadedAtRuntime || preset.downloadAtRuntime {
             var env: [Node] = []
             if let secret = ws.inference?.preset?.presetOptions?.modelAccessSecret {
                 env.append(
@@ -110,6 +119,10 @@ extension RenderContext {
                 ("env", env.isEmpty ? nil : M.list(env)),
                 ("volumeMounts", mounts),
             ])
+        }
+        if let downloader = modelWeightsDownloader {
+            // v0.5–v0.10: the preset's tag is an ORAS artifact of the weights, not an image to copy them out of.
+            return downloader.setting("name", M.str("model-weights"))
         }
         let path = preset.kaitoServe?.weightsPath ?? "/workspace/tfs/weights"
         return M.map([

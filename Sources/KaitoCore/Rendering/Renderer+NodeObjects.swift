@@ -34,7 +34,10 @@ extension RenderContext {
     }
 
     var nodeImageFamily: String {
-        (annotations["kaito.sh/node-image-family"] ?? target.defaultNodeImageFamily).lowercased()
+        String(
+            (annotations["kaito.sh/node-image-family"] ?? target.defaultNodeImageFamily)
+                .drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()
+        ).lowercased()
     }
 
     func requirement(_ key: String, _ op: String, _ values: [String]) -> Node {

@@ -32,7 +32,7 @@ extension RenderContext {
               TrainingArguments:
                 output_dir: "/mnt/results"
                 ddp_find_unused_parameters: false
-                save_strategy: "no"
+                save_strategy: "\(target.shape.tuningSaveStrategy)"
                 per_device_train_batch_size: 1
               DataCollator:
                 mlm: true
@@ -63,40 +63,65 @@ extension RenderContext {
         return resolved
     }
 
-    /// The data-downloader script: fetches each URL of `DATA_URLS` into `DATA_VOLUME_PATH` (our own script;
-    /// behaviour of reference 4.10).
-    static let dataDownloaderScript = """
-        set -eu
-        mkdir -p "$DATA_VOLUME_PATH"
-        for url in $DATA_URLS; do
-          file=$(basename "${url%%[?#]*}")
-          ok=0
-          for attempt in 1 2 3; do
-            status=$(curl -sSL -w '%{http_code}' -o "$DATA_VOLUME_PATH/$file" "$url" || echo 000)
-            if [ "$status" = "200" ] && [ -s "$DATA_VOLUME_PATH/$file" ]; then ok=1; break; fi
-            sleep 2
-          done
-          if [ "$ok" != 1 ]; then echo "failed to download $url (HTTP $status)" >&2; exit 1; fi
-        done
-        """
-
-    /// The pusher script: waits for the trainer, then pushes the adapter as an OCI image (our own script;
-    /// behaviour of reference 4.10).
-    static func pusherScript(resultsDirectory: String, image: String, preset: String) -> String {
-        """
-        set -eu
-        while [ ! -f "\(resultsDirectory)/fine_tuning_completed.txt" ]; do sleep 10; done
-        work=$(mktemp -d)
-        mkdir -p "$work/data"
-        cp "\(resultsDirectory)/adapter_config.json" "\(resultsDirectory)/adapter_model.safetensors" "$work/data/"
-        cd "$work"
-        oras push "\(image)" --annotation "sh.kaito.model.name=\(preset)" data
-        kill -INT $(pidof pause) 2>/dev/null || true
-        """
+    /// The data-downloader script: fetches each URL of `DATA_URLS` into `DATA_VOLUME_PATH`.
+    ///
+    /// Our own script, with the behaviour of reference 4.10. The file is named after the URL as the release's
+    /// downloader names it (``ReleaseShape/dataDownloaderKeepsQuery``).
+    static func dataDownloaderScript(keepsQuery: Bool) -> String {
+        let fileName =
+            keepsQuery
+            ? #"file=$(basename "$url" | sed 's/[?=&]/_/g')"#
+            : #"file=$(basename "${url%%[?#]*}")"#
+        return """
+            set -eu
+            mkdir -p "$DATA_VOLUME_PATH"
+            for url in $DATA_URLS; do
+              \(fileName)
+              ok=0
+              for attempt in 1 2 3; do
+                status=$(curl -sSL -w '%{http_code}' -o "$DATA_VOLUME_PATH/$file" "$url" || echo 000)
+                if [ "$status" = "200" ] && [ -s "$DATA_VOLUME_PATH/$file" ]; then ok=1; break; fi
+                sleep 2
+              done
+              if [ "$ok" != 1 ]; then echo "failed to download $url (HTTP $status)" >&2; exit 1; fi
+            done
+            """
     }
 
+    /// The pusher script (our own script, with the behaviour of upstream's `pkg/workspace/image/pusher.sh`): waits
+    /// for the trainer's `fine_tuning_completed.txt`, packs `adapter_config.json` and `adapter_model.safetensors`
+    /// under `/data` into one gzip layer, writes an OCI image config whose `rootfs.diff_ids` holds the digest of the
+    /// uncompressed layer (so that `skopeo`, which Kaito's puller runs, accepts it as an image), pushes it with
+    /// `oras`, and then signals `SIGCHLD` to the `pause` sidecar, never to the pod sandbox's own `pause` (PID 1 in
+    /// the shared process namespace), which would tear the pod down.
+    static func pusherScript(resultsDirectory: String, image: String, preset: String) -> String {
+        let annotations = #"{"$manifest":{"sh.kaito.model.name":"\#(preset)"}}"#
+        let config =
+            #"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}"#
+        return """
+            set -eu
+            while [ ! -f "\(resultsDirectory)/fine_tuning_completed.txt" ]; do sleep 10; done
+            work=$(mktemp -d)
+            mkdir -p "$work/data"
+            cp "\(resultsDirectory)/adapter_config.json" "\(resultsDirectory)/adapter_model.safetensors" "$work/data/"
+            tar -c -f "$work/layer.tar" -C "$work" data
+            diff_id=$(sha256sum "$work/layer.tar" | cut -d ' ' -f 1)
+            gzip -9 "$work/layer.tar"
+            printf '\(config)' "$diff_id" > "$work/config.json"
+            printf '%s' '\(annotations)' > "$work/annotations.json"
+            cd "$work"
+            oras push --disable-path-validation --annotation-file annotations.json \\
+              --config config.json:application/vnd.oci.image.config.v1+json \\
+              --oci-layout "$work/layout:latest" layer.tar.gz:application/vnd.oci.image.layer.v1.tar+gzip
+            oras cp --from-oci-layout "$work/layout:latest" "\(image)"
+            for pid in $(pidof pause); do [ "$pid" = 1 ] || kill -s CHLD "$pid" || true; done
+            """
+    }
+
+    /// The tuning Job of reference 4.10, in the shape of the target's release (``ReleaseShape``).
     func tuningObjects() -> [RenderedObject] {
         guard let tuning = ws.tuning, let preset = plan.preset else { return [] }
+        let shape = target.shape
         var objects: [RenderedObject] = []
         let configName: String
         if let config = tuning.config, !config.isEmpty {
@@ -109,14 +134,14 @@ extension RenderContext {
         }
         let results = tuningOutputDirectory
         var initContainers: [Node] = []
-        var volumes: [Node] = []
         var containers: [Node] = []
         let shortName = preset.servedModelName
-        if let tag = preset.tag {
+        let carriesWeights = shape.presetImagesCarryWeights
+        if !carriesWeights, let tag = preset.tag {
             initContainers.append(
                 M.map([
                     ("name", M.str("model-weights-downloader")),
-                    ("image", M.str("mcr.microsoft.com/oss/v2/oras-project/oras:v1.2.3")),
+                    ("image", M.str(shape.weightsDownloaderImage)),
                     (
                         "command",
                         M.strings(["oras", "pull", "\(registry)/kaito-\(shortName):\(tag)", "-o", "/workspace/weights"])
@@ -128,13 +153,19 @@ extension RenderContext {
                 ])
             )
         }
+        // Data source volumes and mounts (the data volume, and a pull-secret volume for an image input).
+        var inputVolumes: [Node] = []
+        let dataMount = M.labels([("name", "data-volume"), ("mountPath", "/mnt/data")])
         let input = tuning.input
         if let urls = input?.urls {
             initContainers.append(
                 M.map([
                     ("name", M.str("data-downloader")),
                     ("image", M.str("curlimages/curl")),
-                    ("command", M.strings(["sh", "-c", Self.dataDownloaderScript])),
+                    (
+                        "command",
+                        M.strings(["sh", "-c", Self.dataDownloaderScript(keepsQuery: shape.dataDownloaderKeepsQuery)])
+                    ),
                     (
                         "env",
                         M.list([
@@ -142,10 +173,10 @@ extension RenderContext {
                             M.labels([("name", "DATA_VOLUME_PATH"), ("value", "/mnt/data")]),
                         ])
                     ),
-                    ("volumeMounts", M.list([M.labels([("name", "data-volume"), ("mountPath", "/mnt/data")])])),
+                    ("volumeMounts", carriesWeights ? nil : M.list([dataMount])),
                 ])
             )
-            volumes.append(M.map([("name", M.str("data-volume")), ("emptyDir", M.map([]))]))
+            inputVolumes.append(M.map([("name", M.str("data-volume")), ("emptyDir", M.map([]))]))
         } else if let image = input?.image {
             let inputName = input?.name ?? "input"
             var secretVolume: String?
@@ -153,24 +184,25 @@ extension RenderContext {
             if let secrets = input?.imagePullSecrets, !secrets.isEmpty {
                 secretVolume = "docker-config-\(inputName)-tuning-input"
                 secretMount = "/root/.docker/config.d/\(inputName)-tuning-input"
-                volumes.append(dockerConfigVolume(secretVolume ?? "", secrets: secrets))
+                inputVolumes.append(dockerConfigVolume(secretVolume ?? "", secrets: secrets))
             }
-            initContainers.append(
-                pullerContainer(
-                    containerName: "puller",
-                    image: image,
-                    destination: "/mnt/data",
-                    secretVolume: secretVolume,
-                    secretMount: secretMount
-                )
+            var puller = pullerContainer(
+                containerName: "puller",
+                image: image,
+                destination: "/mnt/data",
+                secretVolume: secretVolume,
+                secretMount: secretMount
             )
-            volumes.append(M.map([("name", M.str("data-volume")), ("emptyDir", M.map([]))]))
+            if carriesWeights { puller = puller.removing("volumeMounts") }
+            initContainers.append(puller)
+            inputVolumes.append(M.map([("name", M.str("data-volume")), ("emptyDir", M.map([]))]))
         } else if let source = input?.volumeSource {
-            volumes.append(volume("data-volume", from: source))
+            inputVolumes.append(volume("data-volume", from: source))
         }
+        let hasData = !inputVolumes.isEmpty
 
-        var env = [M.labels([("name", "PYTORCH_CUDA_ALLOC_CONF"), ("value", "expandable_segments:True")])]
-        if shortName.hasPrefix("phi-3") {
+        var env: [Node] = []
+        if presetName.lowercased().hasPrefix("phi-3") || shortName.hasPrefix("phi-3") {
             env.append(
                 M.labels([
                     ("name", "DEFAULT_TARGET_MODULES"),
@@ -178,19 +210,86 @@ extension RenderContext {
                 ])
             )
         }
+        env.append(M.labels([("name", "PYTORCH_CUDA_ALLOC_CONF"), ("value", "expandable_segments:True")]))
         let command =
             "cd /workspace/tfs/ && python3 metrics_server.py & accelerate launch --num_processes=\(gpuCount) /workspace/tfs/fine_tuning.py"
-        let mainMounts = [
-            M.labels([("name", "dshm"), ("mountPath", "/dev/shm")]),
-            M.labels([("name", "model-weights-volume"), ("mountPath", "/workspace/weights")]),
-            M.labels([("name", "config-volume"), ("mountPath", "/mnt/config")]),
-            M.labels([("name", "results-volume"), ("mountPath", results)]),
-            M.labels([("name", "data-volume"), ("mountPath", "/mnt/data")]),
-        ]
+        let resultsVolume: Node
+        if let output = tuning.output, let outputSource = output.volumeSource {
+            resultsVolume = volume("results-volume", from: outputSource)
+        } else {
+            resultsVolume = M.map([("name", M.str("results-volume")), ("emptyDir", M.map([]))])
+        }
+        let pushImage = tuning.output?.image
+        let pushSecret = tuning.output?.imagePushSecret ?? ""
+        let pushSecretVolume = M.map([
+            ("name", M.str("docker-config")),
+            (
+                "projected",
+                M.map([
+                    (
+                        "sources",
+                        M.list([
+                            M.map([
+                                (
+                                    "secret",
+                                    M.map([
+                                        ("name", M.str(pushSecret)),
+                                        (
+                                            "items",
+                                            M.list([M.labels([("key", ".dockerconfigjson"), ("path", "config.json")])])
+                                        ),
+                                    ])
+                                )
+                            ])
+                        ])
+                    )
+                ])
+            ),
+        ])
+        let pushSecretMount = M.labels([("name", "docker-config"), ("mountPath", "/root/.docker")])
+        let resultsMount = M.labels([("name", "results-volume"), ("mountPath", results)])
+        let dshmMount = M.labels([("name", "dshm"), ("mountPath", "/dev/shm")])
+        let configMount = M.labels([("name", "config-volume"), ("mountPath", "/mnt/config")])
+        let dshmVolume = M.map([("name", M.str("dshm")), ("emptyDir", M.map([("medium", M.str("Memory"))]))])
+        let configVolume = M.map([
+            ("name", M.str("config-volume")), ("configMap", M.map([("name", M.str(configName))])),
+        ])
+
+        // The data source's mounts: its pull-secret folder, then the data volume.
+        var inputMounts: [Node] = []
+        if let secretVolume = inputVolumes.first(where: { $0["name"]?.scalar != "data-volume" }),
+            let secretName = secretVolume["name"]?.scalar
+        {
+            inputMounts.append(
+                M.labels([
+                    ("name", secretName),
+                    ("mountPath", "/root/.docker/config.d/\(input?.name ?? "input")-tuning-input"),
+                ])
+            )
+        }
+        if hasData { inputMounts.append(dataMount) }
+        // Upstream's order: shared memory (and the weights from v0.5), config, results, data source, push secret.
+        // v0.4 mounts every volume in every container (`tuningSharesEveryMount`); from v0.5 the main container
+        // mounts its own and the data source's (`SetTrainingInput`).
+        var volumes = [dshmVolume]
+        var mainMounts = [dshmMount]
+        if !carriesWeights {
+            volumes.append(M.map([("name", M.str("model-weights-volume")), ("emptyDir", M.map([]))]))
+            mainMounts.append(M.labels([("name", "model-weights-volume"), ("mountPath", "/workspace/weights")]))
+        }
+        volumes += [configVolume, resultsVolume] + inputVolumes
+        mainMounts += [configMount, resultsMount] + inputMounts
+        if pushImage != nil {
+            volumes.append(pushSecretVolume)
+            if shape.tuningSharesEveryMount { mainMounts.append(pushSecretMount) }
+        }
+        let mainImage =
+            carriesWeights
+            ? "\(registry)/kaito-\(tuning.preset?.name ?? shortName):\(preset.tag ?? "latest")" : baseImage
         containers.append(
             M.map([
                 ("name", M.str(name)),
-                ("image", M.str(baseImage)),
+                ("image", M.str(mainImage)),
                 ("command", M.strings(["/bin/sh", "-c", command])),
                 ("ports", M.list([M.map([("containerPort", M.int(5000)), ("protocol", M.str("TCP"))])])),
                 ("env", M.list(env)),
@@ -198,40 +297,23 @@ extension RenderContext {
                 ("volumeMounts", M.list(mainMounts)),
             ])
         )
-        volumes += [
-            M.map([("name", M.str("dshm")), ("emptyDir", M.map([("medium", M.str("Memory"))]))]),
-            M.map([("name", M.str("model-weights-volume")), ("emptyDir", M.map([]))]),
-            M.map([("name", M.str("config-volume")), ("configMap", M.map([("name", M.str(configName))]))]),
-        ]
-        if let output = tuning.output, let outputSource = output.volumeSource {
-            volumes.append(volume("results-volume", from: outputSource))
-        } else {
-            volumes.append(M.map([("name", M.str("results-volume")), ("emptyDir", M.map([]))]))
-        }
         var pullSecrets: [String] = []
-        if let output = tuning.output, let image = output.image {
-            let secret = output.imagePushSecret ?? ""
-            pullSecrets.append(secret)
+        if let pushImage {
+            pullSecrets.append(pushSecret)
             containers.append(
                 M.map([
                     ("name", M.str("pusher")),
                     ("image", M.str("ghcr.io/oras-project/oras:v1.2.2")),
+                    ("command", M.strings(["/bin/sh", "-c"])),
                     (
-                        "command",
-                        M.strings([
-                            "/bin/sh", "-c",
-                            Self.pusherScript(resultsDirectory: results, image: image, preset: presetName),
-                        ])
+                        "args",
+                        M.strings([Self.pusherScript(resultsDirectory: results, image: pushImage, preset: presetName)])
                     ),
-                    (
-                        "volumeMounts",
-                        M.list([
-                            M.labels([("name", "docker-config"), ("mountPath", "/root/.docker")]),
-                            M.labels([("name", "results-volume"), ("mountPath", results)]),
-                        ])
-                    ),
+                    ("volumeMounts", carriesWeights ? nil : M.list([pushSecretMount, resultsMount])),
                 ])
             )
+        }
+        if pushImage != nil || shape.tuningSharesEveryMount {
             containers.append(
                 M.map([
                     ("name", M.str("pause")),
@@ -239,24 +321,17 @@ extension RenderContext {
                     ("imagePullPolicy", M.str("Always")),
                 ])
             )
-            volumes.append(
-                M.map([
-                    ("name", M.str("docker-config")),
-                    (
-                        "secret",
-                        M.map([
-                            ("secretName", M.str(secret)),
-                            ("items", M.list([M.labels([("key", ".dockerconfigjson"), ("path", "config.json")])])),
-                        ])
-                    ),
-                ])
-            )
+        }
+        if shape.tuningSharesEveryMount {
+            // `GenerateTuningJobManifest` at v0.4.6 appends the pod's mounts to every init and sidecar container.
+            initContainers = initContainers.map { appendingMounts(mainMounts, to: $0) }
+            containers = [containers[0]] + containers.dropFirst().map { appendingMounts(mainMounts, to: $0) }
         }
         var tolerations = [
             M.labels([("key", "gpu"), ("operator", "Equal"), ("effect", "NoSchedule")]),
             M.labels([("key", "sku"), ("value", "gpu"), ("effect", "NoSchedule")]),
         ]
-        if target.cloudProvider == "azure" {
+        if target.cloudProvider == "azure", shape.spotToleration {
             tolerations.append(
                 M.labels([
                     ("key", "kubernetes.azure.com/scalesetpriority"), ("operator", "Equal"), ("value", "spot"),
@@ -267,7 +342,7 @@ extension RenderContext {
         let podSpec = M.map([
             ("restartPolicy", M.str("Never")),
             ("shareProcessNamespace", containers.count > 1 ? M.bool(true) : nil),
-            ("affinity", nodeAffinity(pins: false)),
+            ("affinity", shape.tuningNodeAffinity ? nodeAffinity(pins: false) : nil),
             ("tolerations", M.list(tolerations)),
             ("imagePullSecrets", pullSecrets.isEmpty ? nil : M.list(pullSecrets.map { M.labels([("name", $0)]) })),
             ("initContainers", initContainers.isEmpty ? nil : M.list(initContainers)),
@@ -283,6 +358,12 @@ extension RenderContext {
         ])
         objects.append(object("batch/v1", "Job", name: name, body: body))
         return objects
+    }
+
+    /// A container with `mounts` appended to its own volume mounts.
+    func appendingMounts(_ mounts: [Node], to container: Node) -> Node {
+        let own = container["volumeMounts"]?.sequence ?? []
+        return container.setting("volumeMounts", M.list(own + mounts))
     }
 
     /// A pod volume named `volumeName` from a user's VolumeSource.

@@ -30,7 +30,7 @@ extension RenderContext {
     func vllmFlags() -> [String: String?] {
         guard let preset = plan.preset, let vllm = preset.vllm else { return [:] }
         var flags = Self.parameters(vllm.extraFlags)
-        if isHeadEra {
+        if shape.headVLLMCommandLine {
             flags["load_format"] = vllm.loadFormat
             flags["config_format"] = vllm.configFormat
             flags["tokenizer_mode"] = vllm.tokenizerMode
@@ -64,21 +64,21 @@ extension RenderContext {
             flags["pipeline-parallel-size"] = String(plan.nodeCount)
             flags["distributed-executor-backend"] = "ray"
             disableOffload = true
-        } else if isHeadEra, g > 1, size * Double(g) * 2 < totalMemory {
+        } else if shape.headVLLMCommandLine, g > 1, size * Double(g) * 2 < totalMemory {
             flags["data-parallel-size"] = String(g)
             flags["tensor-parallel-size"] = "1"
             disableOffload = true
         } else {
             flags["tensor-parallel-size"] = String(g)
         }
-        if isHeadEra, disableOffload { flags["kaito-kv-cache-cpu-memory-utilization"] = "0" }
+        if shape.headVLLMCommandLine, disableOffload { flags["kaito-kv-cache-cpu-memory-utilization"] = "0" }
         return flags
     }
 
     /// `--gpu-memory-utilization`: 0.84 (0.82 on A10) today; before v0.8 `floor((1 − 1.5 GiB / per-GPU memory) × 100)
     /// / 100`, at most 0.95 (reference 2.7, 3.1).
     var gpuMemoryUtilization: String {
-        if isHeadEra { return plan.instanceType?.gpuModel == "NVIDIA A10" ? "0.82" : "0.84" }
+        if shape.headVLLMCommandLine { return plan.instanceType?.gpuModel == "NVIDIA A10" ? "0.82" : "0.84" }
         guard let sku = plan.instanceType, sku.gpuCount > 0 else { return "0.90" }
         let perGPU = sku.gpuMemory.gibibytes / Double(sku.gpuCount)
         guard perGPU > 1.5 else { return "0.90" }
@@ -89,7 +89,7 @@ extension RenderContext {
     /// Kaito v0.4–v0.7 copied `inference-params-template` into the namespace when `inference.config` was empty and
     /// always mounted a config volume (reference 4.8).
     var copiesDefaultInferenceConfig: Bool {
-        version >= KaitoVersion(0, 4, 0) && version < KaitoVersion(0, 8, 0) && ws.inference?.template == nil
+        shape.copiesDefaultInferenceConfig && ws.inference?.template == nil
             && (ws.inference?.config ?? "").isEmpty
     }
 
@@ -99,7 +99,7 @@ extension RenderContext {
         return copiesDefaultInferenceConfig ? "inference-params-template" : nil
     }
 
-    /// The v0.4.6 `inference-params-template` ConfigMap (reference 4.8).
+    /// The `inference-params-template` ConfigMap of the release (reference 4.8).
     func defaultInferenceConfigMap() -> RenderedObject {
         let body = M.map([
             ("apiVersion", M.str("v1")),
@@ -110,7 +110,7 @@ extension RenderContext {
                 M.map([
                     (
                         "inference_config.yaml",
-                        M.str("max_probe_steps: 6\nvllm:\n  cpu-offload-gb: 0\n  swap-space: 4\n")
+                        M.str(shape.defaultInferenceConfig)
                     )
                 ])
             ),
@@ -130,7 +130,7 @@ extension RenderContext {
     func transformersCommand() -> String {
         guard let preset = plan.preset else { return "" }
         var flags = Self.parameters(preset.transformers?.runParams ?? [])
-        if isHeadEra {
+        if shape.everyPresetDownloadedAtRuntime {
             flags["served_model_name"] = preset.servedModelName
             flags["pretrained_model_name_or_path"] = preset.name
             flags["allow_remote_files"] = .some(nil)
@@ -142,11 +142,36 @@ extension RenderContext {
             + Self.flags(flags)
     }
 
-    /// The main container image: the base image today; the preset image with baked weights before v0.8.
+    /// The main container image: the preset image with its weights inside until v0.4, the base image after
+    /// (``ReleaseShape/presetImagesCarryWeights``).
     var inferenceImage: String {
         guard let preset = plan.preset else { return baseImage }
-        if isHeadEra || preset.downloadAtRuntime { return baseImage }
+        if !shape.presetImagesCarryWeights || preset.downloadAtRuntime { return baseImage }
         return "\(registry)/kaito-\(preset.name):\(preset.tag ?? "latest")"
+    }
+
+    /// The `model-weights-downloader` init container that pulls a preset's ORAS weights artifact
+    /// `<registry>/kaito-<preset>:<tag>` into `/workspace/weights` (`GenerateModelPullerContainer` in
+    /// `pkg/workspace/manifests/manifests.go` at v0.10.0), or `nil` where the release runs preset images with the
+    /// weights inside, or the preset's weights are downloaded by the runtime.
+    var modelWeightsDownloader: Node? {
+        guard let preset = plan.preset, let tag = preset.tag, !shape.presetImagesCarryWeights,
+            !shape.everyPresetDownloadedAtRuntime, !preset.downloadAtRuntime
+        else { return nil }
+        return M.map([
+            ("name", M.str("model-weights-downloader")),
+            ("image", M.str(shape.weightsDownloaderImage)),
+            (
+                "command",
+                M.strings([
+                    "oras", "pull", "\(registry)/kaito-\(preset.servedModelName):\(tag)", "-o", "/workspace/weights",
+                ])
+            ),
+            (
+                "volumeMounts",
+                M.list([M.labels([("name", "model-weights-volume"), ("mountPath", "/workspace/weights")])])
+            ),
+        ])
     }
 
     // MARK: Probes
@@ -171,18 +196,30 @@ extension RenderContext {
         ])
     }
 
-    /// `ceil(ReadinessTimeout / 10 s)`.
+    /// `ceil(ReadinessTimeout / 10 s)` (`buildStartupProbe` in `preset_inferences.go`).
     var startupFailureThreshold: Int {
-        let minutes = plan.preset?.readinessTimeoutMinutes ?? 30
-        return Int((minutes * 60 / 10).rounded(.up))
+        var seconds = (plan.preset?.readinessTimeoutMinutes ?? 30) * 60
+        if shape.readinessTimeoutFromModelSize, let size = plan.preset?.modelFileSize {
+            // `readinessTimeoutForModelSize`: whole bytes (`Quantity.Value()` rounds up), a duration in whole
+            // nanoseconds, clamped to [30, 180] min.
+            let gibibytes = size.value.rounded(.up) / 1_073_741_824
+            let nanoseconds = 900e9 + (gibibytes * 18e9).rounded(.towardZero)
+            seconds = min(max(nanoseconds, 1800e9), 10800e9) / 1e9
+        }
+        return Int((seconds / 10).rounded(.up))
     }
 
     var benchmarkEnabled: Bool {
-        annotations["kaito.sh/disable-benchmark"] != "true" && runtime == .vllm && isHeadEra
+        guard runtime == .vllm else { return false }
+        switch shape.benchmark {
+        case .off: return false
+        case .optIn: return annotations["kaito.sh/run-benchmark"] == "true"
+        case .optOut: return annotations["kaito.sh/disable-benchmark"] != "true"
+        }
     }
 
     func probes() -> [(String, Node?)] {
-        if !isHeadEra {
+        if !shape.startupProbe {
             // v0.4–v0.7 Deployment probes (4.14): liveness after 600 s, readiness after 30 s, no startup probe.
             return [
                 ("livenessProbe", httpProbe(initialDelay: 600, period: 10, failureThreshold: nil)),
@@ -256,7 +293,7 @@ extension RenderContext {
 
     /// Whether model weights go to a local-NVMe PVC (4.3).
     var usesNVMeVolumeClaim: Bool {
-        isHeadEra && target.localNVMeStorageClass && plan.instanceType?.nvme == true
+        shape.weightsOnLocalNVMe && target.localNVMeStorageClass && plan.instanceType?.nvme == true
             && annotations["kaito.sh/use-local-weights"] != "true"
     }
 
@@ -264,7 +301,7 @@ extension RenderContext {
         let preset = plan.preset
         let vllmEra = runtime == .vllm
         var env: [Node] = []
-        if vllmEra, isHeadEra {
+        if vllmEra, shape.headVLLMCommandLine {
             env.append(M.labels([("name", "VLLM_USE_FLASHINFER_SAMPLER"), ("value", "0")]))
             env.append(
                 M.labels([("name", "VLLM_USE_DEEP_GEMM"), ("value", preset?.vllm?.deepGEMM == true ? "1" : "0")])
@@ -284,7 +321,7 @@ extension RenderContext {
                                 "secretKeyRef",
                                 M.map([
                                     ("name", M.str(secret)), ("key", M.str("HF_TOKEN")),
-                                    ("optional", isHeadEra ? M.bool(true) : nil),
+                                    ("optional", shape.optionalModelAccessSecret ? M.bool(true) : nil),
                                 ])
                             )
                         ])
@@ -313,7 +350,7 @@ extension RenderContext {
 
         var mounts: [Node] = []
         var volumes: [Node] = []
-        if isHeadEra {
+        if !shape.presetImagesCarryWeights {
             mounts.append(M.labels([("name", "model-weights-volume"), ("mountPath", "/workspace/weights")]))
             if !usesNVMeVolumeClaim {
                 volumes.append(M.map([("name", M.str("model-weights-volume")), ("emptyDir", M.map([]))]))
@@ -325,12 +362,12 @@ extension RenderContext {
                 M.map([("name", M.str("config-volume")), ("configMap", M.map([("name", M.str(configName))]))])
             )
         }
-        if version >= KaitoVersion(0, 4, 0) || plan.nodeCount > 1 {
+        if shape.sharedMemoryAlways || plan.nodeCount > 1 {
             mounts.append(M.labels([("name", "dshm"), ("mountPath", "/dev/shm")]))
             volumes.append(M.map([("name", M.str("dshm")), ("emptyDir", M.map([("medium", M.str("Memory"))]))]))
         }
-        var initContainers = adapterParts.initContainers
-        if preset?.vllm?.cudaToolkit == true, vllmEra, isHeadEra {
+        var initContainers = (modelWeightsDownloader.map { [$0] } ?? []) + adapterParts.initContainers
+        if preset?.vllm?.cudaToolkit == true, vllmEra, shape.headVLLMCommandLine {
             mounts.append(
                 M.map([
                     ("name", M.str("cuda-toolkit-hostpath")), ("mountPath", M.str("/opt/kaito/cuda/129")),
@@ -369,7 +406,7 @@ extension RenderContext {
         volumes += adapterParts.volumes
 
         var ports = [M.map([("name", M.str("http")), ("containerPort", M.int(5000)), ("protocol", M.str("TCP"))])]
-        if vllmEra, isHeadEra {
+        if vllmEra, shape.kvEventsPort {
             ports.append(
                 M.map([("name", M.str("kv-events")), ("containerPort", M.int(5557)), ("protocol", M.str("TCP"))])
             )
@@ -388,7 +425,7 @@ extension RenderContext {
             ]
         )
         let podSpec = M.map([
-            ("affinity", nodeAffinity(pins: isHeadEra)),
+            ("affinity", nodeAffinity(pins: shape.provisionerNodePins)),
             ("tolerations", tolerations),
             (
                 "imagePullSecrets",
@@ -413,7 +450,7 @@ extension RenderContext {
                 ("podManagementPolicy", M.str("Parallel")),
                 (
                     "persistentVolumeClaimRetentionPolicy",
-                    isHeadEra ? M.labels([("whenScaled", "Retain"), ("whenDeleted", "Delete")]) : nil
+                    shape.pvcRetentionPolicy ? M.labels([("whenScaled", "Retain"), ("whenDeleted", "Delete")]) : nil
                 ),
                 ("serviceName", M.str("\(name)-headless")),
                 ("selector", M.map([("matchLabels", selector)])),

@@ -32,8 +32,29 @@ extension Run {
         guard let models else { return }
         let resolved: ModelPreset
         switch models.resolve(name) {
-        case .preset(let p): resolved = p
-        case .deprecated: return  // R1 reported it.
+        case .preset(let p):
+            resolved = p
+            if ws.apiVersion == .v1alpha1, target.shape.v1alpha1LegacyPresetNamesFail,
+                name.lowercased() != p.name.lowercased()
+            {
+                report(
+                    .error,
+                    DiagnosticCode.v1alpha1,
+                    "Kaito \(target.kaitoVersion) fails this v1alpha1 workspace: its v1alpha1 webhook accepts the legacy preset name \(name), then looks it up among the Hugging Face ids it registers, and finds none",
+                    at: "inference.preset.name",
+                    notes: [
+                        "migrate the workspace to apiVersion: kaito.sh/v1beta1 and name the preset by its Hugging Face id: inference.preset.name: \(p.name)"
+                    ]
+                )
+            }
+        case .deprecated:
+            // R1 reported it; `InferenceSpec.validateCreate` rejects the unregistered name as well.
+            kaito(
+                "I3",
+                "invalid value: Unsupported inference preset name \(name): inference.presetName",
+                at: "inference.preset.name"
+            )
+            return
         case .uncataloguedHuggingFaceID:
             kaito(
                 "I4",
@@ -48,6 +69,11 @@ extension Run {
             var notes: [String] = []
             let names = models.models.flatMap { [$0.name] + $0.aliases }
             if let suggestion = Suggestion.closest(to: name, in: names) { notes.append("did you mean \(suggestion)?") }
+            if names.contains(where: { $0.lowercased() == name.lowercased() }) {
+                notes.append(
+                    "Kaito \(target.kaitoVersion) compares preset names exactly (case-insensitively from v0.11)"
+                )
+            }
             kaito(
                 "I3",
                 "invalid value: Unsupported inference preset name \(name): inference.presetName",

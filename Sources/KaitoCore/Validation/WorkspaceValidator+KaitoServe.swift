@@ -64,24 +64,58 @@ extension Run {
             )
             return
         }
-        guard let sku, let available = sku.kaitoServeMemory, let ram = sku.memory else { return }
-        let needed = Quantity(gibibytes: serve.memoryBytes / 1_073_741_824)
+        guard let chosen = kaitoServeQuantization(), let sku, let available = sku.kaitoServeMemory, let ram = sku.memory
+        else { return }
+        let needed = Quantity(gibibytes: serve.memoryBytes(fileSize: preset.modelFileSize, quantization: chosen) / gib)
         if needed.value > available.value {
+            let weights = serve.weightBytes(fileSize: preset.modelFileSize, quantization: chosen) / gib
+            let format = chosen.map { "\($0.rawValue) weights" } ?? "weights in the checkpoint's format"
+            var notes = [
+                "\(format) \(Quantity.formatFixed(weights, decimals: 2))Gi + F32 KV cache of \(serve.maxModelLength) tokens \(Quantity.formatFixed(serve.kvCacheBytes / gib, decimals: 2))Gi, plus 10 % and 1Gi of headroom",
+                "choose an instance type with more memory"
+                    + (catalog.cpuInstanceTypeNames(for: target).compactMap { n in
+                        catalog.instanceType(named: n, for: target).flatMap { t in
+                            (t.kaitoServeMemory?.value ?? 0) >= needed.value ? ", e.g. \(t.name)" : nil
+                        }
+                    }.first ?? ""),
+            ]
+            let smaller = KaitoServeQuantization.allCases.filter {
+                $0.bitsPerWeight < (chosen?.bitsPerWeight ?? 16)
+                    && serve.memoryBytes(fileSize: preset.modelFileSize, quantization: $0) <= available.value
+            }
+            if let fit = smaller.first {
+                notes.append(
+                    "or quantize the weights at load: annotation \(KaitoServeQuantization.annotation): \(fit.rawValue) needs \(Quantity(gibibytes: serve.memoryBytes(fileSize: preset.modelFileSize, quantization: fit) / gib).formattedGi)"
+                )
+            }
             report(
                 .error,
                 DiagnosticCode.kaitoServeMemory,
                 "preset \(name) needs \(needed.formattedGi) of memory on kaito-serve, but \(sku.name) leaves \(available.text) of its \(ram.text) to the pod",
                 at: "resource.instanceType",
-                notes: [
-                    "F32 weights \(Quantity.formatFixed(serve.weightBytes / 1_073_741_824, decimals: 2))Gi + KV cache of \(serve.maxModelLength) tokens \(Quantity.formatFixed(serve.kvCacheBytes / 1_073_741_824, decimals: 2))Gi, plus 10 % and 1Gi of headroom",
-                    "choose an instance type with more memory"
-                        + (catalog.cpuInstanceTypeNames(for: target).compactMap { n in
-                            catalog.instanceType(named: n, for: target).flatMap { t in
-                                (t.kaitoServeMemory?.value ?? 0) >= needed.value ? ", e.g. \(t.name)" : nil
-                            }
-                        }.first ?? ""),
-                ]
+                notes: notes
             )
         }
     }
+
+    /// The quantization a workspace's annotation chooses: `.some(nil)` for none, `nil` (reported) for a value
+    /// kaito-serve does not accept.
+    mutating func kaitoServeQuantization() -> KaitoServeQuantization?? {
+        guard let value = annotations[KaitoServeQuantization.annotation] else { return .some(nil) }
+        if let quantization = KaitoServeQuantization(rawValue: value) { return .some(quantization) }
+        let accepted = KaitoServeQuantization.allCases.map(\.rawValue)
+        report(
+            .error,
+            DiagnosticCode.kaitoServe,
+            "invalid value \"\(value)\" in annotation \(KaitoServeQuantization.annotation): kaito-serve --quantization accepts \(accepted.joined(separator: " or "))",
+            at: "metadata.annotations.\(KaitoServeQuantization.annotation)",
+            notes: [
+                KaitoServeQuantization(rawValue: value.lowercased()).map { "did you mean \($0.rawValue)?" }
+                    ?? "q8_0 keeps 8.5 bits a weight, q4_0 4.5; without the annotation kaito-serve computes from the checkpoint's own format"
+            ]
+        )
+        return nil
+    }
 }
+
+private let gib = 1_073_741_824.0

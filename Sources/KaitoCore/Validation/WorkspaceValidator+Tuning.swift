@@ -27,6 +27,17 @@ extension Run {
                 at: tuning.method == nil ? "tuning" : "tuning.method"
             )
         }
+        if lowered != method, lowered == "lora" || lowered == "qlora", (tuning.config ?? "").isEmpty {
+            // The webhook lowercases the method; `CreatePresetTuning` compares it exactly to pick the default
+            // ConfigMap (`pkg/workspace/tuning`, every release with tuning), finds none and creates no Job.
+            report(
+                .error,
+                DiagnosticCode.tuningMethod,
+                "tuning method \"\(method)\" passes Kaito's webhook, but its controller compares it exactly when it picks the default \(lowered)-params-template ConfigMap, finds none and creates no tuning Job",
+                at: "tuning.method",
+                notes: ["write method: \(lowered)"]
+            )
+        }
         plan.instanceType = resolveInstanceType()
         plan.nodeCount = 1
         if let sku = plan.instanceType, sku.isCPUOnly {

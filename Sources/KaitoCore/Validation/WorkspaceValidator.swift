@@ -164,7 +164,13 @@ struct Run {
 
     mutating func validateAnnotations() {
         let a = annotations
-        if let family = a["kaito.sh/node-image-family"], !["ubuntu", "azurelinux"].contains(family.lowercased()) {
+        // `NormalizeSupportedNodeImageFamily` (`pkg/utils/consts/consts.go`) trims and lowercases the value.
+        if let family = a["kaito.sh/node-image-family"],
+            !["ubuntu", "azurelinux"].contains(
+                String(family.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+                    .lowercased()
+            )
+        {
             kaito(
                 "C5",
                 "invalid value: unsupported node image family \"\(family)\", supported values are azurelinux, ubuntu",
@@ -320,7 +326,7 @@ struct Run {
             case .deprecated:
                 kaito(
                     "R1",
-                    "Model \(name) is deprecated and no longer supported: resource.presetName",
+                    "Model \(name.lowercased()) is deprecated and no longer supported: resource.presetName",
                     at: "inference.preset.name"
                 )
                 return
@@ -347,6 +353,15 @@ struct Run {
             plan.nodeCount = count
             validateKaitoServe(preset: preset, sku: sku)
             return
+        }
+        if annotations[KaitoServeQuantization.annotation] != nil {
+            report(
+                .warning,
+                DiagnosticCode.kaitoServe,
+                "annotation \(KaitoServeQuantization.annotation) has no effect: the workspace runs on \(runtime.rawValue), not kaito-serve",
+                at: "metadata.annotations.\(KaitoServeQuantization.annotation)",
+                notes: ["remove it, or run the workspace on kaito-serve (annotation kaito.sh/runtime: kaito-serve)"]
+            )
         }
         guard let sku else { return }
         plan.nodeCount = count

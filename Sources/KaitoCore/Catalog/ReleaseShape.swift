@@ -1,0 +1,143 @@
+/// How the objects Kaito's controllers create changed from release to release: one named property per difference,
+/// each with the release it appeared in and the upstream code it follows.
+///
+/// Renderers and rules ask a target's shape (``Target/shape``) instead of comparing version numbers, so that every
+/// era difference lives here. Thresholds were read from Kaito's source at each tag (v0.3.0 … v0.12.0).
+public struct ReleaseShape: Sendable, Hashable {
+    /// The release.
+    public var version: KaitoVersion
+
+    /// Creates the shape of a release.
+    public init(_ version: KaitoVersion) { self.version = version }
+
+    private func since(_ major: Int, _ minor: Int, _ patch: Int = 0) -> Bool {
+        version >= KaitoVersion(major, minor, patch)
+    }
+
+    // MARK: Weights
+
+    /// Preset images carry the weights and run as the workload's image, for inference and tuning (until v0.4).
+    ///
+    /// `GetTuningImageInfo` in `pkg/workspace/tuning/preset-tuning.go` at v0.4.6 returns
+    /// `<registry>/kaito-<preset>:<tag>`. From v0.5 the tag is an ORAS artifact that the `model-weights-downloader`
+    /// init container pulls into `/workspace/weights` for the `kaito-base` image (`GenerateModelPullerContainer` in
+    /// `pkg/workspace/manifests/manifests.go`, called by `preset_inferences.go` and `preset_tuning.go` at v0.10.0).
+    public var presetImagesCarryWeights: Bool { !since(0, 5) }
+
+    /// Every preset is downloaded by the runtime from Hugging Face (v0.11: the catalog of Hugging Face ids).
+    public var everyPresetDownloadedAtRuntime: Bool { since(0, 11) }
+
+    /// Weights go to a local-NVMe PVC when the instance type and StorageClass allow (`checkIfNVMeAvailable` in
+    /// `preset_inferences.go`, from v0.5).
+    public var weightsOnLocalNVMe: Bool { since(0, 5) }
+
+    /// The image of the ORAS weights downloader (`utils.DefaultORASToolImage`).
+    public var weightsDownloaderImage: String { "mcr.microsoft.com/oss/v2/oras-project/oras:v1.2.3" }
+
+    // MARK: API
+
+    /// Preset names resolve whatever their case (`IsValidPreset` in `pkg/utils/plugin/plugin.go` lowercases legacy
+    /// names from v0.11); before, the model register compares them exactly.
+    public var caseInsensitivePresetNames: Bool { since(0, 11) }
+
+    /// The v1alpha1 webhook cannot serve legacy (short) preset names: `IsValidPreset` accepts them through the
+    /// legacy map, but `validateCreateWithInference` (`api/v1alpha1/workspace_validation.go`) then looks the short
+    /// name up in a register that holds only Hugging Face ids, and the request fails (v0.12).
+    public var v1alpha1LegacyPresetNamesFail: Bool { since(0, 12) }
+
+    // MARK: Inference workload
+
+    /// Every inference workload is a StatefulSet (v0.8; before, only distributed presets).
+    public var statefulSetForEveryPreset: Bool { since(0, 8) }
+
+    /// StatefulSets carry `persistentVolumeClaimRetentionPolicy` (`GenerateStatefulSetManifest`, from v0.5).
+    public var pvcRetentionPolicy: Bool { since(0, 5) }
+
+    /// `inference-params-template` is copied into the namespace and mounted when `inference.config` is empty
+    /// (`EnsureConfigOrCopyFromDefault` in `preset_inferences.go`, v0.4 to v0.10).
+    public var copiesDefaultInferenceConfig: Bool { since(0, 4) && !since(0, 11) }
+
+    /// The `inference_config.yaml` of the Helm chart's `inference-params-template`, comments left out
+    /// (`charts/kaito/workspace/templates/inference-params.yaml`; `kv_cache_cpu_memory_utilization` from v0.7).
+    public var defaultInferenceConfig: String {
+        let offload = since(0, 7) ? "kv_cache_cpu_memory_utilization: 0.5\n" : ""
+        return "max_probe_steps: 6\n\(offload)vllm:\n  cpu-offload-gb: 0\n  swap-space: 4\n"
+    }
+
+    /// `/dev/shm` is mounted on every inference pod (v0.4; before, only on multi-node ones).
+    public var sharedMemoryAlways: Bool { since(0, 4) }
+
+    /// Preset pods have a startup probe, and liveness starts at once (`buildStartupProbe` in
+    /// `preset_inferences.go`, v0.10); before, liveness waited 600 s and there was no startup probe.
+    public var startupProbe: Bool { since(0, 10) }
+
+    /// The startup budget of Hugging Face presets grows with their weights: 15 min + 18 s per GiB of
+    /// `modelFileSize`, within [30, 180] min (`readinessTimeoutForModelSize` in
+    /// `presets/workspace/models/vllm_model.go`, v0.11).
+    public var readinessTimeoutFromModelSize: Bool { since(0, 11) }
+
+    /// When the vLLM benchmark runs as the startup probe.
+    public enum Benchmark: Sendable, Hashable {
+        /// Not in this release.
+        case off
+        /// Only with the annotation `kaito.sh/run-benchmark: "true"` (v0.10 `IsRunBenchmarkEnabled`).
+        case optIn
+        /// Unless the annotation `kaito.sh/disable-benchmark: "true"` (v0.11).
+        case optOut
+    }
+
+    /// When the vLLM benchmark runs (`api/v1beta1/labels.go`).
+    public var benchmark: Benchmark { since(0, 11) ? .optOut : since(0, 10) ? .optIn : .off }
+
+    /// Inference and tuning pods tolerate Azure spot nodes (`defaultTolerations`, v0.10).
+    public var spotToleration: Bool { since(0, 10) }
+
+    /// The vLLM command line and environment of HEAD (reference 4.4): `--load_format`/`--model`/`--download-dir`,
+    /// KV events, the data-parallel tier, `VLLM_*` variables, the A10 utilisation (v0.11).
+    public var headVLLMCommandLine: Bool { since(0, 11) }
+
+    /// vLLM publishes KV-cache events on port 5557, exposed by the container and the main Service (v0.11).
+    public var kvEventsPort: Bool { since(0, 11) }
+
+    /// The main Service has the Ray ports `ray` 6379 and `dashboard` 8265, and every workload has a headless
+    /// Service (`GenerateServiceManifest`, v0.5).
+    public var rayServicePorts: Bool { since(0, 5) }
+
+    /// The main Service has the `torch` 29500 port (v0.3).
+    public var torchServicePort: Bool { !since(0, 4) }
+
+    /// `HF_TOKEN` from the model access secret is optional (v0.11).
+    public var optionalModelAccessSecret: Bool { since(0, 11) }
+
+    /// Pods are pinned to the nodes provisioned for the workspace (v0.11).
+    public var provisionerNodePins: Bool { since(0, 11) }
+
+    // MARK: Adapters and tuning
+
+    /// The skopeo image of the adapter and tuning-input puller (`NewPullerContainer` in
+    /// `pkg/workspace/image/puller.go`: `quay.io/skopeo/stable` until v0.7, Microsoft's build from v0.8).
+    public var pullerImage: String {
+        since(0, 8) ? "mcr.microsoft.com/aks/skopeo:1.14.4-6" : "quay.io/skopeo/stable:v1.18.0-immutable"
+    }
+
+    /// `TrainingArguments.save_strategy` of the Helm chart's default tuning ConfigMaps
+    /// (`charts/kaito/workspace/templates/{lora,qlora}-params.yaml`: `"epoch"` until v0.4, `"no"` from v0.5).
+    public var tuningSaveStrategy: String { since(0, 5) ? "no" : "epoch" }
+
+    /// Tuning pods have the node affinity of `labelSelector.matchLabels` (`GenerateBasicTuningPodSpec`, v0.7).
+    public var tuningNodeAffinity: Bool { since(0, 7) }
+
+    /// Every container of the tuning pod mounts every volume, and the `pause` sidecar is always there
+    /// (`GenerateTuningJobManifest` in `pkg/workspace/manifests/manifests.go` and `CreatePresetTuning` at v0.4.6).
+    public var tuningSharesEveryMount: Bool { !since(0, 5) }
+
+    /// The data downloader names a file after its URL with `?`, `=` and `&` replaced by `_` (inline script of
+    /// `handleURLDataSource` until v0.6); from v0.7 the query is cut off
+    /// (`pkg/workspace/tuning/scripts/data-downloader.sh`).
+    public var dataDownloaderKeepsQuery: Bool { !since(0, 7) }
+}
+
+extension Target {
+    /// The object shapes of the target's Kaito release.
+    public var shape: ReleaseShape { ReleaseShape(kaitoVersion) }
+}

@@ -1,0 +1,244 @@
+import Foundation
+import KaitoCore
+import Testing
+import YAML
+
+/// Renders workspace files for one target of the test catalog and returns the objects by `Kind/name`.
+func renderObjects(_ files: [String: String], target: String) throws -> [String: Node] {
+    var inputs: [String: String] = [:]
+    for (path, text) in files { inputs["workspaces/\(target)/\(path)"] = text }
+    let root = try TestSupport.makeRepository(files: inputs)
+    defer { try? FileManager.default.removeItem(at: root) }
+    let report = try Builder.render(
+        BuildOptions(repositoryRoot: root.path, presetsDirectory: TestSupport.testPresets.path, target: target)
+    )
+    #expect(!report.check.hasErrors, "\(report.check.rendered(as: .text))")
+    var byKind: [String: Node] = [:]
+    for object in try #require(report.targets.first).objects { byKind["\(object.kind)/\(object.name)"] = object.body }
+    return byKind
+}
+
+/// The names of a list of containers or volumes.
+func names(_ node: Node?) -> [String] { node?.sequence?.compactMap { $0["name"]?.scalar } ?? [] }
+
+/// The quick start's tuning workspace (Kaito `examples/fine-tuning/kaito_workspace_tuning_phi_3.yaml`).
+let quickstartTuning = """
+    apiVersion: kaito.sh/v1alpha1
+    kind: Workspace
+    metadata:
+      name: workspace-tuning-phi-3
+    resource:
+      instanceType: "Standard_NC6s_v3"
+      labelSelector:
+        matchLabels:
+          app: tuning-phi-3
+    tuning:
+      preset:
+        name: phi-3-mini-128k-instruct
+      method: qlora
+      input:
+        urls:
+          - "https://example.com/data/train.parquet?download=true"
+      output:
+        image: "myregistry.azurecr.io/phi-3-tuned:0.0.1"
+        imagePushSecret: myregistry-push-secret
+
+    """
+
+/// Issue 13 points 1–2: the objects of each release's era, checked against that tag's code (see the fixture
+/// READMEs under `Fixtures/render/`).
+struct ReleaseFidelityTests {
+    /// Kaito v0.4.6 `CreatePresetTuning` (`pkg/workspace/tuning/preset-tuning.go`): the preset image runs the
+    /// trainer, with its weights inside; no weights downloader.
+    @Test func quickStartTuningJobRunsThePresetImageOnV046() throws {
+        let objects = try renderObjects(["tuning.yaml": quickstartTuning], target: "classic")
+        let job = try #require(objects["Job/workspace-tuning-phi-3"])
+        let pod = try #require(job["spec"]?["template"]?["spec"])
+        let main = try #require(pod["containers"]?.sequence?.first)
+        #expect(main["image"]?.scalar == "mcr.microsoft.com/aks/kaito/kaito-phi-3-mini-128k-instruct:0.1.1")
+        #expect(names(pod["initContainers"]) == ["data-downloader"])
+        #expect(!names(pod["volumes"]).contains("model-weights-volume"))
+        #expect(names(pod["volumes"]) == ["dshm", "config-volume", "results-volume", "data-volume", "docker-config"])
+        #expect(names(pod["containers"]) == ["workspace-tuning-phi-3", "pusher", "pause"])
+        // Every container mounts every volume (`GenerateTuningJobManifest` at v0.4.6).
+        let mounts = ["dshm", "config-volume", "results-volume", "data-volume", "docker-config"]
+        #expect(names(main["volumeMounts"]) == mounts)
+        for container in (pod["initContainers"]?.sequence ?? []) + (pod["containers"]?.sequence ?? []).dropFirst() {
+            #expect(names(container["volumeMounts"]).suffix(mounts.count) == ArraySlice(mounts))
+        }
+        // No spot toleration and no node affinity before v0.10 / v0.7.
+        #expect(pod["tolerations"]?.sequence?.compactMap { $0["key"]?.scalar } == ["gpu", "sku"])
+        #expect(pod["affinity"] == nil)
+        // The v0.4.6 downloader keeps the query in the file name.
+        let script = pod["initContainers"]?.sequence?.first?["command"]?.sequence?.last?.scalar ?? ""
+        #expect(script.contains("sed 's/[?=&]/_/g'"))
+        #expect(main["env"]?.sequence?.first?["name"]?.scalar == "DEFAULT_TARGET_MODULES")
+        let config = try #require(objects["ConfigMap/qlora-params-template"])
+        #expect(config["data"]?["training_config.yaml"]?.scalar?.contains("save_strategy: \"epoch\"") == true)
+    }
+
+    /// From v0.5 the trainer is `kaito-base` and the weights come from the ORAS artifact
+    /// (`GenerateBasicTuningPodSpec` in `pkg/workspace/tuning/preset_tuning.go` at v0.10.0).
+    @Test func tuningJobDownloadsTheWeightsOnV010() throws {
+        let workspace = quickstartTuning.replacingOccurrences(of: "v1alpha1", with: "v1beta1")
+            .replacingOccurrences(of: "resource:", with: "resource:\n  count: 1")
+            .replacingOccurrences(of: "Standard_NC6s_v3", with: "Standard_NC24ads_A100_v4")
+        let objects = try renderObjects(["tuning.yaml": workspace], target: "v010")
+        let pod = try #require(objects["Job/workspace-tuning-phi-3"]?["spec"]?["template"]?["spec"])
+        let main = try #require(pod["containers"]?.sequence?.first)
+        #expect(main["image"]?.scalar == "mcr.microsoft.com/aks/kaito/kaito-base:0.2.8")
+        let downloader = try #require(pod["initContainers"]?.sequence?.first)
+        #expect(
+            downloader["command"]?.sequence?.compactMap(\.scalar) == [
+                "oras", "pull", "mcr.microsoft.com/aks/kaito/kaito-phi-3-mini-128k-instruct:0.2.0", "-o",
+                "/workspace/weights",
+            ]
+        )
+        #expect(
+            pod["tolerations"]?.sequence?.compactMap { $0["key"]?.scalar } == [
+                "gpu", "sku", "kubernetes.azure.com/scalesetpriority",
+            ]
+        )
+        #expect(pod["affinity"] != nil)
+        let script = pod["initContainers"]?.sequence?.last?["command"]?.sequence?.last?.scalar ?? ""
+        #expect(!script.contains("sed 's/[?=&]/_/g'"))
+        let config = try #require(objects["ConfigMap/qlora-params-template"])
+        #expect(config["data"]?["training_config.yaml"]?.scalar?.contains("save_strategy: \"no\"") == true)
+    }
+
+    /// Kaito v0.10 `GeneratePresetInference` (`pkg/workspace/inference/preset_inferences.go`): `kaito-base`, the
+    /// `model-weights-downloader` init container, a startup probe, and no KV-events port (v0.11).
+    @Test func inferenceUsesTheBaseImageAndTheDownloaderOnV010() throws {
+        let workspace = """
+            apiVersion: kaito.sh/v1beta1
+            kind: Workspace
+            metadata:
+              name: phi-3
+            resource:
+              instanceType: Standard_NC24ads_A100_v4
+              labelSelector:
+                matchLabels:
+                  apps: phi-3
+            inference:
+              preset:
+                name: phi-3-mini-128k-instruct
+
+            """
+        let objects = try renderObjects(["phi-3.yaml": workspace], target: "v010")
+        let pod = try #require(objects["StatefulSet/phi-3"]?["spec"]?["template"]?["spec"])
+        let main = try #require(pod["containers"]?.sequence?.first)
+        #expect(main["image"]?.scalar == "mcr.microsoft.com/aks/kaito/kaito-base:0.2.8")
+        let downloader = try #require(pod["initContainers"]?.sequence?.first)
+        #expect(downloader["name"]?.scalar == "model-weights-downloader")
+        #expect(downloader["image"]?.scalar == "mcr.microsoft.com/oss/v2/oras-project/oras:v1.2.3")
+        #expect(
+            downloader["command"]?.sequence?.compactMap(\.scalar).dropLast(2).last
+                == "mcr.microsoft.com/aks/kaito/kaito-phi-3-mini-128k-instruct:0.2.0"
+        )
+        #expect(names(main["volumeMounts"]).contains("model-weights-volume"))
+        #expect(main["startupProbe"]?["failureThreshold"]?.scalar == "180")
+        #expect(main["startupProbe"]?["httpGet"] != nil)
+        #expect(main["livenessProbe"]?["initialDelaySeconds"]?.scalar == "0")
+        #expect(main["ports"]?.sequence?.count == 1)
+        #expect(objects["ConfigMap/inference-params-template"] != nil)
+        let service = try #require(objects["Service/phi-3"])
+        #expect(names(service["spec"]?["ports"]) == ["http", "ray", "dashboard"])
+    }
+}
+
+/// Issue 13 point 9: the startup budget as upstream computes it from the model's size.
+struct StartupProbeTests {
+    /// `readinessTimeoutForModelSize` (`presets/workspace/models/vllm_model.go`, v0.12): 15 min + 51.75 GiB × 18 s =
+    /// 30 min 31.5 s, so `ceil(1831.5 s / 10 s) = 184`; the catalog's rounded 30.5 min gave 183.
+    @Test func failureThresholdFollowsTheModelSize() throws {
+        let workspace = """
+            apiVersion: kaito.sh/v1beta1
+            kind: Workspace
+            metadata:
+              name: qwen
+            resource:
+              instanceType: Standard_NC24ads_A100_v4
+              labelSelector:
+                matchLabels:
+                  apps: qwen
+            inference:
+              preset:
+                name: Qwen/Qwen3.6-27B
+
+            """
+        let objects = try renderObjects(["qwen.yaml": workspace], target: "head")
+        let pod = try #require(objects["StatefulSet/qwen"]?["spec"]?["template"]?["spec"])
+        let main = try #require(pod["containers"]?.sequence?.first)
+        #expect(main["startupProbe"]?["failureThreshold"]?.scalar == "184")
+    }
+}
+
+/// Issue 13 points 3–4: the adapter image the tuning Job pushes, and how it ends the pod.
+///
+/// The rendered pusher script runs here with `oras`, `pidof` and `kill` stubbed.
+struct PusherScriptTests {
+    @Test func pushesAnOCIImageWithDiffIDsAndSignalsOnlyThePauseSidecar() throws {
+        let objects = try renderObjects(["tuning.yaml": quickstartTuning], target: "classic")
+        let pod = try #require(objects["Job/workspace-tuning-phi-3"]?["spec"]?["template"]?["spec"])
+        let pusher = try #require(pod["containers"]?.sequence?.first { $0["name"]?.scalar == "pusher" })
+        #expect(pusher["command"]?.sequence?.compactMap(\.scalar) == ["/bin/sh", "-c"])
+        let script = try #require(pusher["args"]?.sequence?.first?.scalar)
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let results = dir.appendingPathComponent("results")
+        let bin = dir.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: results, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        for file in ["adapter_config.json", "adapter_model.safetensors", "fine_tuning_completed.txt"] {
+            try Data("\(file)\n".utf8).write(to: results.appendingPathComponent(file))
+        }
+        let log = dir.appendingPathComponent("log")
+        let stubs = [
+            // oras push: keep the config and the layer it was given.
+            "oras": """
+            #!/bin/sh
+            echo "oras $*" >> "\(log.path)"
+            if [ "$1" = push ]; then cp config.json layer.tar.gz annotations.json "\(dir.path)/"; fi
+
+            """,
+            "pidof": "#!/bin/sh\necho 1 4242\n",
+        ]
+        for (name, text) in stubs {
+            let url = bin.appendingPathComponent(name)
+            try Data(text.utf8).write(to: url)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+        }
+        let body = script.replacingOccurrences(of: "/mnt/results", with: results.path)
+        let prelude = "kill() { echo \"kill $*\" >> \"\(log.path)\"; }\n"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", prelude + body]
+        process.environment = ["PATH": "\(bin.path):/usr/bin:/bin"]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let logText = try String(contentsOf: log, encoding: .utf8)
+        #expect(logText.contains("--config config.json:application/vnd.oci.image.config.v1+json"))
+        #expect(logText.contains("layer.tar.gz:application/vnd.oci.image.layer.v1.tar+gzip"))
+        #expect(logText.contains("oras cp --from-oci-layout"))
+        #expect(logText.contains("myregistry.azurecr.io/phi-3-tuned:0.0.1"))
+        // SIGCHLD to the sidecar (4242), never to the sandbox's pause (PID 1).
+        #expect(logText.contains("kill -s CHLD 4242"))
+        #expect(!logText.contains("kill -s CHLD 1\n"))
+        #expect(!logText.contains("-INT"))
+        // The image config names the uncompressed layer's digest, as an OCI image config must.
+        let gunzip = Process()
+        gunzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gunzip.arguments = ["-c", "gzip -dc '\(dir.path)/layer.tar.gz' | sha256sum | cut -d ' ' -f 1"]
+        let pipe = Pipe()
+        gunzip.standardOutput = pipe
+        try gunzip.run()
+        gunzip.waitUntilExit()
+        let digest = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let config = try String(contentsOf: dir.appendingPathComponent("config.json"), encoding: .utf8)
+        #expect(config.contains("\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:\(digest)\"]}"))
+        let annotations = try String(contentsOf: dir.appendingPathComponent("annotations.json"), encoding: .utf8)
+        #expect(annotations == #"{"$manifest":{"sh.kaito.model.name":"phi-3-mini-128k-instruct"}}"#)
+    }
+}
