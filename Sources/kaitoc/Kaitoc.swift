@@ -101,22 +101,29 @@ struct Build: AsyncParsableCommand {
     @Option(help: "expanded (every object) or controller (only normalised Workspaces); default: the target's.")
     var mode: String?
 
+    @Option(help: "Worker threads rendering and emitting (default: every core); the output does not depend on it.")
+    var jobs: Int?
+
     @OptionGroup var source: RepositoryOptions
 
     func validate() throws {
         if let mode, OutputMode(rawValue: mode) == nil {
             throw ValidationError("--mode must be expanded or controller")
         }
+        if let jobs, jobs < 1 {
+            throw ValidationError("--jobs must be at least 1")
+        }
     }
 
     func run() async throws {
-        let options = BuildOptions(
+        var options = BuildOptions(
             repositoryRoot: source.repository,
             presetsDirectory: source.presets,
             outputDirectory: out,
             target: target,
             mode: mode.flatMap(OutputMode.init(rawValue:))
         )
+        options.threads = jobs
         let report: BuildReport
         do {
             report = try Builder.build(options)
