@@ -74,6 +74,23 @@ touch .git/index.lock
 rm -f .git/index.lock
 "$kaitoc" check --staged --repo "$tmp/notrepo" >"$tmp/out" 2>&1; [[ $? == 2 ]] && ok || ko "check --staged outside a repository → exit 2"
 
+# 2c. A failed push: exit 1 with the remote's reason; a rerun pushes the rendered head; a user's file is refused.
+seed "$tmp/pushsrc"
+git init -q --bare -b main "$tmp/remote.git"
+cd "$tmp/pushsrc" && git push -q "$tmp/remote.git" main
+touch "$tmp/remote.git/refs/heads/main.lock"
+"$kaitoc" commit --push "$tmp/remote.git" >"$tmp/out" 2>&1; [[ $? == 1 ]] && grep -q "rejected the push" "$tmp/out" && ok || { ko "failed push → exit 1 with the reason"; cat "$tmp/out"; }
+rm -f "$tmp/remote.git/refs/heads/main.lock"
+"$kaitoc" commit --push "$tmp/remote.git" >"$tmp/out" 2>&1 && [[ $(git -C "$tmp/remote.git" rev-parse main) == $(git rev-parse HEAD) ]] && ok || { ko "rerun pushes the rendered head"; cat "$tmp/out"; }
+count=$(git rev-list --count HEAD)
+"$kaitoc" commit --push "$tmp/remote.git" >/dev/null 2>&1 && [[ $(git rev-list --count HEAD) == "$count" ]] && ok || ko "a bare rerun commits nothing"
+echo "# mine" >out/quickstart/kustomization.yaml && echo docs >README.md && git add -A && git commit -q -m "mine"
+for command in build diff commit; do
+    "$kaitoc" $command >"$tmp/out" 2>&1; status=$?
+    [[ $status != 0 ]] && grep -q "out/quickstart/kustomization.yaml exists and was not written by kaitoc" "$tmp/out" && ok || { ko "$command refuses a user's file at a rendered path"; cat "$tmp/out"; }
+done
+[[ $(git show HEAD:out/quickstart/kustomization.yaml) == "# mine" ]] && ok || ko "the user's file is never overwritten"
+
 # 3. generate prints what build writes; kubectl kustomize of out/<target> yields the same objects.
 cd "$repo"
 "$kaitoc" generate --target quickstart >"$tmp/stream.yaml" && ok || ko "kaitoc generate"

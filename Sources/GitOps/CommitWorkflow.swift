@@ -59,10 +59,11 @@ public enum CommitWorkflow {
     /// The trailer that names the source commit of a rendered commit.
     public static let sourceTrailer = "Kaitoc-Source"
 
-    /// Runs the workflow.
+    /// Runs the workflow; with a push remote, pushes the branch after every outcome but a failed check.
     ///
     /// - Throws: ``GitOpsError`` for a missing repository, a detached or unborn `HEAD`, an unknown revision, a
-    ///   locked reference, or a branch that kept moving for `maxAttempts` attempts.
+    ///   locked reference, a user's file at a rendered path in `out/`, a failed or rejected push (exit status 1), or a
+    ///   branch that kept moving for `maxAttempts` attempts.
     public static func run(_ options: CommitOptions) throws(GitOpsError) -> CommitResult {
         let repository: Repository
         do {
@@ -77,14 +78,29 @@ public enum CommitWorkflow {
         for _ in 0..<max(options.maxAttempts, 1) {
             let outcome = try attempt(repository, options, branch: targetBranch, author: author, committer: committer)
             if let outcome {
-                if case .committed(let commit, let branch, _) = outcome, let remote = options.pushRemote {
-                    try push(
-                        repository,
-                        branch: branch,
-                        commit: commit,
-                        remote: remote,
-                        credentials: options.pushCredentials
-                    )
+                // A push request makes the remote hold the rendered head, even when this run committed nothing
+                // (an earlier push may have failed): fast-forward only, never forced.
+                if let remote = options.pushRemote {
+                    switch outcome {
+                    case .checkFailed:
+                        break
+                    case .committed, .nothingToCommit, .loopGuard:
+                        let head: ObjectID?
+                        do throws(GitError) {
+                            head = try repository.referenceTarget(targetBranch)
+                        } catch {
+                            throw GitOpsError("cannot read \(targetBranch): \(error.message)", cause: error)
+                        }
+                        if let head {
+                            try push(
+                                repository,
+                                branch: targetBranch,
+                                commit: head,
+                                remote: remote,
+                                credentials: options.pushCredentials
+                            )
+                        }
+                    }
                 }
                 return outcome
             }
@@ -160,29 +176,48 @@ public enum CommitWorkflow {
             }
             if report.check.hasErrors { return .checkFailed(report.check) }
 
-            // The new out/: everything rendered, plus files in out/ that kaitoc did not write (never deleted).
-            // Unchanged files keep their blob; only files without a rendered counterpart are read (header check).
-            let existing = try repository.blobIDs(inTree: source.tree, under: "out")
+            // The new out/ through the one reconcile `build` uses: a user's file at a rendered path is an error;
+            // files in out/ that kaitoc did not write stay; kaitoc's stale files go. Unchanged files keep their blob.
+            var existing: [String: ObjectID] = [:]
+            for (path, id) in try repository.blobIDs(inTree: source.tree, under: "out") {
+                existing[String(path.dropFirst("out/".count))] = id
+            }
             var rendered: [String: [UInt8]] = [:]
-            for file in report.targets.flatMap(\.files) { rendered["out/" + file.path] = Array(file.contents.utf8) }
+            for file in report.targets.flatMap(\.files) { rendered[file.path] = Array(file.contents.utf8) }
+            var gitError: GitError?
+            let plan: Reconciliation
+            do throws(OutputError) {
+                plan = try OutputReconciler.reconcile(
+                    rendered: rendered,
+                    existing: Set(existing.keys),
+                    isUnchanged: { path, bytes in
+                        do throws(GitError) {
+                            return try repository.hashBlob(bytes) == existing[path]
+                        } catch {
+                            gitError = error
+                            return false
+                        }
+                    },
+                    contents: { path in
+                        guard let id = existing[path] else { return nil }
+                        do throws(GitError) {
+                            return try repository.blob(id)
+                        } catch {
+                            gitError = error
+                            return nil
+                        }
+                    }
+                )
+            } catch {
+                if let gitError { throw gitError }
+                throw GitOpsError(error.message)
+            }
+            if let gitError { throw gitError }
             var out: [String: ObjectID] = [:]
-            for (path, id) in existing where rendered[path] == nil {
-                if !(try repository.blob(id)).starts(with: Array(OutputWriter.headerPrefix.utf8)) {
-                    out[String(path.dropFirst("out/".count))] = id
-                }
-            }
-            var changedPaths: [String] = []
-            for (path, bytes) in rendered {
-                var id = try repository.hashBlob(bytes)
-                if existing[path] != id {
-                    id = try repository.writeBlob(bytes)
-                    changedPaths.append(path)
-                }
-                out[String(path.dropFirst("out/".count))] = id
-            }
-            for path in existing.keys where out[String(path.dropFirst("out/".count))] == nil {
-                changedPaths.append(path)
-            }
+            for path in plan.foreign { out[path] = existing[path] }
+            for path in plan.unchanged { out[path] = existing[path] }
+            for path in plan.written { out[path] = try repository.writeBlob(rendered[path] ?? []) }
+            let changedPaths = (plan.written + plan.pruned).map { "out/" + $0 }
             let outTree = out.isEmpty ? nil : try repository.writeTree(blobs: out)
             let newRoot = try repository.replacing("out", in: source.tree, with: outTree)
             var previousTree: ObjectID?
@@ -235,7 +270,8 @@ public enum CommitWorkflow {
         }
     }
 
-    /// Pushes the branch; a rejection is an error that says the commit exists locally.
+    /// Pushes the branch; a failure or rejection is an error (exit status 1) that says the commit exists locally and
+    /// carries the remote's reason.
     static func push(
         _ repository: Repository,
         branch: String,
@@ -252,13 +288,15 @@ public enum CommitWorkflow {
             )
         } catch {
             throw GitOpsError(
-                "committed \(commit.short) on \(branch), but the push to \(remote) failed: \(error.message)",
-                cause: error
+                "\(commit.short) is on \(branch), but the push to \(remote) failed: \(error.message)",
+                cause: error,
+                exitStatus: 1
             )
         }
         if !rejections.isEmpty {
             throw GitOpsError(
-                "committed \(commit.short) on \(branch), but \(remote) rejected the push (\(rejections.joined(separator: "; "))); fetch, then run kaitoc commit again"
+                "\(commit.short) is on \(branch), but \(remote) rejected the push (\(rejections.joined(separator: "; "))); fetch, then run kaitoc commit again",
+                exitStatus: 1
             )
         }
     }

@@ -6,11 +6,14 @@ public struct GitOpsError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// The libgit2 error underneath, if any.
     public var cause: GitError?
+    /// The exit status at the command line: 2 for git errors, 1 for a push the remote refused or could not take.
+    public var exitStatus: Int32
 
     /// Creates an error.
-    public init(_ message: String, cause: GitError? = nil) {
+    public init(_ message: String, cause: GitError? = nil, exitStatus: Int32 = 2) {
         self.message = message
         self.cause = cause
+        self.exitStatus = exitStatus
     }
 
     /// One line.

@@ -58,13 +58,30 @@ public enum ManifestDiff {
             throw GitOpsError(report.check.unreadable.joined(separator: "; "))
         }
         if report.check.hasErrors { return .failure(CheckReportBox(report: report.check)) }
-        var rendered: [String: String] = [:]
-        for file in report.targets.flatMap(\.files) { rendered["out/" + file.path] = file.contents }
+        // The one reconcile `build` uses, against the committed out/ and against the working tree's: a user's file
+        // at a rendered path is the same error as in `build` and `commit`.
+        let files = report.targets.flatMap(\.files)
+        var renderedBytes: [String: [UInt8]] = [:]
+        for file in files { renderedBytes[file.path] = Array(file.contents.utf8) }
+        var committedOut: [String: [UInt8]] = [:]
+        for (path, bytes) in committed { committedOut[String(path.dropFirst("out/".count))] = bytes }
+        let plan: Reconciliation
+        do throws(OutputError) {
+            _ = try OutputWriter.reconcile(files: files, in: workingDirectory + "out", ownedFolders: [])
+            plan = try OutputReconciler.reconcile(
+                rendered: renderedBytes,
+                existing: Set(committedOut.keys),
+                isUnchanged: { path, bytes in committedOut[path] == bytes },
+                contents: { path in committedOut[path] }
+            )
+        } catch {
+            throw GitOpsError(error.message)
+        }
         var changes: [ObjectChange] = []
-        for path in Set(rendered.keys).union(committed.keys).sorted() {
-            let old = committed[path].map { String(decoding: $0, as: UTF8.self) }
-            let new = rendered[path]
-            if let old, !old.hasPrefix(OutputWriter.headerPrefix) { continue }  // the user's file: never touched
+        for path in (plan.written + plan.pruned).sorted() {
+            let old = committedOut[path].map { String(decoding: $0, as: UTF8.self) }
+            let new = renderedBytes[path].map { String(decoding: $0, as: UTF8.self) }
+            let path = "out/" + path
             switch (old, new) {
             case (nil, let new?):
                 changes.append(

@@ -101,22 +101,29 @@ struct Build: AsyncParsableCommand {
     @Option(help: "expanded (every object) or controller (only normalised Workspaces); default: the target's.")
     var mode: String?
 
+    @Option(help: "Worker threads rendering and emitting (default: every core); the output does not depend on it.")
+    var jobs: Int?
+
     @OptionGroup var source: RepositoryOptions
 
     func validate() throws {
         if let mode, OutputMode(rawValue: mode) == nil {
             throw ValidationError("--mode must be expanded or controller")
         }
+        if let jobs, jobs < 1 {
+            throw ValidationError("--jobs must be at least 1")
+        }
     }
 
     func run() async throws {
-        let options = BuildOptions(
+        var options = BuildOptions(
             repositoryRoot: source.repository,
             presetsDirectory: source.presets,
             outputDirectory: out,
             target: target,
             mode: mode.flatMap(OutputMode.init(rawValue:))
         )
+        options.threads = jobs
         let report: BuildReport
         do {
             report = try Builder.build(options)
@@ -197,7 +204,8 @@ struct Commit: AsyncParsableCommand {
             commits out/ either on the same branch (a child of the source commit) or on --branch. No commit when \
             nothing changed; none for a commit kaitoc wrote itself or one that changed only out/. The branch moves \
             with compare-and-swap; when it moves meanwhile, kaitoc re-reads and re-renders. Exit status: 0 committed \
-            or nothing to do, 1 check errors (nothing written), 2 git errors.
+            or nothing to do, 1 check errors (nothing written) or a failed push, 2 git errors. With --push, the \
+            branch is pushed (fast-forward only) even when nothing new was committed.
             """
     )
 
@@ -238,7 +246,7 @@ struct Commit: AsyncParsableCommand {
             result = try CommitWorkflow.run(options)
         } catch {
             printError("kaitoc: error: \(error.message)")
-            throw ExitCode(2)
+            throw ExitCode(error.exitStatus)
         }
         switch result {
         case .committed(let commit, let branch, let source):
@@ -247,9 +255,12 @@ struct Commit: AsyncParsableCommand {
                     + (push.map { ", pushed to \($0)" } ?? "")
             )
         case .nothingToCommit(let branch, let source):
-            print("nothing to commit: out/ on \(branch) is up to date with \(source.short)")
+            print(
+                "nothing to commit: out/ on \(branch) is up to date with \(source.short)"
+                    + (push.map { "; \(branch) pushed to \($0)" } ?? "")
+            )
         case .loopGuard(let reason, _):
-            print("nothing to do: \(reason)")
+            print("nothing to do: \(reason)" + (push.map { "; branch pushed to \($0)" } ?? ""))
         case .checkFailed(let report):
             print(report.rendered(as: .text), terminator: "")
             printError("kaitoc: error: check failed; nothing was committed")

@@ -157,3 +157,30 @@ struct BuildSafetyTests {
         }
     }
 }
+
+/// Parallel rendering and emitting (issue 14): the output never depends on the worker count.
+struct ParallelBuildTests {
+    @Test func outIsByteIdenticalWith1And2And8Threads() throws {
+        // Many workspaces over every shipped target, so each worker gets several, in a different interleaving.
+        var files: [String: String] = [:]
+        let shipped = TestSupport.repositoryRoot.appendingPathComponent("workspaces")
+        for (path, text) in readTree(shipped) where path.hasSuffix(".yaml") {
+            files["workspaces/\(path)"] = text
+        }
+        #expect(files.count > 4)
+        var trees: [Int: [String: String]] = [:]
+        for threads in [1, 2, 8] {
+            let root = try TestSupport.makeRepository(files: files)
+            defer { try? FileManager.default.removeItem(at: root) }
+            let presets = TestSupport.repositoryRoot.appendingPathComponent("presets")
+            var options = BuildOptions(repositoryRoot: root.path, presetsDirectory: presets.path)
+            options.threads = threads
+            let report = try Builder.build(options)
+            #expect(!report.check.hasErrors)
+            trees[threads] = readTree(root.appendingPathComponent("out"))
+        }
+        #expect((trees[1]?.count ?? 0) > 20)
+        #expect(trees[2] == trees[1])
+        #expect(trees[8] == trees[1])
+    }
+}

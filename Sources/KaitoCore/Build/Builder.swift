@@ -16,6 +16,8 @@ public struct BuildOptions: Sendable {
     public var mode: OutputMode?
     /// Where the repository is read from.
     public var tree: any SourceTree
+    /// Worker threads rendering and emitting workspaces (`nil`: every core); the output does not depend on it.
+    public var threads: Int?
 
     /// Creates options.
     public init(
@@ -87,10 +89,16 @@ public enum Builder {
             let plans = check.plans.filter { $0.target.name == target.name }
             let index = ConfigMapIndex(check.configMapsByTarget[target.name] ?? [], isComplete: true)
             let renderer = Renderer(catalog: catalog, configMaps: index)
+            let threads = options.threads ?? ParallelMap.defaultThreads
+            let sortedPlans = plans.sorted(by: { $0.workspace.qualifiedName < $1.workspace.qualifiedName })
+            // Rendered across cores, merged in workspace order: the first object of an identity wins, as before.
+            let rendered = ParallelMap.map(sortedPlans.count, threads: threads) { i in
+                renderer.render(sortedPlans[i], mode: mode)
+            }
             var objects: [RenderedObject] = []
             var seen: Set<String> = []
-            for plan in plans.sorted(by: { $0.workspace.qualifiedName < $1.workspace.qualifiedName }) {
-                for object in renderer.render(plan, mode: mode) {
+            for renderedObjects in rendered {
+                for object in renderedObjects {
                     let identity = "\(object.kind)/\(object.namespace ?? "")/\(object.name)"
                     if seen.insert(identity).inserted { objects.append(object) }
                 }
@@ -107,7 +115,12 @@ public enum Builder {
                     target: target,
                     mode: mode,
                     objects: objects,
-                    files: OutputLayout.files(for: objects, target: target, repositoryRoot: options.repositoryRoot),
+                    files: OutputLayout.files(
+                        for: objects,
+                        target: target,
+                        repositoryRoot: options.repositoryRoot,
+                        threads: threads
+                    ),
                     workspaces: plans.count,
                     capacity: capacity.map { ($0.key, $0.value.0, $0.value.1) }
                 )
@@ -157,15 +170,22 @@ public enum OutputLayout {
     }
 
     /// The files of one target: every object, then `kustomization.yaml` listing them in install order.
+    ///
+    /// - Parameters:
+    ///   - objects: The objects, in install order.
+    ///   - target: Their target.
+    ///   - repositoryRoot: The repository root, stripped from the source paths in headers.
+    ///   - threads: Worker threads emitting the objects; the files are the same for any count.
+    /// - Returns: One file per object, then `kustomization.yaml`.
     public static func files(
         for objects: [RenderedObject],
         target: Target,
-        repositoryRoot: String = "."
+        repositoryRoot: String = ".",
+        threads: Int = 1
     ) -> [OutputFile] {
-        var files: [OutputFile] = []
-        var resources: [String] = []
         let prefix = repositoryRoot.hasSuffix("/") ? repositoryRoot : repositoryRoot + "/"
-        for object in objects {
+        var files = ParallelMap.map(objects.count, threads: threads) { i in
+            let object = objects[i]
             let path = path(of: object, target: target)
             // The header names the source relative to the repository, wherever kaitoc runs from.
             var source = object.sourceFile
@@ -173,9 +193,9 @@ public enum OutputLayout {
                 source = String(file.dropFirst(prefix.count))
             }
             if let file = source, file.hasPrefix("./") { source = String(file.dropFirst(2)) }
-            files.append(OutputFile(path: path, contents: header(source: source) + YAMLEmitter.emit(object.body)))
-            resources.append(String(path.dropFirst(target.name.count + 1)))
+            return OutputFile(path: path, contents: header(source: source) + YAMLEmitter.emit(object.body))
         }
+        let resources = files.map { String($0.path.dropFirst(target.name.count + 1)) }
         let kustomization = M.map([
             ("apiVersion", M.str("kustomize.config.k8s.io/v1beta1")),
             ("kind", M.str("Kustomization")),

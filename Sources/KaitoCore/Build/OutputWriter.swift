@@ -18,22 +18,19 @@ public struct OutputFile: Sendable, Hashable {
     }
 }
 
-/// What the writer did.
-public struct WriteResult: Sendable, Hashable {
-    /// Files created or changed.
-    public var written: [String] = []
-    /// Files already up to date (left untouched, modification time included).
-    public var unchanged: [String] = []
-    /// Files kaitoc had written before that no longer belong to the output, deleted.
-    public var pruned: [String] = []
-    /// Files in the output folder that kaitoc did not write; never touched.
-    public var foreign: [String] = []
-}
-
 /// A problem that stops the writer before it changes anything.
 public struct OutputError: Error, Sendable, CustomStringConvertible {
     /// What went wrong.
     public var message: String
+    /// The user's file in the way, when that is the problem, as the user sees its path (`out/a/b.yaml`).
+    public var occupiedPath: String?
+
+    /// Creates an error.
+    public init(message: String, occupiedPath: String? = nil) {
+        self.message = message
+        self.occupiedPath = occupiedPath
+    }
+
     /// One line.
     public var description: String { message }
 }
@@ -77,73 +74,91 @@ public enum OutputWriter {
                 throw OutputError(message: "two objects map to the same file \(file.path)")
             }
         }
-        var result = WriteResult()
         let fm = FileManager.default
         let root = URL(fileURLWithPath: directory)
-        // Read every existing target file once, and refuse before any change if one is not ours.
-        var existingContents: [String: Data] = [:]
-        for file in files {
-            let path = root.appendingPathComponent(file.path).path
-            guard let existing = fm.contents(atPath: path) else { continue }
-            if !existing.starts(with: Data(headerPrefix.utf8)) {
-                throw OutputError(
-                    message: "\(file.path) exists and was not written by kaitoc; move it away and build again"
-                )
-            }
-            existingContents[file.path] = existing
-        }
+        let plan = try reconcile(files: files, in: directory, ownedFolders: ownedFolders)
+        var byPath: [String: OutputFile] = [:]
+        for file in files { byPath[file.path] = file }
         var createdFolders: Set<String> = []
-        for file in files.sorted(by: { $0.path < $1.path }) {
-            let url = root.appendingPathComponent(file.path)
+        for path in plan.written {
+            guard let file = byPath[path] else { continue }
+            let url = root.appendingPathComponent(path)
             let data = Data(file.contents.utf8)
-            if existingContents[file.path] == data {
-                result.unchanged.append(file.path)
-                continue
-            }
             do {
                 let folder = url.deletingLastPathComponent()
                 if createdFolders.insert(folder.path).inserted {
                     try fm.createDirectory(at: folder, withIntermediateDirectories: true)
                 }
-                let temporary = url.deletingLastPathComponent().appendingPathComponent(
-                    ".\(url.lastPathComponent).kaitoc-tmp"
-                )
+                let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).kaitoc-tmp")
                 try writeFile(data, to: temporary.path)
                 if rename(temporary.path, url.path) != 0 {
                     try? fm.removeItem(at: temporary)
-                    throw OutputError(message: "cannot rename into \(file.path): errno \(errno)")
+                    throw OutputError(message: "cannot rename into \(path): errno \(errno)")
                 }
             } catch let error as OutputError {
                 throw error
             } catch {
-                throw OutputError(message: "cannot write \(file.path): \(error.localizedDescription)")
+                throw OutputError(message: "cannot write \(path): \(error.localizedDescription)")
             }
-            result.written.append(file.path)
         }
+        for path in plan.pruned { try? fm.removeItem(at: root.appendingPathComponent(path)) }
         for folder in ownedFolders.sorted() where isSafe(folder) {
+            removeEmptyFolders(root.appendingPathComponent(folder))
+        }
+        return plan
+    }
+
+    /// Reconciles `files` with what is under `directory` now, without changing anything: the plan ``write``
+    /// carries out, and the check `diff` makes of the working tree.
+    ///
+    /// - Parameters:
+    ///   - files: The complete new contents of the owned folders.
+    ///   - directory: The output folder (`out/`).
+    ///   - ownedFolders: Top-level folders whose unrendered kaitoc files are pruned.
+    /// - Returns: What happens to each path.
+    /// - Throws: ``OutputError`` when a rendered path holds a user's file (no kaitoc header).
+    public static func reconcile(
+        files: [OutputFile],
+        in directory: String,
+        ownedFolders: [String]
+    ) throws(OutputError) -> Reconciliation {
+        let fm = FileManager.default
+        let root = URL(fileURLWithPath: directory)
+        var rendered: [String: [UInt8]] = [:]
+        for file in files { rendered[file.path] = Array(file.contents.utf8) }
+        var existing: Set<String> = []
+        for path in rendered.keys where fm.fileExists(atPath: root.appendingPathComponent(path).path) {
+            existing.insert(path)
+        }
+        for folder in ownedFolders where isSafe(folder) {
             let base = root.appendingPathComponent(folder)
             guard let enumerator = fm.enumerator(atPath: base.path) else { continue }
-            var existing: [String] = []
             while let entry = enumerator.nextObject() as? String {
                 var isDirectory: ObjCBool = false
                 let full = base.appendingPathComponent(entry).path
                 if fm.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue {
-                    existing.append("\(folder)/\(entry)")
+                    existing.insert("\(folder)/\(entry)")
                 }
             }
-            for path in existing.sorted() where !seen.contains(path) {
-                let url = root.appendingPathComponent(path)
-                let isOurs = fm.contents(atPath: url.path)?.starts(with: Data(headerPrefix.utf8)) ?? false
-                if isOurs {
-                    try? fm.removeItem(at: url)
-                    result.pruned.append(path)
-                } else {
-                    result.foreign.append(path)
-                }
-            }
-            removeEmptyFolders(base)
         }
-        return result
+        var cache: [String: [UInt8]] = [:]
+        let read = { (path: String) -> [UInt8]? in
+            if let bytes = cache[path] { return bytes }
+            guard let data = fm.contents(atPath: root.appendingPathComponent(path).path) else { return nil }
+            let bytes = [UInt8](data)
+            cache[path] = bytes
+            return bytes
+        }
+        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+        let owned = Set(ownedFolders)
+        return try OutputReconciler.reconcile(
+            rendered: rendered,
+            existing: existing,
+            isUnchanged: { path, bytes in read(path) == bytes },
+            contents: read,
+            isOwned: { path in owned.contains(String(path.prefix { $0 != "/" })) },
+            displayPrefix: prefix
+        )
     }
 
     /// Writes a new file with plain POSIX calls (no fsync: the output is a git working tree, rebuilt at will).
