@@ -4,7 +4,7 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN  := .build/release
 KAITOC       := $(RELEASE_BIN)/kaitoc
 
-.PHONY: all deps build run test bench format lint clean third-party
+.PHONY: all deps build run test bench format lint sanitize fuzz clean third-party
 
 all: build
 
@@ -52,8 +52,9 @@ $(THIRD_PARTY)/.extracted: Makefile $(VENV)/.installed
 third-party: $(THIRD_PARTY)/.extracted
 
 # One debug build with tests enabled serves both the test runner and the end-to-end scripts.
+# Every target must declare what it imports (an undeclared import is a build error).
 test: deps $(VENV)/.installed $(THIRD_PARTY)/.extracted
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	$(SWIFT) test --skip-build
 	scripts/cli-tests.sh .build/debug/kaitoc
 	scripts/render-tests.sh .build/debug/kaitoc $(PYTHON)
@@ -67,10 +68,35 @@ bench: build
 	$(RELEASE_BIN)/kaito-serve-bench --threads 2 --prompt 64 --decode 32
 
 format:
-	$(SWIFT) format format --parallel --in-place --recursive Sources Tests
+	$(SWIFT) format format --parallel --in-place --recursive Sources Tests Fuzz/Package.swift Fuzz/Sources
 
+# The style gate (CI runs it before the tests): any finding fails. Release builds of our own targets also treat
+# warnings as errors (Package.swift).
 lint:
-	$(SWIFT) format lint --strict --parallel --recursive Sources Tests
+	$(SWIFT) format lint --strict --parallel --recursive Sources Tests Fuzz/Package.swift Fuzz/Sources
+
+# The Swift test suites under AddressSanitizer and ThreadSanitizer, each in its own build folder.
+sanitize: deps $(VENV)/.installed $(THIRD_PARTY)/.extracted
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan
+
+# libFuzzer targets (Fuzz/, a separate package over this one): each runs FUZZ_SECONDS from the committed seeds and
+# crash regressions (Fuzz/Corpus/<target>) plus a working corpus in .build-fuzz/corpus/<target>. A crashing input
+# lands in Fuzz/Crashers/<target>/; once fixed, move it to Fuzz/Corpus/<target>/, which `make test` replays.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= fuzz-yaml fuzz-tokenizer fuzz-template fuzz-safetensors fuzz-request
+FUZZ_BUILD   := .build-fuzz
+fuzz: deps
+	cd Fuzz && $(SWIFT) build -c debug -Xswiftc -sanitize=fuzzer,address --scratch-path ../$(FUZZ_BUILD)
+	@set -e; for target in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$target Fuzz/Crashers/$$target; \
+		echo "== $$target: $(FUZZ_SECONDS) s"; \
+		SWIFT_BACKTRACE=enable=no $(FUZZ_BUILD)/debug/$$target -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix=Fuzz/Crashers/$$target/ \
+			$(FUZZ_BUILD)/corpus/$$target Fuzz/Corpus/$$target; \
+	done
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-asan .build-tsan .build-fuzz
