@@ -22,7 +22,7 @@ public final class SafeTensorsFile {
     /// The file path.
     public let path: String
     /// The tensors by name.
-    public private(set) var entries: [String: Entry] = [:]
+    public let entries: [String: Entry]
     private let base: UnsafeMutableRawPointer
     private let length: Int
     private let dataOffset: Int
@@ -44,57 +44,15 @@ public final class SafeTensorsFile {
         guard let mapped = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
             throw EngineError(.invalidFile, "cannot map \(path)")
         }
+        do {
+            // Every check runs before the last stored property is set, so a throw here never reaches deinit: the
+            // mapping is unmapped once, below.
+            (entries, dataOffset) = try SafeTensorsHeader.parse(UnsafeRawPointer(mapped), length: length, path: path)
+        } catch {
+            munmap(mapped, length)
+            throw error
+        }
         base = mapped
-        let headerLength = Int(base.loadUnaligned(as: UInt64.self).littleEndian)
-        guard headerLength > 0, 8 + headerLength <= length else {
-            munmap(base, length)
-            throw EngineError(
-                .truncatedFile,
-                "\(path): header of \(headerLength) bytes does not fit in \(length) bytes"
-            )
-        }
-        dataOffset = 8 + headerLength
-        let headerData = Data(bytes: base + 8, count: headerLength)
-        guard let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
-            munmap(base, length)
-            throw EngineError(.invalidFile, "\(path): the header is not JSON")
-        }
-        for (name, value) in header where name != "__metadata__" {
-            guard let fields = value as? [String: Any], let dtype = fields["dtype"] as? String,
-                let shape = fields["shape"] as? [Int], let offsets = fields["data_offsets"] as? [Int],
-                offsets.count == 2
-            else {
-                munmap(base, length)
-                throw EngineError(.invalidFile, "\(path): malformed entry for tensor \(name)")
-            }
-            let size: Int
-            switch dtype {
-            case "F32": size = 4
-            case "F16", "BF16": size = 2
-            default:
-                munmap(base, length)
-                throw EngineError(
-                    .unsupportedDType,
-                    "\(path): tensor \(name) has dtype \(dtype); supported: F32, F16, BF16"
-                )
-            }
-            let count = shape.reduce(1, *)
-            guard offsets[1] - offsets[0] == count * size, offsets[0] >= 0 else {
-                munmap(base, length)
-                throw EngineError(
-                    .invalidFile,
-                    "\(path): tensor \(name) has \(offsets[1] - offsets[0]) bytes for shape \(shape)"
-                )
-            }
-            guard dataOffset + offsets[1] <= length else {
-                munmap(base, length)
-                throw EngineError(
-                    .truncatedFile,
-                    "\(path) is truncated: tensor \(name) ends at byte \(dataOffset + offsets[1]) of \(length)"
-                )
-            }
-            entries[name] = Entry(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
-        }
     }
 
     deinit {
