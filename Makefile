@@ -52,9 +52,8 @@ $(THIRD_PARTY)/.extracted: Makefile $(VENV)/.installed
 third-party: $(THIRD_PARTY)/.extracted
 
 # One debug build with tests enabled serves both the test runner and the end-to-end scripts.
-# Every target must declare what it imports (an undeclared import is a build error).
 test: deps $(VENV)/.installed $(THIRD_PARTY)/.extracted
-	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
+	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/cli-tests.sh .build/debug/kaitoc
 	scripts/render-tests.sh .build/debug/kaitoc $(PYTHON)
@@ -70,10 +69,11 @@ bench: build
 format:
 	$(SWIFT) format format --parallel --in-place --recursive Sources Tests Fuzz/Package.swift Fuzz/Sources
 
-# The style gate (CI runs it before the tests): any finding fails. Release builds of our own targets also treat
-# warnings as errors (Package.swift).
+# The style gate (CI runs it before the tests): any swift-format finding fails, and so does a target importing a module
+# Package.swift does not declare for it. Release builds of our own targets also treat warnings as errors (Package.swift).
 lint:
 	$(SWIFT) format lint --strict --parallel --recursive Sources Tests Fuzz/Package.swift Fuzz/Sources
+	python3 scripts/check_target_imports.py $(SWIFT)
 
 # The Swift test suites under AddressSanitizer and ThreadSanitizer, each in its own build folder.
 sanitize: deps $(VENV)/.installed $(THIRD_PARTY)/.extracted
@@ -85,6 +85,8 @@ sanitize: deps $(VENV)/.installed $(THIRD_PARTY)/.extracted
 # libFuzzer targets (Fuzz/, a separate package over this one): each runs FUZZ_SECONDS from the committed seeds and
 # crash regressions (Fuzz/Corpus/<target>) plus a working corpus in .build-fuzz/corpus/<target>. A crashing input
 # lands in Fuzz/Crashers/<target>/; once fixed, move it to Fuzz/Corpus/<target>/, which `make test` replays.
+# Leak detection is off: FoundationEssentials' FileManager.contents(atPath:) leaks its buffer on an empty file, which
+# would end every run of the file-reading targets (Swift's own memory is reference-counted).
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?= fuzz-yaml fuzz-tokenizer fuzz-template fuzz-safetensors fuzz-request
 FUZZ_BUILD   := .build-fuzz
@@ -93,7 +95,7 @@ fuzz: deps
 	@set -e; for target in $(FUZZ_TARGETS); do \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$target Fuzz/Crashers/$$target; \
 		echo "== $$target: $(FUZZ_SECONDS) s"; \
-		SWIFT_BACKTRACE=enable=no $(FUZZ_BUILD)/debug/$$target -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		SWIFT_BACKTRACE=enable=no $(FUZZ_BUILD)/debug/$$target -max_total_time=$(FUZZ_SECONDS) -timeout=10 -detect_leaks=0 \
 			-rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix=Fuzz/Crashers/$$target/ \
 			$(FUZZ_BUILD)/corpus/$$target Fuzz/Corpus/$$target; \
 	done
