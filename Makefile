@@ -78,7 +78,8 @@ lint:
 # The Swift test suites under AddressSanitizer and ThreadSanitizer, each in its own build folder.
 sanitize: deps $(VENV)/.installed $(THIRD_PARTY)/.extracted
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
-	$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS="suppressions=$(CURDIR)/scripts/lsan-suppressions.txt $(LSAN_OPTIONS)" \
+		$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan
 

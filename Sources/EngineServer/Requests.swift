@@ -209,8 +209,11 @@ extension KeyedDecodingContainer {
             return try decodeIfPresent(T.self, forKey: key)
         } catch let error as RequestBodyError {
             throw error
-        } catch let error as DecodingError {
-            let inner = RequestBodyError(decoding: error)
+        } catch {
+            // Foundation reports a number that does not fit the type (2.5 for an integer) with an error that is not
+            // always a DecodingError: whatever it is, the field's value is what is wrong.
+            let inner =
+                (error as? DecodingError).map(RequestBodyError.init(decoding:)) ?? RequestBodyError(.invalidJSON)
             let here = (codingPath + [key]).map { key in
                 key.intValue.map(RequestBodyError.PathComponent.index) ?? .key(key.stringValue)
             }

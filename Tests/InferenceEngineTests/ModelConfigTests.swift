@@ -50,7 +50,7 @@ struct ModelConfigTests {
     @Test(
         arguments: [
             ("hidden_size", #""16""#, "config.json: hidden_size: expected Int"),
-            ("eos_token_id", #""x""#, "config.json: eos_token_id: expected Array<Int>"),
+            ("eos_token_id", #""x""#, "config.json: eos_token_id: expected Array"),
             ("rope_scaling", #"{"type":"linear","factor":"two"}"#, "config.json: rope_scaling.factor: expected Double"),
             ("rope_scaling", #"{"type":"yarn"}"#, "config.json: unsupported rope scaling yarn"),
         ]
