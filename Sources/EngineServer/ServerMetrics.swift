@@ -1,7 +1,7 @@
 internal import Foundation
 public import Prometheus
 
-/// The Prometheus metrics of `GET /metrics`, under vLLM's names (reference inference-anchors 2, "Metrics"), so that
+/// The Prometheus metrics of `GET /metrics`, under vLLM's names (docs/reference/inference.md section 2, "Metrics"), so that
 /// Kaito's monitoring docs, KEDA's default trigger (`vllm:num_requests_waiting`) and the gateway's endpoint picker
 /// read kaito-serve as they read vLLM.
 ///

@@ -2,7 +2,7 @@ internal import OrderedCollections
 internal import YAML
 
 extension RenderContext {
-    /// The default tuning ConfigMap of reference 4.11, as Kaito's Helm chart ships it.
+    /// The default tuning ConfigMap of docs/reference/kaito.md section 4.11, as Kaito's Helm chart ships it.
     func defaultTuningConfigMap(method: String) -> RenderedObject {
         let qlora = method == "qlora"
         let quantization =
@@ -64,7 +64,7 @@ extension RenderContext {
     }
 
     /// The data-downloader script: fetches each URL of `DATA_URLS` into `DATA_VOLUME_PATH` (our own script;
-    /// behaviour of reference 4.10).
+    /// behaviour of docs/reference/kaito.md section 4.10).
     static let dataDownloaderScript = """
         set -eu
         mkdir -p "$DATA_VOLUME_PATH"
@@ -81,7 +81,7 @@ extension RenderContext {
         """
 
     /// The pusher script: waits for the trainer, then pushes the adapter as an OCI image (our own script;
-    /// behaviour of reference 4.10).
+    /// behaviour of docs/reference/kaito.md section 4.10).
     static func pusherScript(resultsDirectory: String, image: String, preset: String) -> String {
         """
         set -eu
@@ -102,7 +102,7 @@ extension RenderContext {
         if let config = tuning.config, !config.isEmpty {
             configName = config
         } else {
-            // The controller compares the method case-sensitively when it picks the template (reference 1.2).
+            // The controller compares the method case-sensitively when it picks the template (docs/reference/kaito.md section 1.2).
             let template = defaultTuningConfigMap(method: tuning.method == "qlora" ? "qlora" : "lora")
             configName = template.name
             objects.append(template)
