@@ -4,7 +4,7 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN  := .build/release
 KAITOC       := $(RELEASE_BIN)/kaitoc
 
-.PHONY: all deps build run test bench bench-engine format lint clean third-party
+.PHONY: all deps build run test bench bench-engine format lint sanitize fuzz clean third-party
 
 all: build
 
@@ -47,7 +47,7 @@ $(THIRD_PARTY)/.extracted: Makefile $(VENV)/.installed
 		--no-binary llama-cpp-python llama-cpp-python==$(LLAMA_CPP_PY) -d .cache/sdist
 	tar -xzf .cache/sdist/llama_cpp_python-$(LLAMA_CPP_PY).tar.gz -C .cache/sdist \
 		llama_cpp_python-$(LLAMA_CPP_PY)/vendor/llama.cpp/models llama_cpp_python-$(LLAMA_CPP_PY)/vendor/llama.cpp/gguf-py \
-		llama_cpp_python-$(LLAMA_CPP_PY)/vendor/llama.cpp/convert_hf_to_gguf.py
+		llama_cpp_python-$(LLAMA_CPP_PY)/vendor/llama.cpp/convert_hf_to_gguf.py llama_cpp_python-$(LLAMA_CPP_PY)/vendor/llama.cpp/conversion
 	mv .cache/sdist/llama_cpp_python-$(LLAMA_CPP_PY)/vendor/llama.cpp $(THIRD_PARTY)
 	rm -rf .cache/sdist
 	touch $@
@@ -84,10 +84,39 @@ bench-engine: deps
 	scripts/bench-engine.sh
 
 format:
-	$(SWIFT) format format --parallel --in-place --recursive Sources Tests
+	$(SWIFT) format format --parallel --in-place --recursive Sources Tests Fuzz/Package.swift Fuzz/Sources
 
+# The style gate (CI runs it before the tests): any swift-format finding fails, and so does a target importing a module
+# Package.swift does not declare for it. Release builds of our own targets also treat warnings as errors (Package.swift).
 lint:
-	$(SWIFT) format lint --strict --parallel --recursive Sources Tests
+	$(SWIFT) format lint --strict --parallel --recursive Sources Tests Fuzz/Package.swift Fuzz/Sources
+	python3 scripts/check_target_imports.py $(SWIFT)
+
+# The Swift test suites under AddressSanitizer and ThreadSanitizer, each in its own build folder.
+sanitize: deps $(VENV)/.installed $(THIRD_PARTY)/.extracted
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS="suppressions=$(CURDIR)/scripts/lsan-suppressions.txt $(LSAN_OPTIONS)" \
+		$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan
+
+# libFuzzer targets (Fuzz/, a separate package over this one): each runs FUZZ_SECONDS from the committed seeds and
+# crash regressions (Fuzz/Corpus/<target>) plus a working corpus in .build-fuzz/corpus/<target>. A crashing input
+# lands in Fuzz/Crashers/<target>/; once fixed, move it to Fuzz/Corpus/<target>/, which `make test` replays.
+# Leak detection is off: FoundationEssentials' FileManager.contents(atPath:) leaks its buffer on an empty file, which
+# would end every run of the file-reading targets (Swift's own memory is reference-counted).
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= fuzz-yaml fuzz-tokenizer fuzz-template fuzz-safetensors fuzz-request
+FUZZ_BUILD   := .build-fuzz
+fuzz: deps
+	cd Fuzz && $(SWIFT) build -c debug -Xswiftc -sanitize=fuzzer,address --scratch-path ../$(FUZZ_BUILD)
+	@set -e; for target in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$target Fuzz/Crashers/$$target; \
+		echo "== $$target: $(FUZZ_SECONDS) s"; \
+		SWIFT_BACKTRACE=enable=no $(FUZZ_BUILD)/debug/$$target -max_total_time=$(FUZZ_SECONDS) -timeout=10 -detect_leaks=0 \
+			-rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix=Fuzz/Crashers/$$target/ \
+			$(FUZZ_BUILD)/corpus/$$target Fuzz/Corpus/$$target; \
+	done
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-asan .build-tsan .build-fuzz

@@ -5,6 +5,8 @@ let upcoming: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
     .enableUpcomingFeature("MemberImportVisibility"),
     .enableUpcomingFeature("ExistentialAny"),
+    // Warnings are errors in release builds of our own targets (dependencies keep their own settings).
+    .unsafeFlags(["-warnings-as-errors"], .when(configuration: .release)),
 ]
 
 let package = Package(
@@ -15,6 +17,10 @@ let package = Package(
         .library(name: "KaitoCore", targets: ["KaitoCore"]),
         .library(name: "YAML", targets: ["YAML"]),
         .library(name: "GitStore", targets: ["GitStore"]),
+        // The engine's libraries, for the fuzz targets in Fuzz/ (a separate package).
+        .library(name: "EngineText", targets: ["EngineText"]),
+        .library(name: "InferenceEngine", targets: ["InferenceEngine"]),
+        .library(name: "EngineServer", targets: ["EngineServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -55,7 +61,7 @@ let package = Package(
         ),
         .target(
             name: "GitOps",
-            dependencies: ["KaitoCore", "GitStore"],
+            dependencies: ["KaitoCore", "GitStore", "YAML"],
             swiftSettings: upcoming
         ),
         .target(
@@ -123,6 +129,7 @@ let package = Package(
             name: "EngineServerTests",
             dependencies: [
                 "EngineServer", "EngineText", "InferenceEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: upcoming

@@ -14,7 +14,7 @@ workload would run it.
    (period, failure threshold), then checks the readiness and liveness probes, then calls Kaito's `/chat` on the
    container port the Service's targetPort names.
 5. The answer with the rendered strengths must differ from the adapter-free one, and with every strength variable
-   set to 0 it must equal it (reference inference-anchors 1.5: strength multiplies each adapter's delta).
+   set to 0 it must equal it (docs/reference/inference.md section 1.5: strength multiplies each adapter's delta).
 """
 import json, os, shutil, signal, subprocess, sys, tempfile, time, urllib.request
 
@@ -153,7 +153,7 @@ def main():
         print(f"service {service['metadata']['name']}: port {service_port} -> {service_target}")
         check(container.get("resources", {}).get("limits", {}).get("nvidia.com/gpu") is None, "no GPU limit")
         adapters_dir = next(a.split("=", 1)[1] for a in container["args"] if a.startswith("--adapters-dir="))
-        # Adapters as reference 4.7 delivers them: an init container `puller-<name>` per image adapter, a volume at
+        # Adapters as docs/reference/kaito.md section 4.7 delivers them: an init container `puller-<name>` per image adapter, a volume at
         # <adapters dir>/<name> per volume adapter; strength in the variable <name> when set (default 1.0).
         adapter_names = sorted(
             [c["name"][len("puller-"):] for c in pod.get("initContainers", []) if c["name"].startswith("puller-")]

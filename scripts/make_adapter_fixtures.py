@@ -8,12 +8,12 @@ computed by PEFT's own LoRA layers with every adapter active at once and its sca
 (`LoraLayer.set_scale`): y = W x + sum_i w_i * s_i * B_i (A_i x), the exact weighted sum of the deltas.
 The script checks that this equals `add_weighted_adapter(combination_type="cat")` (what Kaito's transformers runtime
 calls, with "svd" by default for two or more) on the adapters without rsLoRA; with rsLoRA, PEFT 0.21.2's combined
-adapter is over-scaled (the bug noted in reference inference-anchors 1.5), so the reference is the exact sum.
+adapter is over-scaled (the bug noted in docs/reference/inference.md section 1.5), so the reference is the exact sum.
 
   - llama: unfused modules; adapter `alpha-one` (r 4, alpha 8, q/v/o/down) and `beta-two` (r 2, alpha 4, rsLoRA,
     k/q/gate/up, stored in BF16, as some adapters are).
   - phi3: fused modules; adapter `phi-fused` (r 8, alpha 8, qkv_proj/gate_up_proj/o_proj) and `phi-kaito` (r 8,
-    alpha 16, o_proj/down_proj: what Kaito's Phi-3 default target modules select, reference inference-anchors 1.6).
+    alpha 16, o_proj/down_proj: what Kaito's Phi-3 default target modules select, docs/reference/inference.md section 1.6).
   - tiny-chat (the server tests' model with a real tokenizer): two adapters the contract test serves.
 
 Regenerate (needs a CPU build of torch; never the default PyPI wheel, which pulls CUDA):
@@ -62,7 +62,7 @@ def make_adapter(base_folder, out, seed, bf16=False, **lora):
     config["base_model_name_or_path"] = os.path.basename(os.path.normpath(base_folder))  # no machine paths
     with open(config_path, "w") as f:
         json.dump(config, f, indent=2, sort_keys=True)
-    # Kaito's images carry only these two files (reference inference-anchors 1.5).
+    # Kaito's images carry only these two files (docs/reference/inference.md section 1.5).
     for extra in os.listdir(out):
         if extra not in ("adapter_config.json", "adapter_model.safetensors"):
             os.remove(os.path.join(out, extra))

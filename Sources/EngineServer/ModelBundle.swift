@@ -42,26 +42,15 @@ public final class ModelBundle: Sendable {
         self.adapters = adapters.map { ($0.name, $0.strength) }
         tokenizer = try Tokenizer(path: folder + "/tokenizer.json")
         self.name = name ?? URL(fileURLWithPath: folder).lastPathComponent
-        var config: [String: Any] = [:]
-        if let data = FileManager.default.contents(atPath: folder + "/tokenizer_config.json") {
-            config = (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
-        }
-        func token(_ key: String) -> String {
-            if let s = config[key] as? String { return s }
-            return (config[key] as? [String: Any])?["content"] as? String ?? ""
-        }
-        bosToken = token("bos_token")
-        eosToken = token("eos_token")
-        template = try (config["chat_template"] as? String).map { try ChatTemplate($0) }
+        let config = try TokenizerConfig.load(folder + "/tokenizer_config.json")
+        bosToken = config.bosToken ?? ""
+        eosToken = config.eosToken ?? ""
+        template = try config.chatTemplate.map { try ChatTemplate($0) }
         var eos = model.config.eosTokenIDs
-        if let data = FileManager.default.contents(atPath: folder + "/generation_config.json"),
-            let generation = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        if let generation = try GenerationConfig.load(folder + "/generation_config.json"),
+            !generation.eosTokenIDs.isEmpty
         {
-            if let list = generation["eos_token_id"] as? [Int] {
-                eos = list
-            } else if let one = generation["eos_token_id"] as? Int {
-                eos = [one]
-            }
+            eos = generation.eosTokenIDs
         }
         if let id = tokenizer.encode(eosToken, addSpecialTokens: false).first, eos.isEmpty { eos = [id] }
         eosIDs = eos

@@ -1,4 +1,3 @@
-internal import Foundation
 public import Hummingbird
 internal import InferenceEngine
 internal import Synchronization
@@ -36,10 +35,11 @@ public enum KaitoServeRoutes {
         limits: ServerLimits = ServerLimits()
     ) -> Router<BasicRequestContext> {
         let router = Router()
-        router.get("/") { _, _ in json(["message": "Server is running"]) }
+        router.get("/") { _, _ in json(StringBody(key: "message", value: "Server is running")) }
         router.get("health") { _, _ in
             state.queue == nil
-                ? json(["detail": "Model not initialized"], status: .serviceUnavailable) : json(["status": "Healthy"])
+                ? detail("Model not initialized", status: .serviceUnavailable)
+                : json(StringBody(key: "status", value: "Healthy"))
         }
         router.get("metrics") { _, _ in
             Response(
@@ -49,29 +49,23 @@ public enum KaitoServeRoutes {
             )
         }
         router.get("v1/models") { _, _ in
-            guard let queue = state.queue else {
-                return json(["detail": "Model not initialized"], status: .serviceUnavailable)
-            }
-            return json([
-                "object": "list",
-                "data": [
-                    [
-                        "id": queue.bundle.name, "object": "model", "created": 0, "owned_by": "kaito",
-                        "max_model_len": queue.bundle.model.contextLength,
-                    ]
-                ],
-            ])
+            guard let queue = state.queue else { return detail("Model not initialized", status: .serviceUnavailable) }
+            return json(
+                ModelList(data: [.init(id: queue.bundle.name, maxModelLength: queue.bundle.model.contextLength)])
+            )
         }
         router.post("chat") { request, _ in
-            try await handle(request, state: state, limits: limits) { body, queue in try await kaitoChat(body, queue) }
+            try await handle(request, state: state, limits: limits) { (body: KaitoChatRequest, queue) in
+                try await kaitoChat(body, queue)
+            }
         }
         router.post("v1/chat/completions") { request, _ in
-            try await handle(request, state: state, limits: limits) { body, queue in
+            try await handle(request, state: state, limits: limits) { (body: CompletionRequest, queue) in
                 try await openAI(body, queue, chat: true)
             }
         }
         router.post("v1/completions") { request, _ in
-            try await handle(request, state: state, limits: limits) { body, queue in
+            try await handle(request, state: state, limits: limits) { (body: CompletionRequest, queue) in
                 try await openAI(body, queue, chat: false)
             }
         }
@@ -79,118 +73,74 @@ public enum KaitoServeRoutes {
     }
 
     /// A request that failed validation: its status and JSON body.
-    // Justification for @unchecked Sendable: the body is an immutable JSON tree of Foundation values, built and read
-    // by the one request that throws it.
-    struct Rejection: Error, @unchecked Sendable {
+    struct Rejection: Error, Sendable {
         var status: HTTPResponse.Status
-        var body: [String: Any]
-    }
+        var body: any Encodable & Sendable
 
-    static func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
-        let data =
-            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
-            ?? Data("{}".utf8)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data))
-        )
-    }
-
-    static func typeError(_ field: String, _ expected: String) -> Rejection {
-        Rejection(
-            status: .unprocessableContent,
-            body: [
-                "detail": [["loc": ["body", field], "msg": "Input should be \(expected)", "type": "\(expected)_type"]]
-            ]
-        )
-    }
-
-    static func depth(_ value: Any) -> Int {
-        switch value {
-        case let d as [String: Any]: return 1 + (d.values.map(depth).max() ?? 0)
-        case let a as [Any]: return 1 + (a.map(depth).max() ?? 0)
-        default: return 0
+        init(_ status: HTTPResponse.Status, _ body: any Encodable & Sendable) {
+            self.status = status
+            self.body = body
         }
+
+        /// A 422 validation error at `path` (under `body`).
+        init(invalid expected: RequestBodyError.Expectation, at path: [RequestBodyError.PathComponent]) {
+            self.init(.unprocessableContent, DetailBody(invalid: expected, at: path))
+        }
+
+        /// The answer to a body that does not decode: 400 for bytes that are not JSON, 422 otherwise.
+        init(_ error: RequestBodyError) {
+            switch error.kind {
+            case .invalidJSON:
+                self.init(.badRequest, DetailBody("Invalid JSON body"))
+            case .tooDeep(let limit):
+                self.init(.unprocessableContent, DetailBody("JSON nested deeper than \(limit) levels"))
+            case .invalid(let expected):
+                self.init(invalid: expected, at: error.path)
+            }
+        }
+
+        var response: Response { json(body, status: status) }
     }
 
-    static func handle(
+    static func handle<Body: Decodable>(
         _ request: Request,
         state: ModelState,
         limits: ServerLimits,
-        _ body: ([String: Any], GenerationQueue) async throws -> Response
+        _ body: (Body, GenerationQueue) async throws -> Response
     ) async throws -> Response {
-        guard let queue = state.queue else {
-            return json(["detail": "Model not initialized"], status: .serviceUnavailable)
-        }
+        guard let queue = state.queue else { return detail("Model not initialized", status: .serviceUnavailable) }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limits.maxBodyBytes)
         } catch {
-            return json(["detail": "Request body larger than \(limits.maxBodyBytes) bytes"], status: .contentTooLarge)
-        }
-        let bytes = Data(buffer.readableBytesView)
-        guard let object = try? JSONSerialization.jsonObject(with: bytes) else {
-            return json(["detail": "Invalid JSON body"], status: .badRequest)
-        }
-        guard let dictionary = object as? [String: Any] else {
-            return json(
-                ["detail": [["loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"]]],
-                status: .unprocessableContent
-            )
-        }
-        guard depth(dictionary) <= limits.maxJSONDepth else {
-            return json(
-                ["detail": "JSON nested deeper than \(limits.maxJSONDepth) levels"],
-                status: .unprocessableContent
-            )
+            return detail("Request body larger than \(limits.maxBodyBytes) bytes", status: .contentTooLarge)
         }
         do {
-            return try await body(dictionary, queue)
+            let decoded = try RequestDecoding.decode(
+                Body.self,
+                from: buffer.readableBytesView,
+                maxDepth: limits.maxJSONDepth
+            )
+            return try await body(decoded, queue)
+        } catch let error as RequestBodyError {
+            return Rejection(error).response
         } catch let rejection as Rejection {
-            return json(rejection.body, status: rejection.status)
+            return rejection.response
         } catch let full as GenerationQueue.Full {
             return json(
-                [
-                    "error": [
-                        "message":
+                OpenAIErrorBody(
+                    error: .init(
+                        message:
                             "Too many requests: waiting queue (\(full.waiting)) exceeds max-num-seqs (\(full.capacity)).",
-                        "type": "requests", "param": NSNull(), "code": "rate_limit_exceeded",
-                    ]
-                ],
+                        type: "requests",
+                        param: nil,
+                        code: .text("rate_limit_exceeded")
+                    )
+                ),
                 status: .tooManyRequests
             )
         } catch let error as EngineError {
-            return json(["detail": error.message], status: .badRequest)
+            return detail(error.message, status: .badRequest)
         }
-    }
-
-    static func int(_ body: [String: Any], _ key: String) throws -> Int? {
-        guard let value = body[key], !(value is NSNull) else { return nil }
-        guard let number = value as? NSNumber, !isBoolean(number), let int = Int(exactly: number.doubleValue) else {
-            throw typeError(key, "a valid integer")
-        }
-        return int
-    }
-
-    static func double(_ body: [String: Any], _ key: String) throws -> Double? {
-        guard let value = body[key], !(value is NSNull) else { return nil }
-        guard let number = value as? NSNumber, !isBoolean(number) else { throw typeError(key, "a valid number") }
-        return number.doubleValue
-    }
-
-    static func bool(_ body: [String: Any], _ key: String) throws -> Bool? {
-        guard let value = body[key], !(value is NSNull) else { return nil }
-        guard let number = value as? NSNumber, isBoolean(number) else { throw typeError(key, "a valid boolean") }
-        return number.boolValue
-    }
-
-    /// JSON `true`/`false` arrive as NSNumbers of type `c`.
-    static func isBoolean(_ number: NSNumber) -> Bool { String(cString: number.objCType) == "c" }
-
-    static func string(_ body: [String: Any], _ key: String) throws -> String? {
-        guard let value = body[key], !(value is NSNull) else { return nil }
-        guard let s = value as? String else { throw typeError(key, "a valid string") }
-        return s
     }
 }

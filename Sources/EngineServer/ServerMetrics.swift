@@ -1,7 +1,7 @@
 internal import Foundation
 public import Prometheus
 
-/// The Prometheus metrics of `GET /metrics`, under vLLM's names (reference inference-anchors 2, "Metrics"), so that
+/// The Prometheus metrics of `GET /metrics`, under vLLM's names (docs/reference/inference.md section 2, "Metrics"), so that
 /// Kaito's monitoring docs, KEDA's default trigger (`vllm:num_requests_waiting`) and the gateway's endpoint picker
 /// read kaito-serve as they read vLLM.
 ///
@@ -49,65 +49,98 @@ public final class ServerMetrics: Sendable {
             values.map { Duration.milliseconds(Int64(($0 * 1000).rounded())) }
         }
         running = registry.makeGauge(
-            name: "vllm:num_requests_running",
-            labels: label,
-            help: "Number of requests in model execution batches."
+            descriptor: MetricNameDescriptor(
+                metricName: "vllm:num_requests_running",
+                unitName: "",
+                helpText: "Number of requests in model execution batches."
+            ),
+            labels: label
         )
         waiting = registry.makeGauge(
-            name: "vllm:num_requests_waiting",
-            labels: label,
-            help: "Number of requests waiting to be processed."
+            descriptor: MetricNameDescriptor(
+                metricName: "vllm:num_requests_waiting",
+                unitName: "",
+                helpText: "Number of requests waiting to be processed."
+            ),
+            labels: label
         )
         cacheUsage = registry.makeGauge(
-            name: "vllm:kv_cache_usage_perc",
-            labels: label,
-            help: "KV-cache usage. 1 means 100 percent usage."
+            descriptor: MetricNameDescriptor(
+                metricName: "vllm:kv_cache_usage_perc",
+                unitName: "",
+                helpText: "KV-cache usage. 1 means 100 percent usage."
+            ),
+            labels: label
         )
         promptTokens = registry.makeCounter(
-            name: "vllm:prompt_tokens_total",
-            labels: label,
-            help: "Number of prefill tokens processed."
+            descriptor: MetricNameDescriptor(
+                metricName: "vllm:prompt_tokens_total",
+                unitName: "",
+                helpText: "Number of prefill tokens processed."
+            ),
+            labels: label
         )
         generationTokens = registry.makeCounter(
-            name: "vllm:generation_tokens_total",
-            labels: label,
-            help: "Number of generation tokens processed."
+            descriptor: MetricNameDescriptor(
+                metricName: "vllm:generation_tokens_total",
+                unitName: "",
+                helpText: "Number of generation tokens processed."
+            ),
+            labels: label
         )
         timeToFirstToken = registry.makeDurationHistogram(
-            name: "vllm:time_to_first_token_seconds",
+            descriptor: MetricNameDescriptor(
+                metricName: "vllm:time_to_first_token_seconds",
+                unitName: "",
+                helpText: "Histogram of time to first token in seconds."
+            ),
             labels: label,
-            buckets: seconds(Self.firstTokenBuckets),
-            help: "Histogram of time to first token in seconds."
+            buckets: seconds(Self.firstTokenBuckets)
         )
         interTokenLatency = registry.makeDurationHistogram(
-            name: "vllm:inter_token_latency_seconds",
+            descriptor: MetricNameDescriptor(
+                metricName: "vllm:inter_token_latency_seconds",
+                unitName: "",
+                helpText: "Histogram of inter-token latency in seconds."
+            ),
             labels: label,
-            buckets: seconds(Self.tokenBuckets),
-            help: "Histogram of inter-token latency in seconds."
+            buckets: seconds(Self.tokenBuckets)
         )
         endToEnd = registry.makeDurationHistogram(
-            name: "vllm:e2e_request_latency_seconds",
+            descriptor: MetricNameDescriptor(
+                metricName: "vllm:e2e_request_latency_seconds",
+                unitName: "",
+                helpText: "Histogram of e2e request latency in seconds."
+            ),
             labels: label,
-            buckets: seconds(Self.requestBuckets),
-            help: "Histogram of e2e request latency in seconds."
+            buckets: seconds(Self.requestBuckets)
         )
         queueTime = registry.makeDurationHistogram(
-            name: "vllm:request_queue_time_seconds",
+            descriptor: MetricNameDescriptor(
+                metricName: "vllm:request_queue_time_seconds",
+                unitName: "",
+                helpText: "Histogram of time spent in WAITING phase for request."
+            ),
             labels: label,
-            buckets: seconds(Self.requestBuckets),
-            help: "Histogram of time spent in WAITING phase for request."
+            buckets: seconds(Self.requestBuckets)
         )
         promptSize = registry.makeValueHistogram(
-            name: "vllm:request_prompt_tokens",
+            descriptor: MetricNameDescriptor(
+                metricName: "vllm:request_prompt_tokens",
+                unitName: "",
+                helpText: "Number of prefill tokens processed."
+            ),
             labels: label,
-            buckets: Self.sizeBuckets,
-            help: "Number of prefill tokens processed."
+            buckets: Self.sizeBuckets
         )
         generationSize = registry.makeValueHistogram(
-            name: "vllm:request_generation_tokens",
+            descriptor: MetricNameDescriptor(
+                metricName: "vllm:request_generation_tokens",
+                unitName: "",
+                helpText: "Number of generation tokens processed."
+            ),
             labels: label,
-            buckets: Self.sizeBuckets,
-            help: "Number of generation tokens processed."
+            buckets: Self.sizeBuckets
         )
         for reason in ["stop", "length", "abort"] { _ = success(reason) }
     }
@@ -115,9 +148,12 @@ public final class ServerMetrics: Sendable {
     /// `vllm:request_success_total{finished_reason}`.
     func success(_ reason: String) -> Counter {
         registry.makeCounter(
-            name: "vllm:request_success_total",
-            labels: [("finished_reason", reason), ("model_name", model)],
-            help: "Count of successfully processed requests."
+            descriptor: MetricNameDescriptor(
+                metricName: "vllm:request_success_total",
+                unitName: "",
+                helpText: "Count of successfully processed requests."
+            ),
+            labels: [("finished_reason", reason), ("model_name", model)]
         )
     }
 
@@ -126,11 +162,14 @@ public final class ServerMetrics: Sendable {
     public func adapters(_ names: [String]) {
         let joined = names.joined(separator: ",")
         registry.makeGauge(
-            name: "vllm:lora_requests_info",
+            descriptor: MetricNameDescriptor(
+                metricName: "vllm:lora_requests_info",
+                unitName: "",
+                helpText: "Running stats on lora requests."
+            ),
             labels: [
                 ("max_lora", String(names.count)), ("running_lora_adapters", joined), ("waiting_lora_adapters", joined),
-            ],
-            help: "Running stats on lora requests."
+            ]
         ).set(Date().timeIntervalSince1970)
     }
 

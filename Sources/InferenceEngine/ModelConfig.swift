@@ -53,72 +53,160 @@ public struct ModelConfig: Sendable, Hashable {
     /// The end-of-sequence tokens (`eos_token_id`, one or several).
     public var eosTokenIDs: [Int]
 
-    /// Parses `config.json`.
+    /// Parses `config.json` (the forms transformers 4 and 5 write).
     ///
-    /// - Throws: ``EngineError`` for an unsupported architecture or a missing field.
+    /// - Throws: ``EngineError``: `.unsupportedArchitecture` for a model kaito-serve does not run, `.invalidFile`
+    ///   naming the field and the expected type when a field is missing or has the wrong type, or for text that is not
+    ///   JSON.
+    public init(data: some Collection<UInt8>) throws(EngineError) {
+        do {
+            self = try JSONDecoder().decode(ModelConfig.self, from: Data(data))
+        } catch let error as EngineError {
+            throw error
+        } catch {
+            throw EngineError(.invalidFile, "config.json: \(Self.describe(error))")
+        }
+    }
+
+    /// Parses a `config.json` already read as JSON objects (`JSONSerialization`'s, or a dictionary literal).
+    ///
+    /// - Throws: ``EngineError`` as ``init(data:)`` does.
     public init(json: [String: Any]) throws(EngineError) {
-        let names = json["architectures"] as? [String] ?? []
+        guard let data = try? JSONSerialization.data(withJSONObject: json) else {
+            throw EngineError(.invalidFile, "config.json: not a JSON object")
+        }
+        try self.init(data: data)
+    }
+}
+
+extension ModelConfig: Decodable {
+    private enum Keys: String, CodingKey {
+        case architectures
+        case vocabularySize = "vocab_size"
+        case hiddenSize = "hidden_size"
+        case intermediateSize = "intermediate_size"
+        case layerCount = "num_hidden_layers"
+        case headCount = "num_attention_heads"
+        case keyValueHeadCount = "num_key_value_heads"
+        case headDimension = "head_dim"
+        case rmsNormEpsilon = "rms_norm_eps"
+        case maxPositionEmbeddings = "max_position_embeddings"
+        case tieWordEmbeddings = "tie_word_embeddings"
+        case bosTokenID = "bos_token_id"
+        case eosTokenID = "eos_token_id"
+        case useSlidingWindow = "use_sliding_window"
+        case slidingWindow = "sliding_window"
+        case ropeParameters = "rope_parameters"
+        case ropeScaling = "rope_scaling"
+        case ropeTheta = "rope_theta"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
+    }
+
+    /// `rope_parameters` (transformers 5) or `rope_scaling` (transformers 4).
+    private struct Rope: Decodable {
+        var ropeType: String?
+        var type: String?
+        var ropeTheta: Double?
+        var factor: Double?
+        var lowFrequencyFactor: Double?
+        var highFrequencyFactor: Double?
+        var originalMaxPositionEmbeddings: Int?
+        var shortFactor: [Double]?
+        var longFactor: [Double]?
+        var attentionFactor: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case ropeType = "rope_type"
+            case type
+            case ropeTheta = "rope_theta"
+            case factor
+            case lowFrequencyFactor = "low_freq_factor"
+            case highFrequencyFactor = "high_freq_factor"
+            case originalMaxPositionEmbeddings = "original_max_position_embeddings"
+            case shortFactor = "short_factor"
+            case longFactor = "long_factor"
+            case attentionFactor = "attention_factor"
+        }
+    }
+
+    /// One token id or a list of them.
+    private struct TokenIDs: Decodable {
+        var ids: [Int]
+
+        init(from decoder: any Decoder) throws {
+            let single = try decoder.singleValueContainer()
+            if let one = try? single.decode(Int.self) {
+                ids = [one]
+            } else {
+                ids = try single.decode([Int].self)
+            }
+        }
+    }
+
+    /// Decodes `config.json`.
+    ///
+    /// - Throws: ``EngineError`` (`.unsupportedArchitecture`, or `.invalidFile` for longrope factors of the wrong
+    ///   length or an unknown rope type), or `DecodingError` for a missing or mistyped field.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        let names = try c.decodeIfPresent([String].self, forKey: .architectures) ?? []
         guard let architecture = names.lazy.compactMap(Architecture.init(rawValue:)).first else {
             throw EngineError(
                 .unsupportedArchitecture,
                 "unsupported architecture \(names.joined(separator: ", ")); supported: \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))"
             )
         }
-        func int(_ key: String) throws(EngineError) -> Int {
-            guard let value = json[key] as? Int else { throw EngineError(.invalidFile, "config.json: missing \(key)") }
-            return value
-        }
         self.architecture = architecture
-        vocabularySize = try int("vocab_size")
-        hiddenSize = try int("hidden_size")
-        intermediateSize = try int("intermediate_size")
-        layerCount = try int("num_hidden_layers")
-        headCount = try int("num_attention_heads")
-        keyValueHeadCount = json["num_key_value_heads"] as? Int ?? headCount
-        headDimension = json["head_dim"] as? Int ?? hiddenSize / headCount
-        rmsNormEpsilon = Float(json["rms_norm_eps"] as? Double ?? 1e-6)
-        maxPositionEmbeddings = json["max_position_embeddings"] as? Int ?? 2048
-        tieWordEmbeddings = json["tie_word_embeddings"] as? Bool ?? false
-        bosTokenID = json["bos_token_id"] as? Int
-        if let list = json["eos_token_id"] as? [Int] {
-            eosTokenIDs = list
-        } else if let one = json["eos_token_id"] as? Int {
-            eosTokenIDs = [one]
-        } else {
-            eosTokenIDs = []
-        }
-        let useSlidingWindow = json["use_sliding_window"] as? Bool ?? (architecture == .mistral)
-        slidingWindow = useSlidingWindow ? json["sliding_window"] as? Int : nil
+        vocabularySize = try c.decode(Int.self, forKey: .vocabularySize)
+        hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
+        intermediateSize = try c.decode(Int.self, forKey: .intermediateSize)
+        layerCount = try c.decode(Int.self, forKey: .layerCount)
+        headCount = try c.decode(Int.self, forKey: .headCount)
+        guard headCount > 0 else { throw EngineError(.invalidFile, "config.json: num_attention_heads must be > 0") }
+        keyValueHeadCount = try c.decodeIfPresent(Int.self, forKey: .keyValueHeadCount) ?? headCount
+        headDimension = try c.decodeIfPresent(Int.self, forKey: .headDimension) ?? hiddenSize / headCount
+        rmsNormEpsilon = Float(try c.decodeIfPresent(Double.self, forKey: .rmsNormEpsilon) ?? 1e-6)
+        maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 2048
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
+        bosTokenID = try c.decodeIfPresent(Int.self, forKey: .bosTokenID)
+        eosTokenIDs = try c.decodeIfPresent(TokenIDs.self, forKey: .eosTokenID)?.ids ?? []
+        let useSlidingWindow = try c.decodeIfPresent(Bool.self, forKey: .useSlidingWindow) ?? (architecture == .mistral)
+        slidingWindow = try useSlidingWindow ? c.decodeIfPresent(Int.self, forKey: .slidingWindow) : nil
         // transformers 4 writes rope_scaling and rope_theta; transformers 5 writes rope_parameters.
-        let rope = (json["rope_parameters"] as? [String: Any]) ?? (json["rope_scaling"] as? [String: Any]) ?? [:]
-        ropeTheta = Float(rope["rope_theta"] as? Double ?? json["rope_theta"] as? Double ?? 10000)
+        let rope =
+            try c.decodeIfPresent(Rope.self, forKey: .ropeParameters)
+            ?? c.decodeIfPresent(Rope.self, forKey: .ropeScaling)
+        ropeTheta = Float(try rope?.ropeTheta ?? c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? 10000)
         let original =
-            rope["original_max_position_embeddings"] as? Int ?? json["original_max_position_embeddings"] as? Int
-            ?? maxPositionEmbeddings
-        switch (rope["rope_type"] as? String) ?? (rope["type"] as? String) ?? "default" {
+            try rope?.originalMaxPositionEmbeddings
+            ?? c.decodeIfPresent(Int.self, forKey: .originalMaxPositionEmbeddings) ?? maxPositionEmbeddings
+        switch rope?.ropeType ?? rope?.type ?? "default" {
         case "default":
             ropeScaling = .none
         case "linear":
-            ropeScaling = .linear(factor: Float(rope["factor"] as? Double ?? 1))
+            ropeScaling = .linear(factor: Float(rope?.factor ?? 1))
         case "llama3":
             ropeScaling = .llama3(
-                factor: Float(rope["factor"] as? Double ?? 8),
-                lowFrequencyFactor: Float(rope["low_freq_factor"] as? Double ?? 1),
-                highFrequencyFactor: Float(rope["high_freq_factor"] as? Double ?? 4),
+                factor: Float(rope?.factor ?? 8),
+                lowFrequencyFactor: Float(rope?.lowFrequencyFactor ?? 1),
+                highFrequencyFactor: Float(rope?.highFrequencyFactor ?? 4),
                 originalContext: original
             )
         case "longrope", "su":
-            let short = (rope["short_factor"] as? [Double] ?? []).map(Float.init)
-            let long = (rope["long_factor"] as? [Double] ?? []).map(Float.init)
+            let short = (rope?.shortFactor ?? []).map(Float.init)
+            let long = (rope?.longFactor ?? []).map(Float.init)
             guard short.count == headDimension / 2, long.count == headDimension / 2 else {
                 throw EngineError(
                     .invalidFile,
                     "config.json: longrope factors must have head_dim/2 = \(headDimension / 2) entries"
                 )
             }
+            guard original > 0 else {
+                throw EngineError(.invalidFile, "config.json: original_max_position_embeddings must be > 0")
+            }
             let scale = Float(maxPositionEmbeddings) / Float(original)
             let attention =
-                (rope["attention_factor"] as? Double).map(Float.init)
+                rope?.attentionFactor.map(Float.init)
                 ?? (scale <= 1 ? 1 : (1 + log(scale) / log(Float(original))).squareRoot())
             ropeScaling = .longrope(
                 shortFactor: short,
@@ -128,6 +216,29 @@ public struct ModelConfig: Sendable, Hashable {
             )
         case let other:
             throw EngineError(.invalidFile, "config.json: unsupported rope scaling \(other)")
+        }
+    }
+
+    /// One line naming the field and the expected type of a decoding error (`num_hidden_layers: expected Int, found
+    /// a string`), or the error's description for anything else.
+    package static func describe(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return String(describing: error) }
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+                .drop { $0 == "." }.description
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let parent = path(context)
+            return "missing \(parent.isEmpty ? "" : parent + ".")\(key.stringValue)"
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            return "\(path(context)): expected \(type): \(context.debugDescription)"
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            return "not valid JSON"
+        case .dataCorrupted(let context):
+            return "\(path(context)): \(context.debugDescription)"
+        @unknown default:
+            return String(describing: error)
         }
     }
 }

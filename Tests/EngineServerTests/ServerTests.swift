@@ -206,7 +206,7 @@ struct ServerTests {
     }
 
     @Test func metricsUseVLLMNames() async throws {
-        // Reference inference-anchors 2 ("Metrics"): KEDA reads vllm:num_requests_waiting, the gateway the
+        // docs/reference/inference.md section 2 ("Metrics"): KEDA reads vllm:num_requests_waiting, the gateway the
         // running/waiting gauges and kv_cache_usage_perc.
         try await app().test(.router) { client in
             let body = #"{"prompt":"YOUR QUESTION HERE","generate_kwargs":{"max_length":30,"do_sample":false}}"#
@@ -271,7 +271,7 @@ struct ServerTests {
     }
 
     @Test func adaptersChangeTheAnswerAsTheirStrengthsSay() throws {
-        // Kaito's contract (reference inference-anchors 1.5): strength 0 serves the base model exactly.
+        // Kaito's contract (docs/reference/inference.md section 1.5): strength 0 serves the base model exactly.
         let directory = Self.folder.deletingLastPathComponent().appendingPathComponent("adapters").path
         func answer(_ environment: [String: String]) throws -> String {
             let adapters = try LoRAAdapter.loadAll(directory: directory, environment: environment)

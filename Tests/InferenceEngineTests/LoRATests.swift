@@ -7,7 +7,7 @@ import Testing
 /// and Phi-3 (fused `qkv_proj`/`gate_up_proj`).
 ///
 /// Tolerance: the engine's F32 one, 1e-4 max-abs. Strength is Kaito's per-adapter environment variable (reference
-/// inference-anchors 1.5).
+/// docs/reference/inference.md section 1.5).
 struct LoRATests {
     static let fixtures = ReferenceModelTests.fixtures
 
@@ -75,7 +75,7 @@ struct LoRATests {
 
     @Test func phi3KaitoTargetsReachOnlyExistingModules() throws {
         // Kaito's Phi-3 default target list names q/k/v/gate/up, which Phi-3 does not have: PEFT keeps o_proj and
-        // down_proj only (reference inference-anchors 1.6).
+        // down_proj only (docs/reference/inference.md section 1.6).
         let adapter = try LoRAAdapter(folder: Self.fixtures.appendingPathComponent("adapters/phi3/phi-kaito").path)
         #expect(Set(adapter.modules.map { $0.split(separator: ".").last! }) == ["o_proj", "down_proj"])
         let fused = try LoRAAdapter(folder: Self.fixtures.appendingPathComponent("adapters/phi3/phi-fused").path)

@@ -29,7 +29,7 @@ struct RenderCase: CustomTestStringConvertible, Sendable {
     }()
 }
 
-/// Golden output trees of `kaitoc build` (reference section 4; each golden was reviewed against it).
+/// Golden output trees of `kaitoc build` (docs/reference/kaito.md section 4; each golden was reviewed against it).
 struct RenderGoldenTests {
     @Test(arguments: RenderCase.all)
     func buildMatchesGoldenTree(_ renderCase: RenderCase) throws {

@@ -26,7 +26,7 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
 }
 
 /// Every rule has failing and passing fixtures; the full rendered output of `kaitoc check` is compared with a
-/// golden file (reference 1.6 and 1.7 for the `KAITO-*` rules).
+/// golden file (docs/reference/kaito.md section 1.6 and 1.7 for the `KAITO-*` rules).
 struct RuleTests {
     @Test(arguments: RuleCase.all)
     func fixtureRendersExpectedDiagnostics(_ rule: RuleCase) throws {

@@ -3,7 +3,7 @@ import KaitoCore
 import Testing
 import YAML
 
-/// Reference section 4.15: the fully expanded `workspace-phi-4-mini` example, field for field, except the
+/// docs/reference/kaito.md section 4.15: the fully expanded `workspace-phi-4-mini` example, field for field, except the
 /// documented deliberate differences (deterministic NodeClaim name, sorted flags, no Workspace owner references).
 struct WorkedExampleTests {
     func render() throws -> [String: Node] {

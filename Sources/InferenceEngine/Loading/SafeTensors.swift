@@ -42,51 +42,8 @@ public final class SafeTensorsFile: Sendable {
         guard length >= 8 else {
             throw EngineError(.truncatedFile, "\(path) is \(length) bytes, shorter than a safetensors header")
         }
-        let headerLength = Int(file.bytes.loadUnaligned(as: UInt64.self).littleEndian)
-        guard headerLength > 0, headerLength <= length - 8 else {
-            throw EngineError(
-                .truncatedFile,
-                "\(path): header of \(headerLength) bytes does not fit in \(length) bytes"
-            )
-        }
-        let dataOffset = 8 + headerLength
-        let headerData = Data(bytes: file.bytes + 8, count: headerLength)
-        guard let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
-            throw EngineError(.invalidFile, "\(path): the header is not JSON")
-        }
-        var entries: [String: Entry] = [:]
-        for (name, value) in header where name != "__metadata__" {
-            guard let fields = value as? [String: Any], let dtype = fields["dtype"] as? String,
-                let shape = fields["shape"] as? [Int], let offsets = fields["data_offsets"] as? [Int],
-                offsets.count == 2
-            else {
-                throw EngineError(.invalidFile, "\(path): malformed entry for tensor \(name)")
-            }
-            let size: Int
-            switch dtype {
-            case "F32": size = 4
-            case "F16", "BF16": size = 2
-            default:
-                throw EngineError(
-                    .unsupportedDType,
-                    "\(path): tensor \(name) has dtype \(dtype); supported: F32, F16, BF16"
-                )
-            }
-            let count = shape.reduce(1, *)
-            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] - offsets[0] == count * size else {
-                throw EngineError(
-                    .invalidFile,
-                    "\(path): tensor \(name) has \(offsets[1] - offsets[0]) bytes for shape \(shape)"
-                )
-            }
-            guard offsets[1] <= length - dataOffset else {
-                throw EngineError(
-                    .truncatedFile,
-                    "\(path) is truncated: tensor \(name) ends at byte \(dataOffset + offsets[1]) of \(length)"
-                )
-            }
-            entries[name] = Entry(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
-        }
+        // One parser for the header (also the fuzz target's): every size checked without overflow, typed errors.
+        let (entries, dataOffset) = try SafeTensorsHeader.parse(file.bytes, length: length, path: path)
         self.entries = entries
         self.file = file
         self.dataOffset = dataOffset

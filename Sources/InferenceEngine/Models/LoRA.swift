@@ -141,7 +141,7 @@ public struct LoRAAdapter: Sendable {
     }
 }
 
-/// The fields of `adapter_config.json` that matter for inference (reference inference-anchors 4.5).
+/// The fields of `adapter_config.json` that matter for inference (docs/reference/inference.md section 4.5).
 private struct AdapterSettings {
     var rank: Int
     var alpha: Float

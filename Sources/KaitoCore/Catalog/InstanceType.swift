@@ -1,4 +1,4 @@
-/// One instance type (SKU) of a cloud, with its GPUs (reference section 3), or a CPU-only instance type that
+/// One instance type (SKU) of a cloud, with its GPUs (docs/reference/kaito.md section 3), or a CPU-only instance type that
 /// kaito-serve runs on (`gpuCount: 0`, with `vcpus` and `memory`; issue 6).
 public struct InstanceType: Sendable, Hashable {
     /// The SKU name, for example `Standard_NC24ads_A100_v4`.

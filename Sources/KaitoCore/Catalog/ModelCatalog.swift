@@ -32,7 +32,7 @@ public struct ModelCatalog: Sendable {
         return nil
     }
 
-    /// The result of resolving a preset name (reference 2.1).
+    /// The result of resolving a preset name (docs/reference/kaito.md section 2.1).
     public enum Resolution: Sendable, Hashable {
         /// A catalog preset.
         case preset(ModelPreset)

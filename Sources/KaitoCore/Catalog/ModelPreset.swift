@@ -1,4 +1,4 @@
-/// The vLLM facts of a preset (reference 2.2 and 4.4).
+/// The vLLM facts of a preset (docs/reference/kaito.md section 2.2 and 4.4).
 public struct VLLMParameters: Sendable, Hashable {
     /// `--dtype`: `bfloat16`, `float16` or `auto`.
     public var dtype: String?
@@ -26,7 +26,7 @@ public struct VLLMParameters: Sendable, Hashable {
     public var disallowLoRA = false
 }
 
-/// The transformers-runtime facts of a preset (reference 2.4).
+/// The transformers-runtime facts of a preset (docs/reference/kaito.md section 2.4).
 public struct TransformersParameters: Sendable, Hashable {
     /// `ModelRunParams`, each `key` or `key=value`.
     public var runParams: [String] = []
@@ -41,7 +41,7 @@ public struct TransformersParameters: Sendable, Hashable {
     }
 }
 
-/// The tuning facts of a preset (reference 2.4, 2.7).
+/// The tuning facts of a preset (docs/reference/kaito.md section 2.4, 2.7).
 public struct TuningParameters: Sendable, Hashable {
     /// Node disk.
     public var diskStorageRequirement: Quantity?

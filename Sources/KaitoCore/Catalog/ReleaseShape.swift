@@ -92,7 +92,7 @@ public struct ReleaseShape: Sendable, Hashable {
     /// Inference and tuning pods tolerate Azure spot nodes (`defaultTolerations`, v0.10).
     public var spotToleration: Bool { since(0, 10) }
 
-    /// The vLLM command line and environment of HEAD (reference 4.4): `--load_format`/`--model`/`--download-dir`,
+    /// The vLLM command line and environment of HEAD (docs/reference/kaito.md section 4.4): `--load_format`/`--model`/`--download-dir`,
     /// KV events, the data-parallel tier, `VLLM_*` variables, the A10 utilisation (v0.11).
     public var headVLLMCommandLine: Bool { since(0, 11) }
 

@@ -1,4 +1,4 @@
-/// The node provisioner a cluster runs (reference 4.12, 4.16).
+/// The node provisioner a cluster runs (docs/reference/kaito.md section 4.12, 4.16).
 public enum NodeProvisioner: String, Sendable, Hashable, CaseIterable {
     /// Azure gpu-provisioner consuming `karpenter.sh/v1` NodeClaims (Kaito's default).
     case gpuProvisioner = "gpu-provisioner"
@@ -37,7 +37,7 @@ public struct Quota: Sendable, Hashable {
 }
 
 /// A cluster that workspaces are compiled for: everything Kaito would read from the live cluster, made explicit
-/// (reference 4.16).
+/// (docs/reference/kaito.md section 4.16).
 public struct Target: Sendable, Hashable {
     /// The target's name; workspaces under `workspaces/<name>/` belong to it.
     public var name: String
@@ -82,7 +82,7 @@ public struct Target: Sendable, Hashable {
     /// The kaito-serve image: `<kaitoServeRegistry or presetRegistry>/kaito-serve:<kaitoServeTag>`.
     public var kaitoServeImage: String { "\(kaitoServeRegistry ?? presetRegistry)/kaito-serve:\(kaitoServeTag)" }
 
-    /// Kaito's feature-gate defaults at HEAD (reference 4.16).
+    /// Kaito's feature-gate defaults at HEAD (docs/reference/kaito.md section 4.16).
     public static let defaultFeatureGates: [String: Bool] = [
         "vLLM": true,
         "disableNodeAutoProvisioning": false,

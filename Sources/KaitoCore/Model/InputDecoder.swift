@@ -128,7 +128,7 @@ struct WorkspaceDecoder {
     let context: DecodeContext
     let version: WorkspaceAPIVersion
 
-    /// The CRD default of `resource.instanceType` in v1alpha1 (reference 1.3).
+    /// The CRD default of `resource.instanceType` in v1alpha1 (docs/reference/kaito.md section 1.3).
     static let v1alpha1DefaultInstanceType = "Standard_NC24ads_A100_v4"
 
     func decode(_ root: Node, index: Int) -> Workspace? {

@@ -77,7 +77,7 @@ extension RenderContext {
     }
 
     /// Kaito ≥ v0.8 runs every inference workload as a StatefulSet; earlier releases use a Deployment unless the
-    /// preset is distributed (reference 4.14).
+    /// preset is distributed (docs/reference/kaito.md section 4.14).
     var usesStatefulSet: Bool {
         shape.statefulSetForEveryPreset || plan.preset?.supportDistributedInference == true
     }
@@ -161,7 +161,7 @@ extension RenderContext {
         return seen
     }
 
-    /// The puller script: copies an image's `/data` into a folder (our own script; behaviour of reference 4.7).
+    /// The puller script: copies an image's `/data` into a folder (our own script; behaviour of docs/reference/kaito.md section 4.7).
     static func pullerScript(image: String, destination: String) -> String {
         """
         set -eu

@@ -3,7 +3,7 @@ internal import YAML
 
 extension RenderContext {
     /// The deterministic name of the `index`-th node object: `ws` + 9 hex digits of SHA-256 of
-    /// `namespace/name/index`, which satisfies the AKS agent-pool rule `^[a-z][a-z0-9]{0,11}$` (reference 4.12.1).
+    /// `namespace/name/index`, which satisfies the AKS agent-pool rule `^[a-z][a-z0-9]{0,11}$` (docs/reference/kaito.md section 4.12.1).
     func nodeObjectName(_ index: Int) -> String {
         "ws" + Self.hash("\(namespace)/\(name)/\(index)", length: 9)
     }
@@ -92,7 +92,7 @@ extension RenderContext {
         return object("karpenter.sh/v1", "NodeClaim", name: claimName, namespaced: false, body: body)
     }
 
-    /// A legacy `karpenter.sh/v1alpha5` Machine (Kaito ≤ v0.4.1, reference 4.13).
+    /// A legacy `karpenter.sh/v1alpha5` Machine (Kaito ≤ v0.4.1, docs/reference/kaito.md section 4.13).
     func machine(index: Int, instanceType: String) -> RenderedObject {
         let machineName = nodeObjectName(index)
         let storage = ws.inference?.preset != nil ? (plan.preset?.diskStorageRequirement?.text ?? "0") : "0"

@@ -2,7 +2,7 @@ internal import OrderedCollections
 internal import YAML
 
 extension RenderContext {
-    /// The StatefulSet built from the user's pod template, completed as Kaito completes it (reference 4.9).
+    /// The StatefulSet built from the user's pod template, completed as Kaito completes it (docs/reference/kaito.md section 4.9).
     func templateWorkload() -> RenderedObject {
         let template = ws.inference?.template ?? M.map([])
         var metadataNode = template["metadata"] ?? M.map([])
@@ -25,7 +25,7 @@ extension RenderContext {
                 "spec",
                 M.map([
                     ("replicas", M.int(max(ws.resource.count ?? 1, 1))),
-                    // Kaito's Go struct sends an empty serviceName for template workloads (reference 4.9).
+                    // Kaito's Go struct sends an empty serviceName for template workloads (docs/reference/kaito.md section 4.9).
                     ("serviceName", M.str("")),
                     ("selector", M.map([("matchLabels", M.labels([("kaito.sh/workspace", name)]))])),
                     ("template", template.setting("metadata", metadataNode).setting("spec", spec)),

@@ -2,7 +2,7 @@ internal import OrderedCollections
 internal import YAML
 
 extension RenderContext {
-    /// The default tuning ConfigMap of reference 4.11, as Kaito's Helm chart ships it.
+    /// The default tuning ConfigMap of docs/reference/kaito.md section 4.11, as Kaito's Helm chart ships it.
     func defaultTuningConfigMap(method: String) -> RenderedObject {
         let qlora = method == "qlora"
         let quantization =
@@ -65,7 +65,7 @@ extension RenderContext {
 
     /// The data-downloader script: fetches each URL of `DATA_URLS` into `DATA_VOLUME_PATH`.
     ///
-    /// Our own script, with the behaviour of reference 4.10. The file is named after the URL as the release's
+    /// Our own script, with the behaviour of docs/reference/kaito.md section 4.10. The file is named after the URL as the release's
     /// downloader names it (``ReleaseShape/dataDownloaderKeepsQuery``).
     static func dataDownloaderScript(keepsQuery: Bool) -> String {
         let fileName =
@@ -118,7 +118,7 @@ extension RenderContext {
             """
     }
 
-    /// The tuning Job of reference 4.10, in the shape of the target's release (``ReleaseShape``).
+    /// The tuning Job of docs/reference/kaito.md section 4.10, in the shape of the target's release (``ReleaseShape``).
     func tuningObjects() -> [RenderedObject] {
         guard let tuning = ws.tuning, let preset = plan.preset else { return [] }
         let shape = target.shape
@@ -127,7 +127,7 @@ extension RenderContext {
         if let config = tuning.config, !config.isEmpty {
             configName = config
         } else {
-            // The controller compares the method case-sensitively when it picks the template (reference 1.2).
+            // The controller compares the method case-sensitively when it picks the template (docs/reference/kaito.md section 1.2).
             let template = defaultTuningConfigMap(method: tuning.method == "qlora" ? "qlora" : "lora")
             configName = template.name
             objects.append(template)

@@ -26,7 +26,7 @@ extension RenderContext {
 
     var multiNode: Bool { runtime == .vllm && plan.nodeCount > 1 }
 
-    /// The vLLM flags of reference 4.4 (HEAD) or of older releases' `ModelRunParams`.
+    /// The vLLM flags of docs/reference/kaito.md section 4.4 (HEAD) or of older releases' `ModelRunParams`.
     func vllmFlags() -> [String: String?] {
         guard let preset = plan.preset, let vllm = preset.vllm else { return [:] }
         var flags = Self.parameters(vllm.extraFlags)
@@ -76,7 +76,7 @@ extension RenderContext {
     }
 
     /// `--gpu-memory-utilization`: 0.84 (0.82 on A10) today; before v0.8 `floor((1 − 1.5 GiB / per-GPU memory) × 100)
-    /// / 100`, at most 0.95 (reference 2.7, 3.1).
+    /// / 100`, at most 0.95 (docs/reference/kaito.md section 2.7, 3.1).
     var gpuMemoryUtilization: String {
         if shape.headVLLMCommandLine { return plan.instanceType?.gpuModel == "NVIDIA A10" ? "0.82" : "0.84" }
         guard let sku = plan.instanceType, sku.gpuCount > 0 else { return "0.90" }
@@ -87,7 +87,7 @@ extension RenderContext {
     }
 
     /// Kaito v0.4–v0.7 copied `inference-params-template` into the namespace when `inference.config` was empty and
-    /// always mounted a config volume (reference 4.8).
+    /// always mounted a config volume (docs/reference/kaito.md section 4.8).
     var copiesDefaultInferenceConfig: Bool {
         shape.copiesDefaultInferenceConfig && ws.inference?.template == nil
             && (ws.inference?.config ?? "").isEmpty
@@ -99,7 +99,7 @@ extension RenderContext {
         return copiesDefaultInferenceConfig ? "inference-params-template" : nil
     }
 
-    /// The `inference-params-template` ConfigMap of the release (reference 4.8).
+    /// The `inference-params-template` ConfigMap of the release (docs/reference/kaito.md section 4.8).
     func defaultInferenceConfigMap() -> RenderedObject {
         let body = M.map([
             ("apiVersion", M.str("v1")),

@@ -2,7 +2,7 @@ internal import Crypto
 internal import OrderedCollections
 internal import YAML
 
-/// Turns validated workspaces into the Kubernetes objects Kaito's controllers would create (reference section 4).
+/// Turns validated workspaces into the Kubernetes objects Kaito's controllers would create (docs/reference/kaito.md section 4).
 ///
 /// Deliberate differences from Kaito, all for GitOps: node object names are a stable hash instead of a time-salted
 /// one; command-line flags and node-affinity expressions are sorted; there are no owner references to a Workspace
@@ -143,7 +143,7 @@ struct RenderContext {
         return "\(registry)/\(modelCatalog?.baseImageName ?? "kaito-base"):\(tag)"
     }
 
-    /// The workload revision annotation of a first render (reference 4.17).
+    /// The workload revision annotation of a first render (docs/reference/kaito.md section 4.17).
     var revisionAnnotation: (String, String) { ("workspace.kaito.io/revision", "1") }
 
     // MARK: Mode dispatch

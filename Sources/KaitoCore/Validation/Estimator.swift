@@ -1,4 +1,4 @@
-/// Kaito's node-count estimator for vLLM workspaces (reference 2.5).
+/// Kaito's node-count estimator for vLLM workspaces (docs/reference/kaito.md section 2.5).
 public enum NodeEstimator {
     /// Why a model cannot be placed.
     public enum Failure: Error, Sendable, Hashable {

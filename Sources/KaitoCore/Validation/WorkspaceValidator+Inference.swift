@@ -2,7 +2,7 @@ internal import OrderedCollections
 internal import YAML
 
 extension Run {
-    /// Rules I1–I3 and I5–I11, and A1–A6 on create too (reference 1.6).
+    /// Rules I1–I3 and I5–I11, and A1–A6 on create too (docs/reference/kaito.md section 1.6).
     mutating func validateInference(_ inference: InferenceSpec) {
         let hasPreset = inference.preset != nil
         let hasTemplate = inference.template != nil
@@ -142,7 +142,7 @@ extension Run {
         validateAccessMode(preset, resolved: resolved, path: "inference.preset")
     }
 
-    /// The v1alpha1 (and v0.3.0) access-mode rules (reference 1.3, 1.7).
+    /// The v1alpha1 (and v0.3.0) access-mode rules (docs/reference/kaito.md section 1.3, 1.7).
     mutating func validateAccessMode(_ preset: PresetSpec, resolved: ModelPreset, path: String) {
         guard ws.apiVersion == .v1alpha1 || target.kaitoVersion < KaitoVersion(0, 4, 0) else { return }
         let mode = preset.accessMode ?? "public"

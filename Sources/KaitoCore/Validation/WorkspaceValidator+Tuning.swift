@@ -2,7 +2,7 @@ internal import OrderedCollections
 internal import YAML
 
 extension Run {
-    /// Rules T1–T3 and T11–T17, and T4–T10 against the ConfigMaps found in the repository (reference 1.6).
+    /// Rules T1–T3 and T11–T17, and T4–T10 against the ConfigMaps found in the repository (docs/reference/kaito.md section 1.6).
     mutating func validateTuning(_ tuning: TuningSpec) {
         if let count = ws.resource.count, count > 1 {
             kaito(
@@ -64,7 +64,7 @@ extension Run {
         checkTuningBFloat16(tuning)
     }
 
-    /// Warns when tuning trains in bfloat16 (the default templates do, reference 4.11) on GPUs without it.
+    /// Warns when tuning trains in bfloat16 (the default templates do, docs/reference/kaito.md section 4.11) on GPUs without it.
     mutating func checkTuningBFloat16(_ tuning: TuningSpec) {
         guard let sku = plan.instanceType, let cc = sku.computeCapabilityValue, cc < 8.0 else { return }
         var dtype = "bfloat16"
@@ -164,7 +164,7 @@ extension Run {
         }
     }
 
-    /// T4–T10 for a user ConfigMap; the default templates (reference 4.11) are rendered by kaitoc and valid.
+    /// T4–T10 for a user ConfigMap; the default templates (docs/reference/kaito.md section 4.11) are rendered by kaitoc and valid.
     mutating func validateTuningConfig(_ tuning: TuningSpec, method: String) {
         guard let name = tuning.config, !name.isEmpty else { return }
         let namespace = ws.metadata.effectiveNamespace
@@ -260,7 +260,7 @@ extension Run {
     }
 }
 
-/// The output-directory rule of the tuning Job (reference 4.10).
+/// The output-directory rule of the tuning Job (docs/reference/kaito.md section 4.10).
 public enum TuningPaths {
     /// Resolves `TrainingArguments.output_dir` under `/mnt`: relative paths are made relative to `/mnt`, the result
     /// is cleaned; `nil` when it is `/mnt` itself or escapes `/mnt`.

@@ -21,7 +21,7 @@ public struct ConfigMapIndex: Sendable {
     public func find(namespace: String, name: String) -> ConfigMapObject? { byKey["\(namespace)/\(name)"] }
 }
 
-/// Runs every webhook rule of reference 1.6 that needs no live cluster, the era differences of 1.7, and the
+/// Runs every webhook rule of docs/reference/kaito.md section 1.6 that needs no live cluster, the era differences of 1.7, and the
 /// compiler's per-workspace rules (unknown instance types, the estimator, bfloat16 support).
 public struct WorkspaceValidator: Sendable {
     /// The catalog.
@@ -38,7 +38,7 @@ public struct WorkspaceValidator: Sendable {
         self.configMaps = configMaps
     }
 
-    /// Keys Kaito strips from `matchLabels` (reference 1.4).
+    /// Keys Kaito strips from `matchLabels` (docs/reference/kaito.md section 1.4).
     static let reservedSelectorKeys: Set<String> = [
         "kaito.sh/workspace", "kaito.sh/workspacenamespace", "kaito.sh/ragengine", "kaito.sh/ragenginenamespace",
         "karpenter.kaito.sh/workspace-name", "karpenter.kaito.sh/workspace-namespace",
@@ -247,12 +247,12 @@ struct Run {
         return map.filter { !WorkspaceValidator.reservedSelectorKeys.contains($0.key) }
     }
 
-    /// The preset name as Kaito prints it in messages: the requested name, lowercased (reference 2.1).
+    /// The preset name as Kaito prints it in messages: the requested name, lowercased (docs/reference/kaito.md section 2.1).
     func requestedName(_ preset: ModelPreset) -> String {
         (ws.inference?.preset?.name ?? ws.tuning?.preset?.name ?? preset.name).lowercased()
     }
 
-    /// Resolves the runtime as Kaito does (reference 1.4), plus kaito-serve: selected by the annotation
+    /// Resolves the runtime as Kaito does (docs/reference/kaito.md section 1.4), plus kaito-serve: selected by the annotation
     /// `kaito.sh/runtime: kaito-serve` or by a CPU-only instance type (issue 6).
     func runtime() -> Runtime {
         let requested = annotations["kaito.sh/runtime"]?.lowercased()
@@ -368,7 +368,7 @@ struct Run {
         if isClassic {
             validateClassicCapacity(preset: preset, sku: sku, count: count, gpuRequirement: preset.gpuCountRequirement)
         } else if !target.nodeAutoProvisioning || runtime != .vllm {
-            // R9/R10: only when NAP is off or the runtime is not vLLM (reference 1.6).
+            // R9/R10: only when NAP is off or the runtime is not vLLM (docs/reference/kaito.md section 1.6).
             if let size = preset.modelFileSize {
                 let total = Quantity(gibibytes: sku.gpuMemory.gibibytes * Double(count))
                 if total.value < size.value {
@@ -434,7 +434,7 @@ struct Run {
         }
     }
 
-    /// The rules of v0.3.0–v0.4.x (reference 1.7): GPU count, per-GPU memory, total GPU memory.
+    /// The rules of v0.3.0–v0.4.x (docs/reference/kaito.md section 1.7): GPU count, per-GPU memory, total GPU memory.
     mutating func validateClassicCapacity(preset: ModelPreset, sku: InstanceType, count: Int, gpuRequirement: Int?) {
         let severity: Severity = bypassResourceChecks ? .warning : .error
         let notes = bypassResourceChecks ? ["kaito.sh/bypass-resource-checks turns this into a warning"] : []

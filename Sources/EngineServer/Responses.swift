@@ -1,0 +1,227 @@
+internal import Foundation
+internal import Hummingbird
+
+/// `{"detail": …}`: FastAPI's error body, a message or a list of validation errors.
+struct DetailBody: Encodable, Sendable {
+    /// One pydantic validation error.
+    struct Item: Encodable, Sendable {
+        /// `"body"` then the path of keys and indexes to the value.
+        var loc: [LocationComponent]
+        var msg: String
+        var type: String
+    }
+
+    /// A key (JSON string) or an index (JSON number) of `loc`.
+    enum LocationComponent: Encodable, Sendable {
+        case key(String)
+        case index(Int)
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .key(let key): try container.encode(key)
+            case .index(let index): try container.encode(index)
+            }
+        }
+    }
+
+    enum Detail: Sendable {
+        case message(String)
+        case items([Item])
+    }
+
+    var detail: Detail
+
+    enum CodingKeys: String, CodingKey { case detail }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch detail {
+        case .message(let message): try container.encode(message, forKey: .detail)
+        case .items(let items): try container.encode(items, forKey: .detail)
+        }
+    }
+
+    /// A message body.
+    init(_ message: String) { detail = .message(message) }
+
+    /// The validation error of a request body that does not decode.
+    init(invalid expected: RequestBodyError.Expectation, at path: [RequestBodyError.PathComponent]) {
+        let loc =
+            [LocationComponent.key("body")]
+            + path.map { component in
+                switch component {
+                case .key(let key): .key(key)
+                case .index(let index): .index(index)
+                }
+            }
+        detail = .items([Item(loc: loc, msg: expected.message, type: expected.type)])
+    }
+}
+
+/// OpenAI's error body: `{"error": {"message", "type", "param", "code"}}`.
+struct OpenAIErrorBody: Encodable, Sendable {
+    /// OpenAI's `code`: a number or a string.
+    enum Code: Encodable, Sendable {
+        case number(Int)
+        case text(String)
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .number(let number): try container.encode(number)
+            case .text(let text): try container.encode(text)
+            }
+        }
+    }
+
+    struct Content: Encodable, Sendable {
+        var message: String
+        var type: String
+        var param: String?
+        var code: Code
+
+        enum CodingKeys: String, CodingKey { case message, type, param, code }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(message, forKey: .message)
+            try container.encode(type, forKey: .type)
+            try container.encode(param, forKey: .param)  // `null` when absent, as OpenAI writes it
+            try container.encode(code, forKey: .code)
+        }
+    }
+
+    var error: Content
+}
+
+/// `{"status": "Healthy"}`, `{"message": …}`, `{"Result": …}`: one string under one key.
+struct StringBody: Encodable, Sendable {
+    var key: String
+    var value: String
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnyKey.self)
+        try container.encode(value, forKey: AnyKey(stringValue: key))
+    }
+}
+
+/// `GET /v1/models`.
+struct ModelList: Encodable, Sendable {
+    struct Model: Encodable, Sendable {
+        var id: String
+        var object = "model"
+        var created = 0
+        var ownedBy = "kaito"
+        var maxModelLength: Int
+
+        enum CodingKeys: String, CodingKey {
+            case id, object, created
+            case ownedBy = "owned_by"
+            case maxModelLength = "max_model_len"
+        }
+    }
+
+    var object = "list"
+    var data: [Model]
+}
+
+/// An OpenAI completion, chat completion or streamed chunk of either.
+struct CompletionBody: Encodable, Sendable {
+    /// The text of a choice: a chat message (`message`, or `delta` when streaming) or a completion's `text`.
+    enum ChoiceText: Sendable {
+        case message(String?)
+        case delta(String?)
+        case text(String?)
+    }
+
+    struct Choice: Encodable, Sendable {
+        var index = 0
+        var text: ChoiceText
+        /// `"stop"`, `"length"`, or `null` until the last chunk.
+        var finishReason: String?
+
+        enum CodingKeys: String, CodingKey {
+            case index, message, delta, text
+            case finishReason = "finish_reason"
+        }
+
+        struct Message: Encodable, Sendable {
+            var role = "assistant"
+            var content: String
+        }
+
+        struct Empty: Encodable, Sendable {}
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(index, forKey: .index)
+            try container.encode(finishReason, forKey: .finishReason)  // `null` until the end
+            switch text {
+            case .message(let content):
+                if let content {
+                    try container.encode(Message(content: content), forKey: .message)
+                } else {
+                    try container.encode(Empty(), forKey: .message)
+                }
+            case .delta(let content):
+                if let content {
+                    try container.encode(Message(content: content), forKey: .delta)
+                } else {
+                    try container.encode(Empty(), forKey: .delta)
+                }
+            case .text(let text):
+                try container.encode(text ?? "", forKey: .text)
+            }
+        }
+    }
+
+    struct Usage: Encodable, Sendable {
+        var promptTokens: Int
+        var completionTokens: Int
+        var totalTokens: Int { promptTokens + completionTokens }
+
+        enum CodingKeys: String, CodingKey {
+            case promptTokens = "prompt_tokens"
+            case completionTokens = "completion_tokens"
+            case totalTokens = "total_tokens"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(promptTokens, forKey: .promptTokens)
+            try container.encode(completionTokens, forKey: .completionTokens)
+            try container.encode(totalTokens, forKey: .totalTokens)
+        }
+    }
+
+    var id: String
+    var object: String
+    var created: Int
+    var model: String
+    var choices: [Choice]
+    var usage: Usage?
+}
+
+extension KaitoServeRoutes {
+    /// The JSON encoding of every response: sorted keys, slashes unescaped.
+    static func encodeJSON(_ value: some Encodable) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding these value types cannot fail: no floats, no non-string keys.
+        return (try? encoder.encode(value)) ?? Data("{}".utf8)
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: encodeJSON(value)))
+        )
+    }
+
+    /// `{"detail": message}`.
+    static func detail(_ message: String, status: HTTPResponse.Status) -> Response {
+        json(DetailBody(message), status: status)
+    }
+}
