@@ -1,6 +1,6 @@
-public import EngineText
+internal import EngineText
 internal import Foundation
-public import GGUF
+internal import GGUF
 public import InferenceEngine
 
 extension ModelBundle {
