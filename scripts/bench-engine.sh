@@ -3,7 +3,7 @@
 #
 # Everything lives under .cache/bench-engine (never part of make test):
 #   venv/       a bench-only virtual environment: numpy, transformers, gguf, sentencepiece, and torch from the PyTorch
-#               CPU index (llama.cpp's converter imports torch; never the default PyPI torch);
+#               CPU build (torch==2.13.0+cpu: llama.cpp's converter imports torch; never the default PyPI torch);
 #   src/        llama-cpp-python's PyPI source distribution, fetched by pip (it vendors llama.cpp);
 #   llama/      llama.cpp built from that tree with cmake and ninja from the venv (GGML_NATIVE, like a pip build
 #               with CMAKE_ARGS="-DGGML_NATIVE=ON"): llama-bench and llama-quantize;
@@ -25,7 +25,7 @@ if [ -z "${BENCH_PYTHON:-}" ] && [ ! -f "$VENV/.installed" ]; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check scikit-build-core cmake ninja numpy safetensors \
         "transformers>=4.45" gguf sentencepiece protobuf
-    "$VENV/bin/pip" install -q --disable-pip-version-check torch --index-url https://download.pytorch.org/whl/cpu
+    "$VENV/bin/pip" install -q --disable-pip-version-check "torch==2.13.0+cpu"
     touch "$VENV/.installed"
 fi
 
