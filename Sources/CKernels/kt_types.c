@@ -57,9 +57,10 @@ kt_type kt_activation_type(kt_type weight) {
 }
 
 // Run-time dispatch: the CPU is probed once (racing first calls store the same value; relaxed atomics keep that
-// defined); `kt_force_scalar` overrides for tests.
+// defined); `kt_force_scalar` overrides for tests, on the calling thread only, so a test comparing the paths never
+// changes the path of work running on other threads (the engine's workers, other test suites).
 static int cpu_state = -1;  // -1 unprobed, 0 scalar only, 1 AVX2/FMA/F16C
-static int forced_scalar = 0;
+static _Thread_local int forced_scalar = 0;
 
 int kt_cpu_has_avx2(void) {
     int state = __atomic_load_n(&cpu_state, __ATOMIC_RELAXED);
@@ -75,9 +76,9 @@ int kt_cpu_has_avx2(void) {
     return state;
 }
 
-void kt_force_scalar(int on) { __atomic_store_n(&forced_scalar, on ? 1 : 0, __ATOMIC_RELAXED); }
+void kt_force_scalar(int on) { forced_scalar = on ? 1 : 0; }
 
-int kt_use_simd(void) { return !__atomic_load_n(&forced_scalar, __ATOMIC_RELAXED) && kt_cpu_has_avx2(); }
+int kt_use_simd(void) { return !forced_scalar && kt_cpu_has_avx2(); }
 
 float kt_vec_dot(kt_type type, int64_t n, const void *w, const void *x) {
 #if defined(__x86_64__)

@@ -9,7 +9,8 @@ import Testing
 /// exact dot of the dequantized rows (in Double), on both the SIMD and the scalar path; the matrix product must give
 /// the same bits as `kt_vec_dot` of each row and activation, whatever the batch and row range.
 ///
-/// Serialized: `kt_force_scalar` is process-wide, and the bit-identity test must not see it flip mid-way.
+/// Serialized, to keep timings out of each other's way; `kt_force_scalar` acts on the calling thread only, and each
+/// test body runs synchronously on one thread.
 @Suite(.serialized)
 struct KernelTests {
     /// The types under test, by ggml's name.

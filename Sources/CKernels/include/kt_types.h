@@ -52,7 +52,7 @@ void kt_matmul(kt_type type, int64_t n, const void *w, int64_t r0, int64_t r1, c
 
 /// 1 where the CPU runs the AVX2/FMA/F16C paths.
 int kt_cpu_has_avx2(void);
-/// Forces the portable scalar paths (1) or the best available (0); for tests that compare them.
+/// Forces the portable scalar paths (1) or the best available (0) on the calling thread; for tests that compare them.
 void kt_force_scalar(int on);
 
 #ifdef __cplusplus
