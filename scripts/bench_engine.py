@@ -301,10 +301,13 @@ def main():
         ("kaito-serve BF16 safetensors", lambda: kaito(args.serve_bench, bf16_dir, t, p, d)),
         ("kaito-serve F16 safetensors", lambda: kaito(args.serve_bench, f16_dir, t, p, d)),
         ("llama.cpp F16 GGUF", lambda: llama(args.llama_bin, ggufs["f16"], t, p, d)),
+        ("kaito-serve F16 GGUF", lambda: kaito(args.serve_bench, ggufs["f16"], t, p, d)),
         ("kaito-serve --quantization q8_0", lambda: kaito(args.serve_bench, f16_dir, t, p, d, "q8_0")),
         ("llama.cpp Q8_0 GGUF", lambda: llama(args.llama_bin, ggufs["q8_0"], t, p, d)),
+        ("kaito-serve Q8_0 GGUF", lambda: kaito(args.serve_bench, ggufs["q8_0"], t, p, d)),
         ("kaito-serve --quantization q4_0", lambda: kaito(args.serve_bench, f16_dir, t, p, d, "q4_0")),
         ("llama.cpp Q4_0 GGUF", lambda: llama(args.llama_bin, ggufs["q4_0"], t, p, d)),
+        ("kaito-serve Q4_0 GGUF", lambda: kaito(args.serve_bench, ggufs["q4_0"], t, p, d)),
     ]
     if args.only:
         wanted = args.only.split(",")

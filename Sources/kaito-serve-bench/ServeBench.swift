@@ -11,7 +11,11 @@ struct ServeBench: ParsableCommand {
         abstract: "Prefill and decode tokens/s, time to first token and peak memory of the kaito-serve engine."
     )
 
-    @Option(help: "A model folder (config.json, safetensors); default: a Qwen2-0.5B-shaped random F32 model.")
+    @Option(
+        help: """
+            A model folder (config.json, safetensors) or a .gguf file; default: a Qwen2-0.5B-shaped random F32 model.
+            """
+    )
     var model: String?
 
     @Option(help: "Threads of the worker pool.")
@@ -65,7 +69,9 @@ struct ServeBench: ParsableCommand {
         )
         let loadStart = Date()
         let model: CausalLM
-        if let folder = self.model {
+        if let path = self.model, path.hasSuffix(".gguf") {
+            model = try CausalLM(gguf: path, options: options)
+        } else if let folder = self.model {
             model = try CausalLM(folder: folder, options: options)
         } else {
             // Qwen2-0.5B's shape (hidden 896, 24 layers, 14 heads, 2 KV heads, MLP 4864, vocabulary 151,936, tied).
