@@ -15,7 +15,6 @@ extension CausalLM {
         let count = range.count
         let h = config.hiddenSize
         let half = config.headDimension / 2
-        let epsilon = config.rmsNormEpsilon
         pool.run { worker in
             // Products share their rows dynamically, alternating between two claim counters (see `product`).
             var products = 0
@@ -37,19 +36,7 @@ extension CausalLM {
             for l in layers.indices {
                 let layer = layers[l]
                 let group = groups[l]
-                layer.inputNorm.withUnsafeBufferPointer { w in
-                    prepare(group.qkv, input: s.normed, count: count, state: s, worker: worker) { t, part in
-                        kt_rms_norm_range(
-                            s.x + t * h,
-                            w.baseAddress,
-                            s.normed + t * h,
-                            Int64(h),
-                            epsilon,
-                            Int64(part.lowerBound),
-                            Int64(part.upperBound)
-                        )
-                    }
-                }
+                prepareNormed(group.qkv, weights: layer.inputNorm, count: count, state: s, worker: worker)
                 product(
                     group.qkv,
                     input: s.normed,
@@ -76,19 +63,7 @@ extension CausalLM {
                     worker: worker,
                     products: &products
                 )
-                layer.postAttentionNorm.withUnsafeBufferPointer { w in
-                    prepare(group.gateUp, input: s.normed, count: count, state: s, worker: worker) { t, part in
-                        kt_rms_norm_range(
-                            s.x + t * h,
-                            w.baseAddress,
-                            s.normed + t * h,
-                            Int64(h),
-                            epsilon,
-                            Int64(part.lowerBound),
-                            Int64(part.upperBound)
-                        )
-                    }
-                }
+                prepareNormed(group.gateUp, weights: layer.postAttentionNorm, count: count, state: s, worker: worker)
                 product(
                     group.gateUp,
                     input: s.normed,
@@ -120,19 +95,8 @@ extension CausalLM {
                 )
             }
             guard logits else { return }
-            finalNorm.withUnsafeBufferPointer { w in
-                prepare(headGroup, input: s.normed, count: 1, state: s, worker: worker) { _, part in
-                    kt_rms_norm_range(
-                        s.x + (count - 1) * h,
-                        w.baseAddress,
-                        s.normed,
-                        Int64(h),
-                        epsilon,
-                        Int64(part.lowerBound),
-                        Int64(part.upperBound)
-                    )
-                }
-            }
+            // Only the last token's logits are needed.
+            prepareNormed(headGroup, weights: finalNorm, firstRow: count - 1, count: 1, state: s, worker: worker)
             product(
                 headGroup,
                 input: s.normed,
@@ -142,6 +106,33 @@ extension CausalLM {
                 worker: worker,
                 products: &products
             )
+        }
+    }
+
+    /// Fills `s.normed` with the RMS norm (under `weights`) of `count` rows of the residual stream from `firstRow`,
+    /// converted for `group`: the norm before attention, before the MLP and before the head.
+    private func prepareNormed(
+        _ group: ProductGroup,
+        weights: [Float],
+        firstRow: Int = 0,
+        count: Int,
+        state s: SequenceState,
+        worker: Int
+    ) {
+        let h = config.hiddenSize
+        let epsilon = config.rmsNormEpsilon
+        weights.withUnsafeBufferPointer { w in
+            prepare(group, input: s.normed, count: count, state: s, worker: worker) { t, part in
+                kt_rms_norm_range(
+                    s.x + (firstRow + t) * h,
+                    w.baseAddress,
+                    s.normed + t * h,
+                    Int64(h),
+                    epsilon,
+                    Int64(part.lowerBound),
+                    Int64(part.upperBound)
+                )
+            }
         }
     }
 
