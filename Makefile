@@ -61,10 +61,12 @@ $(TOKENIZER_VECTORS): scripts/make_tokenizer_vectors.py $(VENV)/.installed $(THI
 	rm -rf .cache/tokenizers
 	$(PYTHON) scripts/make_tokenizer_vectors.py $(THIRD_PARTY)/models .cache/tokenizers
 
-# One debug build with tests enabled serves both the test runner and the end-to-end scripts.
+# One debug build with tests enabled serves both the test runner and the end-to-end scripts. A crash prints the
+# crashed thread's frames last (CI keeps only the tail of the log), without registers or the image list.
+CRASH_REPORT := SWIFT_BACKTRACE=enable=yes,interactive=no,color=no,threads=crashed,registers=none,images=none
 test: deps $(VENV)/.installed $(THIRD_PARTY)/.extracted $(TOKENIZER_VECTORS)
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(CRASH_REPORT) $(SWIFT) test --skip-build
 	scripts/cli-tests.sh .build/debug/kaitoc
 	scripts/render-tests.sh .build/debug/kaitoc $(PYTHON)
 	scripts/git-tests.sh .build/debug/kaitoc $(VENV)/bin/pre-commit

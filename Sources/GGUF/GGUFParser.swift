@@ -130,7 +130,14 @@ struct GGUFParser {
                         at: entryOffset
                     )
                 }
-                byteCount = elements / layout.elements * layout.bytes
+                let (size, overflow) = (elements / layout.elements).multipliedReportingOverflow(by: layout.bytes)
+                guard !overflow, size <= bytes.count else {
+                    throw fail(
+                        "tensor \(name): \(elements) elements take more bytes than the file has",
+                        at: entryOffset
+                    )
+                }
+                byteCount = size
             }
             index[name] = tensors.count
             tensors.append(

@@ -62,9 +62,16 @@ struct GGUFTests {
         for cut in stride(from: 0, to: header, by: max(1, header / 300)) + [good.count - 1] {
             #expect(throws: GGUFError.self, "cut at \(cut)") { _ = try parse(good.prefix(cut)) }
         }
-        // Random damage: each copy parses or fails with an error; none crashes or allocates past the file.
-        var random = SystemRandomNumberGenerator()
-        for _ in 0..<300 {
+        // A dimension whose element count fits an Int but whose byte count does not (CI caught this one through the
+        // random damage below): an error, not an arithmetic trap.
+        var huge = good
+        let name = try #require(good.range(of: Data("blk.0.attn_q.weight".utf8))).upperBound
+        huge.replaceSubrange((name + 12)..<(name + 20), with: [0, 0, 0, 0, 0, 0, 0xF0, 0x01])  // 31 · 2^58 elements
+        #expect { _ = try parse(huge) } throws: { ($0 as? GGUFError)?.message.contains("more bytes") == true }
+        // Random damage (seeded, so a failure replays): each copy parses or fails with an error; none crashes or
+        // allocates past the file.
+        var random = SplitMix64(seed: 0x6767_7566)
+        for _ in 0..<2000 {
             var damaged = good
             for _ in 0..<Int.random(in: 1...4, using: &random) {
                 damaged[Int.random(in: 0..<header, using: &random)] = UInt8.random(in: 0...255, using: &random)
