@@ -108,7 +108,7 @@ sanitize: deps $(VENV)/.installed $(THIRD_PARTY)/.extracted
 # Leak detection is off: FoundationEssentials' FileManager.contents(atPath:) leaks its buffer on an empty file, which
 # would end every run of the file-reading targets (Swift's own memory is reference-counted).
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= fuzz-yaml fuzz-tokenizer fuzz-template fuzz-safetensors fuzz-request
+FUZZ_TARGETS ?= fuzz-yaml fuzz-tokenizer fuzz-template fuzz-safetensors fuzz-gguf fuzz-request
 FUZZ_BUILD   := .build-fuzz
 fuzz: deps
 	cd Fuzz && $(SWIFT) build -c debug -Xswiftc -sanitize=fuzzer,address --scratch-path ../$(FUZZ_BUILD)

@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "YAML", targets: ["YAML"]),
         .library(name: "GitStore", targets: ["GitStore"]),
         // The engine's libraries, for the fuzz targets in Fuzz/ (a separate package).
+        .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "EngineText", targets: ["EngineText"]),
         .library(name: "InferenceEngine", targets: ["InferenceEngine"]),
         .library(name: "EngineServer", targets: ["EngineServer"]),

@@ -30,6 +30,13 @@ let package = Package(
             dependencies: ["FuzzSupport", .product(name: "InferenceEngine", package: "kaitoc")]
         ),
         .executableTarget(
+            name: "fuzz-gguf",
+            dependencies: [
+                "FuzzSupport", .product(name: "GGUF", package: "kaitoc"),
+                .product(name: "EngineText", package: "kaitoc"), .product(name: "InferenceEngine", package: "kaitoc"),
+            ]
+        ),
+        .executableTarget(
             name: "fuzz-request",
             dependencies: ["FuzzSupport", .product(name: "EngineServer", package: "kaitoc")]
         ),

@@ -1,8 +1,9 @@
 import EngineText
 import Foundation
+import GGUF
 import Testing
 
-/// Replays the fuzz corpora of the tokenizer and of the chat template parser.
+/// Replays the fuzz corpora of the tokenizer, of the chat template parser and of GGUF files (their tokenizers).
 ///
 /// `Fuzz/Corpus/fuzz-tokenizer` and `Fuzz/Corpus/fuzz-template` hold seeds and the inputs `make fuzz` found. Each
 /// input loads or fails with an error that says what is wrong, and what loads runs.
@@ -27,6 +28,20 @@ struct FuzzCorpusTests {
             let ids = tokenizer.encode("Hello <|user|> wörld 12345 \n\t ✓ ")
             _ = tokenizer.decode(ids)
         } catch {
+            #expect(!String(describing: error).isEmpty)
+        }
+    }
+
+    /// The seeds' vocabularies (SentencePiece and byte-level BPE) load and round-trip their own text.
+    @Test(arguments: inputs("fuzz-gguf")) func ggufTokenizer(_ name: String) {
+        let path = Self.root.appendingPathComponent("fuzz-gguf/\(name)").path
+        do {
+            let tokenizer = try Tokenizer(gguf: try GGUFFile(path: path))
+            let ids = tokenizer.encode("Hello wörld 123")
+            #expect(!ids.isEmpty)
+            if name.hasPrefix("seed-") { #expect(tokenizer.decode(ids).hasSuffix("Hello wörld 123")) }
+        } catch {
+            #expect(!name.hasPrefix("seed-"), "\(error)")
             #expect(!String(describing: error).isEmpty)
         }
     }
