@@ -37,11 +37,16 @@ public struct TensorView: Sendable {
                 "tensor \(name) of type \(type) has shape \(shape): rows must be whole blocks of \(type.blockElements)"
             )
         }
-        let expected = type.rowBytes(columns) * shape.dropLast().reduce(1, *)
-        guard expected == byteCount else {
+        // Overflow-checked: a damaged header may state any dimensions (a zero one makes the byte count 0).
+        var expected = (columns / type.blockElements).multipliedReportingOverflow(by: type.blockBytes)
+        for dimension in shape.dropLast() where !expected.overflow {
+            expected = expected.partialValue.multipliedReportingOverflow(by: dimension)
+        }
+        guard !expected.overflow, expected.partialValue == byteCount else {
+            let needed = expected.overflow ? "more than \(Int.max)" : "\(expected.partialValue)"
             throw EngineError(
                 .invalidFile,
-                "tensor \(name) of type \(type) and shape \(shape) needs \(expected) bytes, has \(byteCount)"
+                "tensor \(name) of type \(type) and shape \(shape) needs \(needed) bytes, has \(byteCount)"
             )
         }
         self.type = type
