@@ -1,5 +1,5 @@
 internal import Dispatch
-internal import EngineText
+public import EngineText
 public import InferenceEngine
 internal import Prometheus
 internal import Synchronization
@@ -105,6 +105,7 @@ public final class GenerationQueue: Sendable {
     ///   - maxNewTokens: The most tokens to generate.
     ///   - sampling: The sampling parameters.
     ///   - stop: Stop sequences; the text ends before the first one.
+    ///   - grammar: What the text must be (structured output); `nil`: anything.
     ///   - admission: A place taken with ``admit()``; without one, the call takes its own.
     ///   - onText: Called with each final piece of text; return `false` to stop.
     /// - Returns: The generated text, token counts and finish reason.
@@ -116,6 +117,7 @@ public final class GenerationQueue: Sendable {
         maxNewTokens: Int,
         sampling: SamplingParameters,
         stop: [String] = [],
+        grammar: Grammar? = nil,
         admission: Admission? = nil,
         onText: @escaping @Sendable (String) -> Bool = { _ in true }
     ) async throws -> Output {
@@ -139,6 +141,7 @@ public final class GenerationQueue: Sendable {
                         maxNewTokens: maxNewTokens,
                         sampling: sampling,
                         stop: stop,
+                        grammar: grammar,
                         arrival: arrival,
                         cancelled: cancelled,
                         onText: onText
@@ -170,6 +173,7 @@ public final class GenerationQueue: Sendable {
         maxNewTokens: Int,
         sampling: SamplingParameters,
         stop: [String],
+        grammar: Grammar?,
         arrival: ContinuousClock.Instant,
         cancelled: CancelFlag,
         onText: (String) -> Bool
@@ -191,7 +195,10 @@ public final class GenerationQueue: Sendable {
                 prompt: ids,
                 maxNewTokens: maxNewTokens,
                 sampling: sampling,
-                eosTokens: bundle.eosIDs
+                eosTokens: bundle.eosIDs,
+                constraint: grammar.map {
+                    GrammarTokenConstraint(constraint: GrammarConstraint(grammar: $0, vocabulary: bundle.vocabulary))
+                }
             ) { token in
                 let now = ContinuousClock.now
                 if tokens == 0 {
@@ -238,4 +245,17 @@ public final class GenerationQueue: Sendable {
             return (.failure(error), nil, tokens)
         }
     }
+}
+
+/// The text layer's grammar constraint as the generator's ``TokenConstraint``.
+struct GrammarTokenConstraint: TokenConstraint {
+    var constraint: GrammarConstraint
+
+    var isFinished: Bool { constraint.isFinished }
+
+    func allows(_ token: Int, remaining: Int) -> Bool { constraint.allows(token, remaining: remaining) }
+
+    func mask(_ logits: inout [Float], remaining: Int) { constraint.mask(&logits, remaining: remaining) }
+
+    mutating func accept(_ token: Int) { constraint.accept(token) }
 }

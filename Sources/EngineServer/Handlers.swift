@@ -42,6 +42,31 @@ extension KaitoServeRoutes {
         return json(StringBody(key: "Result", value: fullText ? text + output.text : output.text))
     }
 
+    /// The grammar a `response_format` asks for: `nil` for text; a 400 naming the schema keyword that is not
+    /// supported, or saying how many tokens the shortest valid answer needs when `max_tokens` is fewer.
+    static func structuredOutput(_ format: ResponseFormat?, maxTokens: Int) throws -> Grammar? {
+        let grammar: Grammar
+        switch format?.kind {
+        case nil, .text?: return nil
+        case .jsonObject?: grammar = JSONSchemaGrammar.anyObject()
+        case .jsonSchema?:
+            do {
+                grammar = try JSONSchemaGrammar.grammar(for: format?.schema ?? .dict([]))
+            } catch {
+                throw Rejection(badRequest: "response_format.json_schema.schema\(error.pointer): \(error.message)")
+            }
+        }
+        let automaton = GrammarAutomaton(grammar)
+        let shortest = automaton.shortestCompletion(automaton.start)
+        guard shortest <= maxTokens else {
+            throw Rejection(
+                badRequest: "max_tokens is \(maxTokens); the shortest answer valid under response_format needs up to "
+                    + "\(shortest) tokens"
+            )
+        }
+        return grammar
+    }
+
     /// OpenAI `POST /v1/chat/completions` and `POST /v1/completions`, streaming as server-sent events.
     static func openAI(_ body: CompletionRequest, _ queue: GenerationQueue, chat: Bool) async throws -> Response {
         if let model = body.model, model != queue.bundle.name {
@@ -67,6 +92,7 @@ extension KaitoServeRoutes {
             prompt = text
         }
         let maxTokens = body.maxTokens ?? 16
+        let grammar = try structuredOutput(body.responseFormat, maxTokens: maxTokens)
         var sampling = SamplingParameters(
             temperature: Float(body.temperature ?? 1),
             topK: body.topK ?? 0,
@@ -95,7 +121,8 @@ extension KaitoServeRoutes {
                 addSpecialTokens: !chat,
                 maxNewTokens: maxTokens,
                 sampling: sampling,
-                stop: stop
+                stop: stop,
+                grammar: grammar
             )
             return json(
                 CompletionBody(
@@ -126,6 +153,7 @@ extension KaitoServeRoutes {
                     maxNewTokens: maxTokens,
                     sampling: frozenSampling,
                     stop: frozenStop,
+                    grammar: grammar,
                     admission: admission
                 ) { piece in
                     continuation.yield(piece)

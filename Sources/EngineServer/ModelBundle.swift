@@ -1,6 +1,7 @@
 public import EngineText
 internal import Foundation
 public import InferenceEngine
+internal import Synchronization
 
 /// A model folder loaded for serving: weights, tokenizer, chat template and generation defaults.
 public final class ModelBundle: Sendable {
@@ -18,6 +19,18 @@ public final class ModelBundle: Sendable {
 
     /// The adapters applied, with their strengths.
     public let adapters: [(name: String, strength: Float)]
+
+    private let vocabularyCache = Mutex<TokenVocabulary?>(nil)
+
+    /// The tokenizer's pieces in a trie, for structured output (built on first use).
+    var vocabulary: TokenVocabulary {
+        vocabularyCache.withLock { cached in
+            if let cached { return cached }
+            let built = TokenVocabulary(tokenizer: tokenizer, endOfSequence: Set(eosIDs))
+            cached = built
+            return built
+        }
+    }
 
     /// Loads `config.json`, the safetensors weights, `tokenizer.json`, `tokenizer_config.json` and
     /// `generation_config.json` from a folder, and applies `adapters`.

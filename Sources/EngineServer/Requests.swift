@@ -30,6 +30,7 @@ public struct RequestBodyError: Error, Sendable, Hashable {
         case nonEmptyList
         case greaterThan(Int)
         case greaterThanOrEqual(Int)
+        case oneOf([String])
 
         /// pydantic's message: "Input should be …".
         public var message: String {
@@ -45,6 +46,9 @@ public struct RequestBodyError: Error, Sendable, Hashable {
             case .nonEmptyList: "List should have at least 1 item after validation, not 0"
             case .greaterThan(let bound): "Input should be greater than \(bound)"
             case .greaterThanOrEqual(let bound): "Input should be greater than or equal to \(bound)"
+            case .oneOf(let values):
+                "Input should be " + values.dropLast().map { "'\($0)'" }.joined(separator: ", ")
+                    + " or '\(values.last ?? "")'"
             }
         }
 
@@ -62,6 +66,7 @@ public struct RequestBodyError: Error, Sendable, Hashable {
             case .nonEmptyList: "too_short"
             case .greaterThan: "greater_than"
             case .greaterThanOrEqual: "greater_than_equal"
+            case .oneOf: "enum"
             }
         }
     }
@@ -410,11 +415,13 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
     var seed: Int?
     var stop: [String]
     var stream: Bool?
+    var responseFormat: ResponseFormat?
 
     enum CodingKeys: String, CodingKey {
         case model
         case messages
         case prompt
+        case responseFormat = "response_format"
         case maxTokens = "max_tokens"
         case maxCompletionTokens = "max_completion_tokens"
         case temperature
@@ -447,11 +454,69 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
         seed = try c.field(Int.self, .seed, expected: .integer)
         stop = try c.field(StopSequences.self, .stop, expected: .stringOrList)?.sequences ?? []
         stream = try c.field(Bool.self, .stream, expected: .boolean)
+        responseFormat = try c.field(ResponseFormat.self, .responseFormat, expected: .dictionary)
     }
 
-    var hasOrderedValues: Bool { messages != nil }
+    var hasOrderedValues: Bool { messages != nil || responseFormat?.schema != nil }
 
-    mutating func restoreKeyOrder(from body: TemplateValue) { messages?.restoreKeyOrder(from: body) }
+    mutating func restoreKeyOrder(from body: TemplateValue) {
+        messages?.restoreKeyOrder(from: body)
+        responseFormat?.restoreKeyOrder(from: body)
+    }
+}
+
+/// OpenAI's `response_format`: `{"type": "text"}`, `{"type": "json_object"}` or
+/// `{"type": "json_schema", "json_schema": {"name": …, "schema": {…}, "strict": …}}`.
+struct ResponseFormat: Decodable, Sendable {
+    enum Kind: String, Sendable {
+        case text
+        case jsonObject = "json_object"
+        case jsonSchema = "json_schema"
+    }
+
+    var kind: Kind
+    /// The schema, keys in the client's order once ``restoreKeyOrder(from:)`` ran (properties are written in it).
+    var schema: TemplateValue?
+
+    enum CodingKeys: String, CodingKey {
+        case type
+        case jsonSchema = "json_schema"
+    }
+
+    enum SchemaKeys: String, CodingKey {
+        case schema
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let here = decoder.codingPath.map { key in
+            key.intValue.map(RequestBodyError.PathComponent.index) ?? .key(key.stringValue)
+        }
+        guard let type = try c.field(String.self, .type, expected: .string) else {
+            throw RequestBodyError(.invalid(expected: .required), at: here + [.key("type")])
+        }
+        guard let kind = Kind(rawValue: type) else {
+            let expected = RequestBodyError.Expectation.oneOf(["text", "json_object", "json_schema"])
+            throw RequestBodyError(.invalid(expected: expected), at: here + [.key("type")])
+        }
+        self.kind = kind
+        guard kind == .jsonSchema else { return }
+        guard c.contains(.jsonSchema) else {
+            throw RequestBodyError(.invalid(expected: .required), at: here + [.key("json_schema")])
+        }
+        let inner = try c.nestedContainer(keyedBy: SchemaKeys.self, forKey: .jsonSchema)
+        schema = try inner.field(JSONValue.self, .schema, expected: .dictionary)?.value ?? .dict([])
+    }
+
+    /// Takes the schema in document order from the whole body.
+    mutating func restoreKeyOrder(from body: TemplateValue) {
+        guard case .dict(let pairs) = body,
+            case .dict(let format)? = pairs.last(where: { $0.key == "response_format" })?.value,
+            case .dict(let inner)? = format.last(where: { $0.key == "json_schema" })?.value,
+            let ordered = inner.last(where: { $0.key == "schema" })?.value
+        else { return }
+        schema = ordered
+    }
 }
 
 extension KaitoServeRoutes {

@@ -82,6 +82,21 @@ public enum KaitoServeRoutes {
             self.body = body
         }
 
+        /// A 400 in OpenAI's error shape, about `response_format` (a request the server cannot honour).
+        init(badRequest message: String) {
+            self.init(
+                .badRequest,
+                OpenAIErrorBody(
+                    error: .init(
+                        message: message,
+                        type: "BadRequestError",
+                        param: "response_format",
+                        code: .number(400)
+                    )
+                )
+            )
+        }
+
         /// A 422 validation error at `path` (under `body`).
         init(invalid expected: RequestBodyError.Expectation, at path: [RequestBodyError.PathComponent]) {
             self.init(.unprocessableContent, DetailBody(invalid: expected, at: path))
