@@ -37,7 +37,9 @@ public struct GGUFSource: TensorSource {
     ///   for that type.
     public func tensor(_ name: String) throws(EngineError) -> TensorView? {
         guard let ggufName = names[name], let info = file.tensor(named: ggufName) else { return nil }
-        guard let type = TensorType(rawValue: Int32(info.type)), type != .q8_K, let byteCount = info.byteCount else {
+        guard let type = Int32(exactly: info.type).flatMap(TensorType.init(rawValue:)), type != .q8_K,
+            let byteCount = info.byteCount
+        else {
             throw EngineError(
                 .unsupportedDType,
                 "\(file.path): tensor \(ggufName) has type \(info.typeName); supported: "
