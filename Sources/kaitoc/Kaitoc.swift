@@ -45,8 +45,14 @@ struct Check: AsyncParsableCommand {
     @Argument(help: "Workspace files or folders to check (default: the whole repository).")
     var paths: [String] = []
 
-    @Option(help: "Output format: text, json or github.")
+    @Option(help: "Output format: text, json, github, sarif (SARIF 2.1.0) or junit (JUnit XML).")
     var format: String = "text"
+
+    @Option(help: ArgumentHelp("Also write a SARIF 2.1.0 log of the run to this file.", valueName: "file"))
+    var outputSarif: String?
+
+    @Option(help: ArgumentHelp("Also write a JUnit XML report of the run to this file.", valueName: "file"))
+    var outputJunit: String?
 
     @OptionGroup var source: RepositoryOptions
 
@@ -55,7 +61,10 @@ struct Check: AsyncParsableCommand {
 
     func validate() throws {
         guard DiagnosticFormat(rawValue: format) != nil else {
-            throw ValidationError("--format must be text, json or github")
+            throw ValidationError("--format must be text, json, github, sarif or junit")
+        }
+        if let outputSarif, outputSarif == outputJunit {
+            throw ValidationError("--output-sarif and --output-junit name the same file")
         }
     }
 
@@ -76,6 +85,15 @@ struct Check: AsyncParsableCommand {
         if !report.unreadable.isEmpty {
             for problem in report.unreadable { printError("kaitoc: error: \(problem)") }
             throw ExitCode(2)
+        }
+        for (path, reportFormat) in [(outputSarif, DiagnosticFormat.sarif), (outputJunit, .junit)] {
+            guard let path else { continue }
+            do {
+                try Data(report.rendered(as: reportFormat).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            } catch {
+                printError("kaitoc: error: cannot write \(path): \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
         }
         print(report.rendered(as: DiagnosticFormat(rawValue: format) ?? .text), terminator: "")
         if report.hasErrors { throw ExitCode.failure }
