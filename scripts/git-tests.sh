@@ -91,6 +91,45 @@ for command in build diff commit; do
 done
 [[ $(git show HEAD:out/quickstart/kustomization.yaml) == "# mine" ]] && ok || ko "the user's file is never overwritten"
 
+# 2d. Signed rendered commits: git verify-commit accepts them with the right key and rejects a tampered commit or a
+# signer that is not allowed.
+seed "$tmp/signed"
+cd "$tmp/signed"
+ssh-keygen -q -t ed25519 -N "" -C kaitoc-test -f "$tmp/signer" && ssh-keygen -q -t ed25519 -N "" -f "$tmp/other"
+echo "dev@example.com namespaces=\"git\" $(cat "$tmp/signer.pub")" >"$tmp/allowed"
+echo "dev@example.com namespaces=\"git\" $(cat "$tmp/other.pub")" >"$tmp/allowed-other"
+git config gpg.ssh.allowedSignersFile "$tmp/allowed"
+"$kaitoc" commit --branch rendered/main --sign --signing-format ssh --signing-key "$tmp/signer" >"$tmp/out" 2>&1 && ok || { ko "commit --sign (ssh)"; cat "$tmp/out"; }
+git cat-file commit rendered/main | grep -q "^gpgsig -----BEGIN SSH SIGNATURE-----" && ok || ko "the commit carries an SSH signature"
+git verify-commit rendered/main >"$tmp/out" 2>&1 && grep -q 'Good "git" signature for dev@example.com' "$tmp/out" && ok || { ko "git verify-commit accepts the SSH-signed commit"; cat "$tmp/out"; }
+git -c gpg.ssh.allowedSignersFile="$tmp/allowed-other" verify-commit rendered/main >"$tmp/out" 2>&1 && { ko "a signer that is not allowed must fail"; cat "$tmp/out"; } || ok
+tampered=$(git cat-file commit rendered/main | sed 's/^Rendered by kaitoc/Rendered by someone/' | git hash-object -t commit -w --stdin)
+git verify-commit "$tampered" >"$tmp/out" 2>&1 && { ko "a tampered commit must fail verification"; cat "$tmp/out"; } || ok
+[[ $(git rev-parse rendered/main^{tree}) == $(git rev-parse "$tampered^{tree}") ]] && ok || ko "the tampered commit differs only in its message"
+# Key and format from git configuration, as git commit -S reads them; a second source commit, a second signed commit.
+git config gpg.format ssh && git config user.signingKey "$tmp/signer"
+echo "more" >>README.md && git add -A && git commit -q -m "More docs"
+sed -i 's/apps: phi-3$/apps: phi-3-signed/' "$ws" && git commit -q -am "relabel"
+"$kaitoc" commit --branch rendered/main --sign >"$tmp/out" 2>&1 && git verify-commit rendered/main >/dev/null 2>&1 && ok || { ko "commit --sign with git config (ssh)"; cat "$tmp/out"; }
+git config --unset user.signingKey
+head_before=$(git rev-parse rendered/main)
+sed -i 's/apps: phi-3-signed$/apps: phi-3-unsigned/' "$ws" && git commit -q -am "relabel again"
+"$kaitoc" commit --branch rendered/main --sign >"$tmp/out" 2>&1; [[ $? == 2 ]] && grep -q "needs a key" "$tmp/out" && ok || { ko "ssh signing without a key → exit 2"; cat "$tmp/out"; }
+"$kaitoc" commit --branch rendered/main --sign --signing-key "$tmp/nokey" >"$tmp/out" 2>&1; [[ $? == 2 ]] && grep -q "could not sign" "$tmp/out" && ok || { ko "a missing key → exit 2"; cat "$tmp/out"; }
+[[ $(git rev-parse rendered/main) == "$head_before" ]] && ok || ko "nothing committed when signing fails"
+if command -v gpg >/dev/null; then
+    export GNUPGHOME="$tmp/gnupg" && mkdir -m 700 "$GNUPGHOME"
+    gpg --batch -q --passphrase "" --quick-gen-key "Dev <dev@example.com>" ed25519 sign never 2>/dev/null
+    fingerprint=$(gpg --batch --with-colons --list-keys dev@example.com 2>/dev/null | awk -F: '/^fpr/{print $10; exit}')
+    "$kaitoc" commit --branch rendered/main --sign --signing-format openpgp --signing-key "$fingerprint" >"$tmp/out" 2>&1 && ok || { ko "commit --sign (openpgp)"; cat "$tmp/out"; }
+    git cat-file commit rendered/main | grep -q "^gpgsig -----BEGIN PGP SIGNATURE-----" && ok || ko "the commit carries an OpenPGP signature"
+    git verify-commit rendered/main >"$tmp/out" 2>&1 && grep -q "Good signature from" "$tmp/out" && ok || { ko "git verify-commit accepts the OpenPGP-signed commit"; cat "$tmp/out"; }
+    tampered=$(git cat-file commit rendered/main | sed 's/^Rendered by kaitoc/Rendered by someone/' | git hash-object -t commit -w --stdin)
+    git verify-commit "$tampered" >/dev/null 2>&1 && ko "a tampered OpenPGP-signed commit must fail" || ok
+    unset GNUPGHOME
+fi
+git config --unset gpg.format
+
 # 3. generate prints what build writes; kubectl kustomize of out/<target> yields the same objects.
 cd "$repo"
 "$kaitoc" generate --target quickstart >"$tmp/stream.yaml" && ok || ko "kaitoc generate"

@@ -20,6 +20,8 @@ public struct CommitOptions: Sendable {
     public var pushRemote: String?
     /// How to authenticate the push.
     public var pushCredentials: PushCredentials = PushCredentials()
+    /// Sign the rendered commits (`nil`: unsigned); what it leaves open comes from git configuration.
+    public var signing: CommitSigning?
 
     /// Creates options.
     public init(
@@ -74,6 +76,8 @@ public enum CommitWorkflow {
         let author =
             options.author ?? repository.configuredSignature() ?? Signature(name: "kaitoc", email: "kaitoc@localhost")
         let committer = options.committer ?? author
+        var options = options
+        if let signing = options.signing { options.signing = try CommitSigner.resolve(signing, in: repository) }
         let targetBranch = try targetBranch(repository, options)
         for _ in 0..<max(options.maxAttempts, 1) {
             let outcome = try attempt(repository, options, branch: targetBranch, author: author, committer: committer)
@@ -241,13 +245,27 @@ public enum CommitWorkflow {
             {
                 throw GitOpsError("the git index is locked (\(gitDirectory)index.lock); nothing was committed")
             }
-            let commitID = try repository.createCommit(
-                tree: newRoot,
-                parents: branchHead.map { [$0] } ?? [],
-                message: message,
-                author: author,
-                committer: committer
-            )
+            let parents = branchHead.map { [$0] } ?? []
+            let commitID: ObjectID
+            if let signing = options.signing {
+                let content = try repository.commitContent(
+                    tree: newRoot,
+                    parents: parents,
+                    message: message,
+                    author: author,
+                    committer: committer
+                )
+                let signature = try CommitSigner.sign(content, with: signing)
+                commitID = try repository.createCommit(content: content, signature: signature)
+            } else {
+                commitID = try repository.createCommit(
+                    tree: newRoot,
+                    parents: parents,
+                    message: message,
+                    author: author,
+                    committer: committer
+                )
+            }
             if try !moveBranch(repository, branch, to: commitID, expecting: branchHead) { return nil }
             if updatesWorkingTree {
                 // Few paths: check out just those; many: the whole folder (pathspec matching is per path).

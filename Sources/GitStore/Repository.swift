@@ -322,6 +322,91 @@ public final class Repository {
         author: Signature,
         committer: Signature
     ) throws(GitError) -> ObjectID {
+        var result = git_oid()
+        try withCommitInputs(tree: tree, parents: parents, author: author, committer: committer) {
+            authorSignature,
+            committerSignature,
+            treeHandle,
+            parentHandles throws(GitError) in
+            let rc = parentHandles.withUnsafeMutableBufferPointer { buffer in
+                git_commit_create(
+                    &result,
+                    handle,
+                    nil,
+                    authorSignature,
+                    committerSignature,
+                    "UTF-8",
+                    message,
+                    treeHandle,
+                    buffer.count,
+                    buffer.baseAddress
+                )
+            }
+            try LibGit2.check(rc, "git_commit_create")
+        }
+        return ObjectID(result)
+    }
+
+    /// The raw content of the commit object ``createCommit(tree:parents:message:author:committer:)`` would write,
+    /// timestamped now, without writing anything: what a signature is computed over.
+    public func commitContent(
+        tree: ObjectID,
+        parents: [ObjectID],
+        message: String,
+        author: Signature,
+        committer: Signature
+    ) throws(GitError) -> String {
+        var content = ""
+        try withCommitInputs(tree: tree, parents: parents, author: author, committer: committer) {
+            authorSignature,
+            committerSignature,
+            treeHandle,
+            parentHandles throws(GitError) in
+            var buffer = git_buf()
+            defer { git_buf_dispose(&buffer) }
+            let rc = parentHandles.withUnsafeMutableBufferPointer { parentsBuffer in
+                git_commit_create_buffer(
+                    &buffer,
+                    handle,
+                    authorSignature,
+                    committerSignature,
+                    "UTF-8",
+                    message,
+                    treeHandle,
+                    parentsBuffer.count,
+                    parentsBuffer.baseAddress
+                )
+            }
+            try LibGit2.check(rc, "git_commit_create_buffer")
+            if let pointer = buffer.ptr {
+                content = String(decoding: UnsafeRawBufferPointer(start: pointer, count: buffer.size), as: UTF8.self)
+            }
+        }
+        return content
+    }
+
+    /// Writes a commit object from its raw content (``commitContent(tree:parents:message:author:committer:)``) with
+    /// a signature in its `gpgsig` header, as `git commit -S` does for OpenPGP and SSH signatures alike.
+    public func createCommit(content: String, signature: String) throws(GitError) -> ObjectID {
+        var result = git_oid()
+        try LibGit2.check(
+            git_commit_create_with_signature(&result, handle, content, signature, nil),
+            "git_commit_create_with_signature"
+        )
+        return ObjectID(result)
+    }
+
+    /// Looks up the signatures, tree and parents of a new commit and frees them after `body`.
+    private func withCommitInputs(
+        tree: ObjectID,
+        parents: [ObjectID],
+        author: Signature,
+        committer: Signature,
+        _ body: (
+            UnsafeMutablePointer<git_signature>?, UnsafeMutablePointer<git_signature>?, OpaquePointer?,
+            inout [OpaquePointer?]
+        ) throws(GitError) -> Void
+    ) throws(GitError) {
         var authorSignature: UnsafeMutablePointer<git_signature>?
         try LibGit2.check(git_signature_now(&authorSignature, author.name, author.email), "git_signature_now")
         defer { git_signature_free(authorSignature) }
@@ -340,23 +425,17 @@ public final class Repository {
             try LibGit2.check(git_commit_lookup(&commit, handle, &oid), "git_commit_lookup")
             parentHandles.append(commit)
         }
-        var result = git_oid()
-        let rc = parentHandles.withUnsafeMutableBufferPointer { buffer in
-            git_commit_create(
-                &result,
-                handle,
-                nil,
-                authorSignature,
-                committerSignature,
-                "UTF-8",
-                message,
-                treeHandle,
-                buffer.count,
-                buffer.baseAddress
-            )
-        }
-        try LibGit2.check(rc, "git_commit_create")
-        return ObjectID(result)
+        try body(authorSignature, committerSignature, treeHandle, &parentHandles)
+    }
+
+    /// A string value of the repository's git configuration (all levels: repository, global, system), or `nil`.
+    public func configString(_ name: String) -> String? {
+        var config: OpaquePointer?
+        guard git_repository_config_snapshot(&config, handle) == 0, let config else { return nil }
+        defer { git_config_free(config) }
+        var value: UnsafePointer<CChar>?
+        guard git_config_get_string(&value, config, name) == 0, let value else { return nil }
+        return String(cString: value)
     }
 
     /// Moves a branch to `new` only if it still points to `expected` (compare-and-swap); creates it when `expected`

@@ -248,6 +248,32 @@ struct Commit: AsyncParsableCommand {
     )
     var push: String?
 
+    @Flag(
+        help:
+            "Sign the rendered commit like git commit -S: an SSH signature (ssh-keygen) or an OpenPGP one (gpg), verifiable with git verify-commit."
+    )
+    var sign = false
+
+    @Option(
+        help: ArgumentHelp(
+            "With --sign: the key (SSH: a key file or key::<public key>; OpenPGP: a key id). Default: git config user.signingKey.",
+            valueName: "key"
+        )
+    )
+    var signingKey: String?
+
+    @Option(help: "With --sign: ssh or openpgp (default: git config gpg.format, else openpgp).")
+    var signingFormat: String?
+
+    func validate() throws {
+        if let signingFormat, CommitSigning.Format(rawValue: signingFormat) == nil {
+            throw ValidationError("--signing-format must be ssh or openpgp")
+        }
+        if !sign, signingKey != nil || signingFormat != nil {
+            throw ValidationError("--signing-key and --signing-format need --sign")
+        }
+    }
+
     func run() async throws {
         var author: Signature?
         if let authorName { author = Signature(name: authorName, email: authorEmail ?? "kaitoc@localhost") }
@@ -260,6 +286,12 @@ struct Commit: AsyncParsableCommand {
                 author: author
             )
             options.pushRemote = push
+            if sign {
+                options.signing = CommitSigning(
+                    format: signingFormat.flatMap(CommitSigning.Format.init(rawValue:)),
+                    key: signingKey
+                )
+            }
             options.pushCredentials = PushCredentials(token: ProcessInfo.processInfo.environment["KAITOC_GIT_TOKEN"])
             result = try CommitWorkflow.run(options)
         } catch {
