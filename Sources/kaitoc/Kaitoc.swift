@@ -9,7 +9,7 @@ struct Kaitoc: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kaitoc",
         abstract: "Compile Kaito Workspaces into the Kubernetes objects Kaito's controllers would create.",
-        subcommands: [Check.self, Build.self, Generate.self, Diff.self, Commit.self, Hook.self]
+        subcommands: [Check.self, Build.self, Generate.self, Diff.self, Commit.self, Hook.self, Schema.self]
     )
 
     /// Runs the command; usage errors exit with status 2 (not ArgumentParser's 64) as `check` documents.
@@ -359,6 +359,56 @@ struct Diff: AsyncParsableCommand {
                 "\(counts[.added] ?? 0) added, \(counts[.changed] ?? 0) changed, \(counts[.pruned] ?? 0) pruned; \(changes.flatMap(\.warnings).count) warning(s)"
             )
         }
+    }
+}
+
+struct Schema: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write JSON Schemas for Workspace, InferenceSet and the catalog files, with the catalog's names.",
+        discussion: """
+            Writes kaito.sh/workspace_v1alpha1.json, workspace_v1beta1.json, inferenceset_v1alpha1.json and \
+            inferenceset_v1beta1.json in the CRDs-catalog layout kubeconform reads ({group}/{kind}_{version}.json), \
+            and kaitoc/targetlist.json, modelcatalog.json and instancetypecatalog.json for presets/. Preset names \
+            and instance types of the catalog are enums, for yaml-language-server completion (docs/schemas.md). \
+            Exit status: 0 written, 1 catalog errors (nothing written), 2 bad usage or a write failure.
+            """
+    )
+
+    @Argument(help: "The output folder.")
+    var directory: String = "schemas"
+
+    @OptionGroup var source: RepositoryOptions
+
+    func run() async throws {
+        let presets = source.presets ?? (source.repository == "." ? "presets" : source.repository + "/presets")
+        guard FileSystemTree().isDirectory(presets) else {
+            printError("kaitoc: error: no catalog folder at \(presets)")
+            throw ExitCode(2)
+        }
+        let (catalog, diagnostics, sources) = CatalogLoader.load(directory: presets, tree: FileSystemTree())
+        let errors = diagnostics.filter { $0.severity == .error }
+        if !errors.isEmpty {
+            let renderer = DiagnosticRenderer(sources: sources)
+            print(errors.map(renderer.text).joined(), terminator: "")
+            printError("kaitoc: error: the catalog has errors; no schema was written")
+            throw ExitCode.failure
+        }
+        let files = JSONSchemas.generate(catalog: catalog)
+        let root = URL(fileURLWithPath: directory)
+        do {
+            for file in files {
+                let url = root.appendingPathComponent(file.path)
+                try FileManager.default.createDirectory(
+                    at: url.deletingLastPathComponent(),
+                    withIntermediateDirectories: true
+                )
+                try Data(file.contents.utf8).write(to: url, options: .atomic)
+            }
+        } catch {
+            printError("kaitoc: error: cannot write schemas to \(directory): \(error.localizedDescription)")
+            throw ExitCode(2)
+        }
+        print("wrote \(files.count) schemas to \(directory)")
     }
 }
 
