@@ -130,6 +130,40 @@ if command -v gpg >/dev/null; then
 fi
 git config --unset gpg.format
 
+# 2e. Argo CD source hydrator compatibility: commit --branch writes hydrator.metadata in the hydrator's format (the
+# documented fields, Go's JSON layout), honours Argocd-reference-commit-* trailers, and pushes the hydrator's note.
+seed "$tmp/hydrate"
+git init -q --bare -b main "$tmp/hydrate-remote.git"
+cd "$tmp/hydrate"
+git remote add origin "$tmp/hydrate-remote.git"
+git commit -q --allow-empty -m "Bump image" -m "Why." --trailer "Argocd-reference-commit-author: Jane Doe <jane@example.com>" \
+    --trailer "Argocd-reference-commit-sha: b82add298aa045d3672880802d5305c5a8aaa46e" \
+    --trailer 'Argocd-reference-commit-body: "Fix it\n\nSigned-off-by: Jane Doe <jane@example.com>"' \
+    --trailer "Argocd-reference-commit-date: 2025-06-09T13:50:18-04:00" --trailer "Argocd-reference-commit-subject: Fix it" \
+    --trailer "Argocd-reference-commit-repourl: https://git.example.com/owner/app"
+dry=$(git rev-parse HEAD)
+"$kaitoc" commit --branch environments/prod --push origin >"$tmp/out" 2>&1 && ok || { ko "commit --branch --push (hydrator)"; cat "$tmp/out"; }
+git show environments/prod:hydrator.metadata >"$tmp/root.json" && git show environments/prod:out/quickstart/hydrator.metadata >"$tmp/path.json" && ok || ko "hydrator.metadata at the root and beside the manifests"
+python3 - "$tmp/root.json" "$tmp/path.json" "$dry" "$tmp/hydrate-remote.git" <<'PY' && ok || ko "hydrator.metadata has the hydrator's fields and layout"
+import json, sys
+root_text, path_text = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+root, path = json.loads(root_text), json.loads(path_text)
+assert set(root) <= {"repoURL", "drySha", "commands", "author", "date", "subject", "body", "references"}, root
+assert root["drySha"] == sys.argv[3] and root["repoURL"] == sys.argv[4], root
+assert root["subject"] == "Bump image" and root["body"] == "Why.\n\n", root  # the blank line before the trailers stays
+commit = root["references"][0]["commit"]
+assert commit == {"author": '"Jane Doe" <jane@example.com>', "date": "2025-06-09T13:50:18-04:00", "subject": "Fix it",
+                  "body": "Fix it\n\nSigned-off-by: Jane Doe <jane@example.com>",
+                  "sha": "b82add298aa045d3672880802d5305c5a8aaa46e", "repoUrl": "https://git.example.com/owner/app"}, commit
+assert list(path) == ["repoURL", "drySha", "commands"] and path["commands"] == ["kaitoc build --target quickstart"], path
+# Go's encoding/json with SetIndent("", "  "), HTML escaping off, a final newline.
+assert root_text == json.dumps(root, indent=2, ensure_ascii=False).replace('": ', '": ') + "\n", root_text
+assert path_text.startswith('{\n  "repoURL": ') and path_text.endswith("\n}\n"), path_text
+PY
+[[ $(git --git-dir="$tmp/hydrate-remote.git" notes --ref hydrator.metadata show environments/prod 2>&1) == "{\"drySha\":\"$dry\"}" ]] && ok || ko "the hydrator's note is pushed with the branch"
+git log -1 --format=%B environments/prod | grep -q '^Co-authored-by: "Jane Doe" <jane@example.com>$' && ok || ko "the reference author is a co-author"
+"$kaitoc" commit --branch environments/plain --no-hydrator-metadata >/dev/null 2>&1 && ! git ls-tree -r --name-only environments/plain | grep -q hydrator.metadata && ok || ko "--no-hydrator-metadata writes none"
+
 # 3. generate prints what build writes; kubectl kustomize of out/<target> yields the same objects.
 cd "$repo"
 "$kaitoc" generate --target quickstart >"$tmp/stream.yaml" && ok || ko "kaitoc generate"

@@ -14,6 +14,20 @@ public struct CommitInfo: Sendable {
     public var parents: [ObjectID]
     /// The full message.
     public var message: String
+    /// The author's name, email, time (seconds since 1970) and UTC offset (minutes).
+    public var author: Stamp = Stamp()
+
+    /// Who made a commit, and when.
+    public struct Stamp: Sendable, Hashable {
+        /// The name.
+        public var name = ""
+        /// The email address.
+        public var email = ""
+        /// Seconds since 1970-01-01 UTC.
+        public var time: Int64 = 0
+        /// The UTC offset in minutes.
+        public var offsetMinutes: Int32 = 0
+    }
 
     /// The first line of the message.
     public var subject: String { String(message.split(separator: "\n", maxSplits: 1).first ?? "") }
@@ -120,7 +134,16 @@ public final class Repository {
             if let parent = git_commit_parent_id(commit, i) { parents.append(ObjectID(parent.pointee)) }
         }
         let message = git_commit_message(commit).map { String(cString: $0) } ?? ""
-        return CommitInfo(id: id, tree: ObjectID(treeID.pointee), parents: parents, message: message)
+        var info = CommitInfo(id: id, tree: ObjectID(treeID.pointee), parents: parents, message: message)
+        if let author = git_commit_author(commit) {
+            info.author = CommitInfo.Stamp(
+                name: author.pointee.name.map { String(cString: $0) } ?? "",
+                email: author.pointee.email.map { String(cString: $0) } ?? "",
+                time: author.pointee.when.time,
+                offsetMinutes: author.pointee.when.offset
+            )
+        }
+        return info
     }
 
     /// The id of the tree or blob at `path` inside a tree, or `nil`.
@@ -283,8 +306,14 @@ public final class Repository {
         return ObjectID(oid)
     }
 
-    /// A copy of a root tree with the top-level entry `name` replaced by `subtree` (or removed when `nil`).
-    public func replacing(_ name: String, in tree: ObjectID, with subtree: ObjectID?) throws(GitError) -> ObjectID {
+    /// A copy of a root tree with the top-level entry `name` replaced by `subtree` (a blob when `isBlob`), or removed
+    /// when `nil`.
+    public func replacing(
+        _ name: String,
+        in tree: ObjectID,
+        with subtree: ObjectID?,
+        isBlob: Bool = false
+    ) throws(GitError) -> ObjectID {
         var oid = tree.raw
         var base: OpaquePointer?
         try LibGit2.check(git_tree_lookup(&base, handle, &oid), "git_tree_lookup")
@@ -295,7 +324,7 @@ public final class Repository {
         if let subtree {
             var sub = subtree.raw
             try LibGit2.check(
-                git_treebuilder_insert(nil, builder, name, &sub, GIT_FILEMODE_TREE),
+                git_treebuilder_insert(nil, builder, name, &sub, isBlob ? GIT_FILEMODE_BLOB : GIT_FILEMODE_TREE),
                 "git_treebuilder_insert"
             )
         } else if git_treebuilder_get(builder, name) != nil {
@@ -426,6 +455,31 @@ public final class Repository {
             parentHandles.append(commit)
         }
         try body(authorSignature, committerSignature, treeHandle, &parentHandles)
+    }
+
+    /// Attaches a note to a commit under a notes reference (`refs/notes/…`), replacing an existing one, as
+    /// `git notes --ref … add -f` does.
+    public func addNote(_ note: String, to commit: ObjectID, notesRef: String, author: Signature) throws(GitError) {
+        var signature: UnsafeMutablePointer<git_signature>?
+        try LibGit2.check(git_signature_now(&signature, author.name, author.email), "git_signature_now")
+        defer { git_signature_free(signature) }
+        var target = commit.raw
+        var result = git_oid()
+        try LibGit2.check(
+            git_note_create(&result, handle, notesRef, signature, signature, &target, note, 1),
+            "git_note_create"
+        )
+    }
+
+    /// The note of a commit under a notes reference, or `nil` when it has none.
+    public func note(for commit: ObjectID, notesRef: String) throws(GitError) -> String? {
+        var target = commit.raw
+        var note: OpaquePointer?
+        let rc = git_note_read(&note, handle, notesRef, &target)
+        if rc == GIT_ENOTFOUND.rawValue { return nil }
+        try LibGit2.check(rc, "git_note_read")
+        defer { git_note_free(note) }
+        return git_note_message(note).map { String(cString: $0) }
     }
 
     /// A string value of the repository's git configuration (all levels: repository, global, system), or `nil`.

@@ -265,6 +265,19 @@ struct Commit: AsyncParsableCommand {
     @Option(help: "With --sign: ssh or openpgp (default: git config gpg.format, else openpgp).")
     var signingFormat: String?
 
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "With --branch: write Argo CD source hydrator metadata (hydrator.metadata, the refs/notes/hydrator.metadata note) and honour Argocd-reference-commit-* trailers."
+    )
+    var hydratorMetadata = true
+
+    @Option(
+        name: .customLong("repo-url"),
+        help: "The repoURL written into hydrator.metadata (default: git config remote.origin.url)."
+    )
+    var repositoryURL: String?
+
     func validate() throws {
         if let signingFormat, CommitSigning.Format(rawValue: signingFormat) == nil {
             throw ValidationError("--signing-format must be ssh or openpgp")
@@ -286,6 +299,8 @@ struct Commit: AsyncParsableCommand {
                 author: author
             )
             options.pushRemote = push
+            options.hydratorMetadata = hydratorMetadata
+            options.repositoryURL = repositoryURL
             if sign {
                 options.signing = CommitSigning(
                     format: signingFormat.flatMap(CommitSigning.Format.init(rawValue:)),
