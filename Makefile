@@ -25,11 +25,13 @@ run: build
 VENV         := .venv-test
 PYTHON       := $(VENV)/bin/python
 
-# Python tools the tests use as independent referees (schemas, kustomize is kubectl's; transformers' GGUF converter
-# and HF tokenizers for scripts/make_tokenizer_vectors.py, without torch).
+# Python tools the tests use as independent referees (schemas, kustomize is kubectl's; sarif-tools reads SARIF back,
+# xmlschema checks JUnit XML against an XSD; transformers' GGUF converter and HF tokenizers for
+# scripts/make_tokenizer_vectors.py, without torch).
 $(VENV)/.installed: Makefile
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check "kubernetes-validate==1.37.0" "jsonschema>=4" "pyyaml>=6" "pre-commit>=3" "openai>=1"
+	$(VENV)/bin/pip install -q --disable-pip-version-check "sarif-tools==3.0.5" "xmlschema==4.3.2"
 	$(VENV)/bin/pip install -q --disable-pip-version-check "transformers==5.24.0" "tokenizers==0.23.3" "gguf==0.19.0" \
 		"sentencepiece==0.2.3" "protobuf>=5"
 	touch $@
@@ -68,6 +70,8 @@ test: deps $(VENV)/.installed $(THIRD_PARTY)/.extracted $(TOKENIZER_VECTORS)
 	$(SWIFT) build --build-tests
 	$(CRASH_REPORT) $(SWIFT) test --skip-build
 	scripts/cli-tests.sh .build/debug/kaitoc
+	$(PYTHON) scripts/format_tests.py .build/debug/kaitoc
+	$(PYTHON) scripts/schema_tests.py .build/debug/kaitoc
 	scripts/render-tests.sh .build/debug/kaitoc $(PYTHON)
 	scripts/git-tests.sh .build/debug/kaitoc $(VENV)/bin/pre-commit
 	scripts/serve-tests.sh .build/debug/kaito-serve $(PYTHON)

@@ -91,6 +91,79 @@ for command in build diff commit; do
 done
 [[ $(git show HEAD:out/quickstart/kustomization.yaml) == "# mine" ]] && ok || ko "the user's file is never overwritten"
 
+# 2d. Signed rendered commits: git verify-commit accepts them with the right key and rejects a tampered commit or a
+# signer that is not allowed.
+seed "$tmp/signed"
+cd "$tmp/signed"
+ssh-keygen -q -t ed25519 -N "" -C kaitoc-test -f "$tmp/signer" && ssh-keygen -q -t ed25519 -N "" -f "$tmp/other"
+echo "dev@example.com namespaces=\"git\" $(cat "$tmp/signer.pub")" >"$tmp/allowed"
+echo "dev@example.com namespaces=\"git\" $(cat "$tmp/other.pub")" >"$tmp/allowed-other"
+git config gpg.ssh.allowedSignersFile "$tmp/allowed"
+"$kaitoc" commit --branch rendered/main --sign --signing-format ssh --signing-key "$tmp/signer" >"$tmp/out" 2>&1 && ok || { ko "commit --sign (ssh)"; cat "$tmp/out"; }
+git cat-file commit rendered/main | grep -q "^gpgsig -----BEGIN SSH SIGNATURE-----" && ok || ko "the commit carries an SSH signature"
+git verify-commit rendered/main >"$tmp/out" 2>&1 && grep -q 'Good "git" signature for dev@example.com' "$tmp/out" && ok || { ko "git verify-commit accepts the SSH-signed commit"; cat "$tmp/out"; }
+git -c gpg.ssh.allowedSignersFile="$tmp/allowed-other" verify-commit rendered/main >"$tmp/out" 2>&1 && { ko "a signer that is not allowed must fail"; cat "$tmp/out"; } || ok
+tampered=$(git cat-file commit rendered/main | sed 's/^Rendered by kaitoc/Rendered by someone/' | git hash-object -t commit -w --stdin)
+git verify-commit "$tampered" >"$tmp/out" 2>&1 && { ko "a tampered commit must fail verification"; cat "$tmp/out"; } || ok
+[[ $(git rev-parse rendered/main^{tree}) == $(git rev-parse "$tampered^{tree}") ]] && ok || ko "the tampered commit differs only in its message"
+# Key and format from git configuration, as git commit -S reads them; a second source commit, a second signed commit.
+git config gpg.format ssh && git config user.signingKey "$tmp/signer"
+echo "more" >>README.md && git add -A && git commit -q -m "More docs"
+sed -i 's/apps: phi-3$/apps: phi-3-signed/' "$ws" && git commit -q -am "relabel"
+"$kaitoc" commit --branch rendered/main --sign >"$tmp/out" 2>&1 && git verify-commit rendered/main >/dev/null 2>&1 && ok || { ko "commit --sign with git config (ssh)"; cat "$tmp/out"; }
+git config --unset user.signingKey
+head_before=$(git rev-parse rendered/main)
+sed -i 's/apps: phi-3-signed$/apps: phi-3-unsigned/' "$ws" && git commit -q -am "relabel again"
+"$kaitoc" commit --branch rendered/main --sign >"$tmp/out" 2>&1; [[ $? == 2 ]] && grep -q "needs a key" "$tmp/out" && ok || { ko "ssh signing without a key → exit 2"; cat "$tmp/out"; }
+"$kaitoc" commit --branch rendered/main --sign --signing-key "$tmp/nokey" >"$tmp/out" 2>&1; [[ $? == 2 ]] && grep -q "could not sign" "$tmp/out" && ok || { ko "a missing key → exit 2"; cat "$tmp/out"; }
+[[ $(git rev-parse rendered/main) == "$head_before" ]] && ok || ko "nothing committed when signing fails"
+if command -v gpg >/dev/null; then
+    export GNUPGHOME="$tmp/gnupg" && mkdir -m 700 "$GNUPGHOME"
+    gpg --batch -q --passphrase "" --quick-gen-key "Dev <dev@example.com>" ed25519 sign never 2>/dev/null
+    fingerprint=$(gpg --batch --with-colons --list-keys dev@example.com 2>/dev/null | awk -F: '/^fpr/{print $10; exit}')
+    "$kaitoc" commit --branch rendered/main --sign --signing-format openpgp --signing-key "$fingerprint" >"$tmp/out" 2>&1 && ok || { ko "commit --sign (openpgp)"; cat "$tmp/out"; }
+    git cat-file commit rendered/main | grep -q "^gpgsig -----BEGIN PGP SIGNATURE-----" && ok || ko "the commit carries an OpenPGP signature"
+    git verify-commit rendered/main >"$tmp/out" 2>&1 && grep -q "Good signature from" "$tmp/out" && ok || { ko "git verify-commit accepts the OpenPGP-signed commit"; cat "$tmp/out"; }
+    tampered=$(git cat-file commit rendered/main | sed 's/^Rendered by kaitoc/Rendered by someone/' | git hash-object -t commit -w --stdin)
+    git verify-commit "$tampered" >/dev/null 2>&1 && ko "a tampered OpenPGP-signed commit must fail" || ok
+    unset GNUPGHOME
+fi
+git config --unset gpg.format
+
+# 2e. Argo CD source hydrator compatibility: commit --branch writes hydrator.metadata in the hydrator's format (the
+# documented fields, Go's JSON layout), honours Argocd-reference-commit-* trailers, and pushes the hydrator's note.
+seed "$tmp/hydrate"
+git init -q --bare -b main "$tmp/hydrate-remote.git"
+cd "$tmp/hydrate"
+git remote add origin "$tmp/hydrate-remote.git"
+git commit -q --allow-empty -m "Bump image" -m "Why." --trailer "Argocd-reference-commit-author: Jane Doe <jane@example.com>" \
+    --trailer "Argocd-reference-commit-sha: b82add298aa045d3672880802d5305c5a8aaa46e" \
+    --trailer 'Argocd-reference-commit-body: "Fix it\n\nSigned-off-by: Jane Doe <jane@example.com>"' \
+    --trailer "Argocd-reference-commit-date: 2025-06-09T13:50:18-04:00" --trailer "Argocd-reference-commit-subject: Fix it" \
+    --trailer "Argocd-reference-commit-repourl: https://git.example.com/owner/app"
+dry=$(git rev-parse HEAD)
+"$kaitoc" commit --branch environments/prod --push origin >"$tmp/out" 2>&1 && ok || { ko "commit --branch --push (hydrator)"; cat "$tmp/out"; }
+git show environments/prod:hydrator.metadata >"$tmp/root.json" && git show environments/prod:out/quickstart/hydrator.metadata >"$tmp/path.json" && ok || ko "hydrator.metadata at the root and beside the manifests"
+python3 - "$tmp/root.json" "$tmp/path.json" "$dry" "$tmp/hydrate-remote.git" <<'PY' && ok || ko "hydrator.metadata has the hydrator's fields and layout"
+import json, sys
+root_text, path_text = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+root, path = json.loads(root_text), json.loads(path_text)
+assert set(root) <= {"repoURL", "drySha", "commands", "author", "date", "subject", "body", "references"}, root
+assert root["drySha"] == sys.argv[3] and root["repoURL"] == sys.argv[4], root
+assert root["subject"] == "Bump image" and root["body"] == "Why.\n\n", root  # the blank line before the trailers stays
+commit = root["references"][0]["commit"]
+assert commit == {"author": '"Jane Doe" <jane@example.com>', "date": "2025-06-09T13:50:18-04:00", "subject": "Fix it",
+                  "body": "Fix it\n\nSigned-off-by: Jane Doe <jane@example.com>",
+                  "sha": "b82add298aa045d3672880802d5305c5a8aaa46e", "repoUrl": "https://git.example.com/owner/app"}, commit
+assert list(path) == ["repoURL", "drySha", "commands"] and path["commands"] == ["kaitoc build --target quickstart"], path
+# Go's encoding/json with SetIndent("", "  "), HTML escaping off, a final newline.
+assert root_text == json.dumps(root, indent=2, ensure_ascii=False).replace('": ', '": ') + "\n", root_text
+assert path_text.startswith('{\n  "repoURL": ') and path_text.endswith("\n}\n"), path_text
+PY
+[[ $(git --git-dir="$tmp/hydrate-remote.git" notes --ref hydrator.metadata show environments/prod 2>&1) == "{\"drySha\":\"$dry\"}" ]] && ok || ko "the hydrator's note is pushed with the branch"
+git log -1 --format=%B environments/prod | grep -q '^Co-authored-by: "Jane Doe" <jane@example.com>$' && ok || ko "the reference author is a co-author"
+"$kaitoc" commit --branch environments/plain --no-hydrator-metadata >/dev/null 2>&1 && ! git ls-tree -r --name-only environments/plain | grep -q hydrator.metadata && ok || ko "--no-hydrator-metadata writes none"
+
 # 3. generate prints what build writes; kubectl kustomize of out/<target> yields the same objects.
 cd "$repo"
 "$kaitoc" generate --target quickstart >"$tmp/stream.yaml" && ok || ko "kaitoc generate"

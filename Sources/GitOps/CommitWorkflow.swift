@@ -20,6 +20,13 @@ public struct CommitOptions: Sendable {
     public var pushRemote: String?
     /// How to authenticate the push.
     public var pushCredentials: PushCredentials = PushCredentials()
+    /// Sign the rendered commits (`nil`: unsigned); what it leaves open comes from git configuration.
+    public var signing: CommitSigning?
+    /// With a rendered branch: write Argo CD's source hydrator bookkeeping (``HydratorMetadata``), add its git note,
+    /// and honour the dry commit's `Argocd-reference-commit-*` trailers.
+    public var hydratorMetadata = true
+    /// The repository URL written into `hydrator.metadata`; `nil`: git's `remote.origin.url`, else left out.
+    public var repositoryURL: String?
 
     /// Creates options.
     public init(
@@ -74,6 +81,9 @@ public enum CommitWorkflow {
         let author =
             options.author ?? repository.configuredSignature() ?? Signature(name: "kaitoc", email: "kaitoc@localhost")
         let committer = options.committer ?? author
+        var options = options
+        if let signing = options.signing { options.signing = try CommitSigner.resolve(signing, in: repository) }
+        if options.repositoryURL == nil { options.repositoryURL = repository.configString("remote.origin.url") }
         let targetBranch = try targetBranch(repository, options)
         for _ in 0..<max(options.maxAttempts, 1) {
             let outcome = try attempt(repository, options, branch: targetBranch, author: author, committer: committer)
@@ -92,12 +102,17 @@ public enum CommitWorkflow {
                             throw GitOpsError("cannot read \(targetBranch): \(error.message)", cause: error)
                         }
                         if let head {
+                            // The hydrator's notes travel with the rendered branch (fast-forward only, like it).
+                            let notes =
+                                options.renderedBranch != nil && options.hydratorMetadata
+                                && (try? repository.referenceTarget(HydratorMetadata.notesRef)) != nil
                             try push(
                                 repository,
                                 branch: targetBranch,
                                 commit: head,
                                 remote: remote,
-                                credentials: options.pushCredentials
+                                credentials: options.pushCredentials,
+                                alsoPushing: notes ? [HydratorMetadata.notesRef] : []
                             )
                         }
                     }
@@ -218,12 +233,48 @@ public enum CommitWorkflow {
             for path in plan.unchanged { out[path] = existing[path] }
             for path in plan.written { out[path] = try repository.writeBlob(rendered[path] ?? []) }
             let changedPaths = (plan.written + plan.pruned).map { "out/" + $0 }
-            let outTree = out.isEmpty ? nil : try repository.writeTree(blobs: out)
-            let newRoot = try repository.replacing("out", in: source.tree, with: outTree)
             var previousTree: ObjectID?
             if let branchHead { previousTree = try repository.commit(branchHead).tree }
-            if newRoot == (sameBranch ? source.tree : previousTree) {
+            let hydrator = !sameBranch && options.hydratorMetadata
+            let dry = HydratorMetadata.DryCommit(source)
+            let repositoryURL = options.repositoryURL ?? ""
+            if hydrator {
+                try addPathMetadata(
+                    to: &out,
+                    targets: report.targets.map(\.target.name),
+                    previousTree: previousTree,
+                    repository: repository,
+                    repositoryURL: repositoryURL,
+                    drySha: sourceID.description
+                )
+            }
+            let outTree = out.isEmpty ? nil : try repository.writeTree(blobs: out)
+            var newRoot = try repository.replacing("out", in: source.tree, with: outTree)
+            // The root hydrator.metadata names the dry commit; like Argo CD, it alone is no reason to commit.
+            var comparable = previousTree
+            if hydrator, let tree = previousTree {
+                comparable = try repository.replacing(HydratorMetadata.fileName, in: tree, with: nil)
+            }
+            if newRoot == (sameBranch ? source.tree : comparable) {
+                if hydrator, let branchHead {
+                    try repository.addNote(
+                        HydratorMetadata.note(drySha: sourceID.description),
+                        to: branchHead,
+                        notesRef: HydratorMetadata.notesRef,
+                        author: committer
+                    )
+                }
                 return .nothingToCommit(branch: branch, source: sourceID)
+            }
+            if hydrator {
+                let metadata = try repository.writeBlob(
+                    Array(HydratorMetadata.root(repoURL: repositoryURL, dry: dry).utf8)
+                )
+                newRoot = try repository.replacing(HydratorMetadata.fileName, in: newRoot, with: metadata, isBlob: true)
+            }
+            var coAuthors = ""
+            if hydrator, let author = dry.reference?.author, !author.isEmpty {
+                coAuthors = "Co-authored-by: \(author)\n"
             }
             let message = """
                 \(sourceID.short): \(source.subject)
@@ -232,7 +283,7 @@ public enum CommitWorkflow {
 
                 \(sourceTrailer): \(sourceID)
                 Kaitoc-Version: \(KaitocVersion.current)
-
+                \(coAuthors)
                 """
             let updatesWorkingTree =
                 !repository.isBare && !repository.isHeadDetached && (try? repository.headBranch()) == branch
@@ -241,14 +292,36 @@ public enum CommitWorkflow {
             {
                 throw GitOpsError("the git index is locked (\(gitDirectory)index.lock); nothing was committed")
             }
-            let commitID = try repository.createCommit(
-                tree: newRoot,
-                parents: branchHead.map { [$0] } ?? [],
-                message: message,
-                author: author,
-                committer: committer
-            )
+            let parents = branchHead.map { [$0] } ?? []
+            let commitID: ObjectID
+            if let signing = options.signing {
+                let content = try repository.commitContent(
+                    tree: newRoot,
+                    parents: parents,
+                    message: message,
+                    author: author,
+                    committer: committer
+                )
+                let signature = try CommitSigner.sign(content, with: signing)
+                commitID = try repository.createCommit(content: content, signature: signature)
+            } else {
+                commitID = try repository.createCommit(
+                    tree: newRoot,
+                    parents: parents,
+                    message: message,
+                    author: author,
+                    committer: committer
+                )
+            }
             if try !moveBranch(repository, branch, to: commitID, expecting: branchHead) { return nil }
+            if hydrator {
+                try repository.addNote(
+                    HydratorMetadata.note(drySha: sourceID.description),
+                    to: commitID,
+                    notesRef: HydratorMetadata.notesRef,
+                    author: committer
+                )
+            }
             if updatesWorkingTree {
                 // Few paths: check out just those; many: the whole folder (pathspec matching is per path).
                 try checkoutWithRetry(
@@ -277,13 +350,14 @@ public enum CommitWorkflow {
         branch: String,
         commit: ObjectID,
         remote: String,
-        credentials: PushCredentials
+        credentials: PushCredentials,
+        alsoPushing references: [String] = []
     ) throws(GitOpsError) {
         let rejections: [String]
         do {
             rejections = try repository.push(
                 remote: remote,
-                refspecs: ["\(branch):\(branch)"],
+                refspecs: ([branch] + references).map { "\($0):\($0)" },
                 credentials: credentials
             )
         } catch {
@@ -298,6 +372,41 @@ public enum CommitWorkflow {
                 "\(commit.short) is on \(branch), but \(remote) rejected the push (\(rejections.joined(separator: "; "))); fetch, then run kaitoc commit again",
                 exitStatus: 1
             )
+        }
+    }
+
+    /// Writes `out/<target>/hydrator.metadata` for each rendered target whose manifests changed since the branch's
+    /// previous commit (or that has none yet); an unchanged target keeps its file, as Argo CD's commit server does.
+    static func addPathMetadata(
+        to out: inout [String: ObjectID],
+        targets: [String],
+        previousTree: ObjectID?,
+        repository: Repository,
+        repositoryURL: String,
+        drySha: String
+    ) throws(GitError) {
+        var previous: [String: ObjectID] = [:]
+        if let previousTree {
+            for (path, id) in try repository.blobIDs(inTree: previousTree, under: "out") {
+                previous[String(path.dropFirst("out/".count))] = id
+            }
+        }
+        for target in Set(targets).sorted() {
+            let prefix = target + "/"
+            let metadataPath = prefix + HydratorMetadata.fileName
+            let manifests = out.filter { $0.key.hasPrefix(prefix) && $0.key != metadataPath }
+            guard !manifests.isEmpty else { continue }
+            let before = previous.filter { $0.key.hasPrefix(prefix) && $0.key != metadataPath }
+            if manifests == before, let kept = previous[metadataPath] {
+                out[metadataPath] = kept
+                continue
+            }
+            let text = HydratorMetadata.path(
+                repoURL: repositoryURL,
+                drySha: drySha,
+                commands: ["kaitoc build --target \(target)"]
+            )
+            out[metadataPath] = try repository.writeBlob(Array(text.utf8))
         }
     }
 

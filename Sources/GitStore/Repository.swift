@@ -14,6 +14,20 @@ public struct CommitInfo: Sendable {
     public var parents: [ObjectID]
     /// The full message.
     public var message: String
+    /// The author's name, email, time (seconds since 1970) and UTC offset (minutes).
+    public var author: Stamp = Stamp()
+
+    /// Who made a commit, and when.
+    public struct Stamp: Sendable, Hashable {
+        /// The name.
+        public var name = ""
+        /// The email address.
+        public var email = ""
+        /// Seconds since 1970-01-01 UTC.
+        public var time: Int64 = 0
+        /// The UTC offset in minutes.
+        public var offsetMinutes: Int32 = 0
+    }
 
     /// The first line of the message.
     public var subject: String { String(message.split(separator: "\n", maxSplits: 1).first ?? "") }
@@ -120,7 +134,16 @@ public final class Repository {
             if let parent = git_commit_parent_id(commit, i) { parents.append(ObjectID(parent.pointee)) }
         }
         let message = git_commit_message(commit).map { String(cString: $0) } ?? ""
-        return CommitInfo(id: id, tree: ObjectID(treeID.pointee), parents: parents, message: message)
+        var info = CommitInfo(id: id, tree: ObjectID(treeID.pointee), parents: parents, message: message)
+        if let author = git_commit_author(commit) {
+            info.author = CommitInfo.Stamp(
+                name: author.pointee.name.map { String(cString: $0) } ?? "",
+                email: author.pointee.email.map { String(cString: $0) } ?? "",
+                time: author.pointee.when.time,
+                offsetMinutes: author.pointee.when.offset
+            )
+        }
+        return info
     }
 
     /// The id of the tree or blob at `path` inside a tree, or `nil`.
@@ -283,8 +306,14 @@ public final class Repository {
         return ObjectID(oid)
     }
 
-    /// A copy of a root tree with the top-level entry `name` replaced by `subtree` (or removed when `nil`).
-    public func replacing(_ name: String, in tree: ObjectID, with subtree: ObjectID?) throws(GitError) -> ObjectID {
+    /// A copy of a root tree with the top-level entry `name` replaced by `subtree` (a blob when `isBlob`), or removed
+    /// when `nil`.
+    public func replacing(
+        _ name: String,
+        in tree: ObjectID,
+        with subtree: ObjectID?,
+        isBlob: Bool = false
+    ) throws(GitError) -> ObjectID {
         var oid = tree.raw
         var base: OpaquePointer?
         try LibGit2.check(git_tree_lookup(&base, handle, &oid), "git_tree_lookup")
@@ -295,7 +324,7 @@ public final class Repository {
         if let subtree {
             var sub = subtree.raw
             try LibGit2.check(
-                git_treebuilder_insert(nil, builder, name, &sub, GIT_FILEMODE_TREE),
+                git_treebuilder_insert(nil, builder, name, &sub, isBlob ? GIT_FILEMODE_BLOB : GIT_FILEMODE_TREE),
                 "git_treebuilder_insert"
             )
         } else if git_treebuilder_get(builder, name) != nil {
@@ -322,6 +351,91 @@ public final class Repository {
         author: Signature,
         committer: Signature
     ) throws(GitError) -> ObjectID {
+        var result = git_oid()
+        try withCommitInputs(tree: tree, parents: parents, author: author, committer: committer) {
+            authorSignature,
+            committerSignature,
+            treeHandle,
+            parentHandles throws(GitError) in
+            let rc = parentHandles.withUnsafeMutableBufferPointer { buffer in
+                git_commit_create(
+                    &result,
+                    handle,
+                    nil,
+                    authorSignature,
+                    committerSignature,
+                    "UTF-8",
+                    message,
+                    treeHandle,
+                    buffer.count,
+                    buffer.baseAddress
+                )
+            }
+            try LibGit2.check(rc, "git_commit_create")
+        }
+        return ObjectID(result)
+    }
+
+    /// The raw content of the commit object ``createCommit(tree:parents:message:author:committer:)`` would write,
+    /// timestamped now, without writing anything: what a signature is computed over.
+    public func commitContent(
+        tree: ObjectID,
+        parents: [ObjectID],
+        message: String,
+        author: Signature,
+        committer: Signature
+    ) throws(GitError) -> String {
+        var content = ""
+        try withCommitInputs(tree: tree, parents: parents, author: author, committer: committer) {
+            authorSignature,
+            committerSignature,
+            treeHandle,
+            parentHandles throws(GitError) in
+            var buffer = git_buf()
+            defer { git_buf_dispose(&buffer) }
+            let rc = parentHandles.withUnsafeMutableBufferPointer { parentsBuffer in
+                git_commit_create_buffer(
+                    &buffer,
+                    handle,
+                    authorSignature,
+                    committerSignature,
+                    "UTF-8",
+                    message,
+                    treeHandle,
+                    parentsBuffer.count,
+                    parentsBuffer.baseAddress
+                )
+            }
+            try LibGit2.check(rc, "git_commit_create_buffer")
+            if let pointer = buffer.ptr {
+                content = String(decoding: UnsafeRawBufferPointer(start: pointer, count: buffer.size), as: UTF8.self)
+            }
+        }
+        return content
+    }
+
+    /// Writes a commit object from its raw content (``commitContent(tree:parents:message:author:committer:)``) with
+    /// a signature in its `gpgsig` header, as `git commit -S` does for OpenPGP and SSH signatures alike.
+    public func createCommit(content: String, signature: String) throws(GitError) -> ObjectID {
+        var result = git_oid()
+        try LibGit2.check(
+            git_commit_create_with_signature(&result, handle, content, signature, nil),
+            "git_commit_create_with_signature"
+        )
+        return ObjectID(result)
+    }
+
+    /// Looks up the signatures, tree and parents of a new commit and frees them after `body`.
+    private func withCommitInputs(
+        tree: ObjectID,
+        parents: [ObjectID],
+        author: Signature,
+        committer: Signature,
+        _ body: (
+            UnsafeMutablePointer<git_signature>?, UnsafeMutablePointer<git_signature>?, OpaquePointer?,
+            inout [OpaquePointer?]
+        ) throws(GitError) -> Void
+    ) throws(GitError) {
         var authorSignature: UnsafeMutablePointer<git_signature>?
         try LibGit2.check(git_signature_now(&authorSignature, author.name, author.email), "git_signature_now")
         defer { git_signature_free(authorSignature) }
@@ -340,23 +454,42 @@ public final class Repository {
             try LibGit2.check(git_commit_lookup(&commit, handle, &oid), "git_commit_lookup")
             parentHandles.append(commit)
         }
+        try body(authorSignature, committerSignature, treeHandle, &parentHandles)
+    }
+
+    /// Attaches a note to a commit under a notes reference (`refs/notes/…`), replacing an existing one, as
+    /// `git notes --ref … add -f` does.
+    public func addNote(_ note: String, to commit: ObjectID, notesRef: String, author: Signature) throws(GitError) {
+        var signature: UnsafeMutablePointer<git_signature>?
+        try LibGit2.check(git_signature_now(&signature, author.name, author.email), "git_signature_now")
+        defer { git_signature_free(signature) }
+        var target = commit.raw
         var result = git_oid()
-        let rc = parentHandles.withUnsafeMutableBufferPointer { buffer in
-            git_commit_create(
-                &result,
-                handle,
-                nil,
-                authorSignature,
-                committerSignature,
-                "UTF-8",
-                message,
-                treeHandle,
-                buffer.count,
-                buffer.baseAddress
-            )
-        }
-        try LibGit2.check(rc, "git_commit_create")
-        return ObjectID(result)
+        try LibGit2.check(
+            git_note_create(&result, handle, notesRef, signature, signature, &target, note, 1),
+            "git_note_create"
+        )
+    }
+
+    /// The note of a commit under a notes reference, or `nil` when it has none.
+    public func note(for commit: ObjectID, notesRef: String) throws(GitError) -> String? {
+        var target = commit.raw
+        var note: OpaquePointer?
+        let rc = git_note_read(&note, handle, notesRef, &target)
+        if rc == GIT_ENOTFOUND.rawValue { return nil }
+        try LibGit2.check(rc, "git_note_read")
+        defer { git_note_free(note) }
+        return git_note_message(note).map { String(cString: $0) }
+    }
+
+    /// A string value of the repository's git configuration (all levels: repository, global, system), or `nil`.
+    public func configString(_ name: String) -> String? {
+        var config: OpaquePointer?
+        guard git_repository_config_snapshot(&config, handle) == 0, let config else { return nil }
+        defer { git_config_free(config) }
+        var value: UnsafePointer<CChar>?
+        guard git_config_get_string(&value, config, name) == 0, let value else { return nil }
+        return String(cString: value)
     }
 
     /// Moves a branch to `new` only if it still points to `expected` (compare-and-swap); creates it when `expected`

@@ -9,7 +9,7 @@ struct Kaitoc: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kaitoc",
         abstract: "Compile Kaito Workspaces into the Kubernetes objects Kaito's controllers would create.",
-        subcommands: [Check.self, Build.self, Generate.self, Diff.self, Commit.self, Hook.self]
+        subcommands: [Check.self, Build.self, Generate.self, Diff.self, Commit.self, Hook.self, Schema.self]
     )
 
     /// Runs the command; usage errors exit with status 2 (not ArgumentParser's 64) as `check` documents.
@@ -45,8 +45,14 @@ struct Check: AsyncParsableCommand {
     @Argument(help: "Workspace files or folders to check (default: the whole repository).")
     var paths: [String] = []
 
-    @Option(help: "Output format: text, json or github.")
+    @Option(help: "Output format: text, json, github, sarif (SARIF 2.1.0) or junit (JUnit XML).")
     var format: String = "text"
+
+    @Option(help: ArgumentHelp("Also write a SARIF 2.1.0 log of the run to this file.", valueName: "file"))
+    var outputSarif: String?
+
+    @Option(help: ArgumentHelp("Also write a JUnit XML report of the run to this file.", valueName: "file"))
+    var outputJunit: String?
 
     @OptionGroup var source: RepositoryOptions
 
@@ -55,7 +61,10 @@ struct Check: AsyncParsableCommand {
 
     func validate() throws {
         guard DiagnosticFormat(rawValue: format) != nil else {
-            throw ValidationError("--format must be text, json or github")
+            throw ValidationError("--format must be text, json, github, sarif or junit")
+        }
+        if let outputSarif, outputSarif == outputJunit {
+            throw ValidationError("--output-sarif and --output-junit name the same file")
         }
     }
 
@@ -76,6 +85,15 @@ struct Check: AsyncParsableCommand {
         if !report.unreadable.isEmpty {
             for problem in report.unreadable { printError("kaitoc: error: \(problem)") }
             throw ExitCode(2)
+        }
+        for (path, reportFormat) in [(outputSarif, DiagnosticFormat.sarif), (outputJunit, .junit)] {
+            guard let path else { continue }
+            do {
+                try Data(report.rendered(as: reportFormat).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            } catch {
+                printError("kaitoc: error: cannot write \(path): \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
         }
         print(report.rendered(as: DiagnosticFormat(rawValue: format) ?? .text), terminator: "")
         if report.hasErrors { throw ExitCode.failure }
@@ -230,6 +248,45 @@ struct Commit: AsyncParsableCommand {
     )
     var push: String?
 
+    @Flag(
+        help:
+            "Sign the rendered commit like git commit -S: an SSH signature (ssh-keygen) or an OpenPGP one (gpg), verifiable with git verify-commit."
+    )
+    var sign = false
+
+    @Option(
+        help: ArgumentHelp(
+            "With --sign: the key (SSH: a key file or key::<public key>; OpenPGP: a key id). Default: git config user.signingKey.",
+            valueName: "key"
+        )
+    )
+    var signingKey: String?
+
+    @Option(help: "With --sign: ssh or openpgp (default: git config gpg.format, else openpgp).")
+    var signingFormat: String?
+
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "With --branch: write Argo CD source hydrator metadata (hydrator.metadata, the refs/notes/hydrator.metadata note) and honour Argocd-reference-commit-* trailers."
+    )
+    var hydratorMetadata = true
+
+    @Option(
+        name: .customLong("repo-url"),
+        help: "The repoURL written into hydrator.metadata (default: git config remote.origin.url)."
+    )
+    var repositoryURL: String?
+
+    func validate() throws {
+        if let signingFormat, CommitSigning.Format(rawValue: signingFormat) == nil {
+            throw ValidationError("--signing-format must be ssh or openpgp")
+        }
+        if !sign, signingKey != nil || signingFormat != nil {
+            throw ValidationError("--signing-key and --signing-format need --sign")
+        }
+    }
+
     func run() async throws {
         var author: Signature?
         if let authorName { author = Signature(name: authorName, email: authorEmail ?? "kaitoc@localhost") }
@@ -242,6 +299,14 @@ struct Commit: AsyncParsableCommand {
                 author: author
             )
             options.pushRemote = push
+            options.hydratorMetadata = hydratorMetadata
+            options.repositoryURL = repositoryURL
+            if sign {
+                options.signing = CommitSigning(
+                    format: signingFormat.flatMap(CommitSigning.Format.init(rawValue:)),
+                    key: signingKey
+                )
+            }
             options.pushCredentials = PushCredentials(token: ProcessInfo.processInfo.environment["KAITOC_GIT_TOKEN"])
             result = try CommitWorkflow.run(options)
         } catch {
@@ -309,6 +374,56 @@ struct Diff: AsyncParsableCommand {
                 "\(counts[.added] ?? 0) added, \(counts[.changed] ?? 0) changed, \(counts[.pruned] ?? 0) pruned; \(changes.flatMap(\.warnings).count) warning(s)"
             )
         }
+    }
+}
+
+struct Schema: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write JSON Schemas for Workspace, InferenceSet and the catalog files, with the catalog's names.",
+        discussion: """
+            Writes kaito.sh/workspace_v1alpha1.json, workspace_v1beta1.json, inferenceset_v1alpha1.json and \
+            inferenceset_v1beta1.json in the CRDs-catalog layout kubeconform reads ({group}/{kind}_{version}.json), \
+            and kaitoc/targetlist.json, modelcatalog.json and instancetypecatalog.json for presets/. Preset names \
+            and instance types of the catalog are enums, for yaml-language-server completion (docs/schemas.md). \
+            Exit status: 0 written, 1 catalog errors (nothing written), 2 bad usage or a write failure.
+            """
+    )
+
+    @Argument(help: "The output folder.")
+    var directory: String = "schemas"
+
+    @OptionGroup var source: RepositoryOptions
+
+    func run() async throws {
+        let presets = source.presets ?? (source.repository == "." ? "presets" : source.repository + "/presets")
+        guard FileSystemTree().isDirectory(presets) else {
+            printError("kaitoc: error: no catalog folder at \(presets)")
+            throw ExitCode(2)
+        }
+        let (catalog, diagnostics, sources) = CatalogLoader.load(directory: presets, tree: FileSystemTree())
+        let errors = diagnostics.filter { $0.severity == .error }
+        if !errors.isEmpty {
+            let renderer = DiagnosticRenderer(sources: sources)
+            print(errors.map(renderer.text).joined(), terminator: "")
+            printError("kaitoc: error: the catalog has errors; no schema was written")
+            throw ExitCode.failure
+        }
+        let files = JSONSchemas.generate(catalog: catalog)
+        let root = URL(fileURLWithPath: directory)
+        do {
+            for file in files {
+                let url = root.appendingPathComponent(file.path)
+                try FileManager.default.createDirectory(
+                    at: url.deletingLastPathComponent(),
+                    withIntermediateDirectories: true
+                )
+                try Data(file.contents.utf8).write(to: url, options: .atomic)
+            }
+        } catch {
+            printError("kaitoc: error: cannot write schemas to \(directory): \(error.localizedDescription)")
+            throw ExitCode(2)
+        }
+        print("wrote \(files.count) schemas to \(directory)")
     }
 }
 

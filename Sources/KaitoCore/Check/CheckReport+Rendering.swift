@@ -16,8 +16,9 @@ extension CheckReport {
 
     /// Renders every diagnostic and the summary.
     ///
-    /// - Parameter format: `text` for people, `json` for tools, `github` for GitHub Actions annotations.
-    /// - Returns: What to print on standard output.
+    /// - Parameter format: `text` for people, `json` for tools, `github` for GitHub Actions annotations, `sarif` for
+    ///   code scanning, `junit` for CI test reports.
+    /// - Returns: What to print on standard output (or write to a report file).
     public func rendered(as format: DiagnosticFormat) -> String {
         let renderer = DiagnosticRenderer(sources: sources)
         switch format {
@@ -25,6 +26,10 @@ extension CheckReport {
             return diagnostics.map(renderer.text).joined() + summary + "\n"
         case .github:
             return diagnostics.map(renderer.github).joined() + summary + "\n"
+        case .sarif:
+            return SARIFLog(report: self).encoded()
+        case .junit:
+            return JUnitReport(report: self).encoded()
         case .json:
             struct Output: Encodable {
                 var diagnostics: [Diagnostic]

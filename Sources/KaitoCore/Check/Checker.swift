@@ -41,6 +41,8 @@ public struct CheckReport: Sendable {
     public var catalog: Catalog?
     /// Workspace files read.
     public var filesChecked = 0
+    /// The workspace files checked, in the order read.
+    public var checkedFiles: [String] = []
     /// Workspaces found.
     public var workspacesChecked = 0
     /// Whether the whole repository was checked.
@@ -49,6 +51,9 @@ public struct CheckReport: Sendable {
     public var configMapsByTarget: [String: [ConfigMapObject]] = [:]
     /// Inputs that could not be read at all (missing path, unreadable file, no catalog): exit status 2.
     public var unreadable: [String] = []
+
+    /// Creates an empty report (a check fills it; tests and tools build their own).
+    public init() {}
 
     /// Whether any error was found.
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
@@ -106,6 +111,7 @@ public enum Checker {
             }
         }
         report.filesChecked = files.count
+        report.checkedFiles = files
 
         // Read, parse and decode every file.
         var workspaces: [(Workspace, Target?)] = []

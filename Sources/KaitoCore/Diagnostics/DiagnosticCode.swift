@@ -39,4 +39,8 @@ public enum DiagnosticCode {
     public static let v1alpha1 = "KAITOC-V1ALPHA1"
     /// Rules spanning several workspaces were skipped because only some files were checked.
     public static let skipped = "KAITOC-SKIPPED"
+    /// An unknown `kaito.sh/runtime` annotation (a warning), or vLLM asked for a model without vLLM parameters.
+    public static let runtime = "KAITOC-RUNTIME"
+    /// An adapter image that is not a valid image reference.
+    public static let image = "KAITOC-IMAGE"
 }

@@ -6,6 +6,10 @@ public enum DiagnosticFormat: String, Sendable, CaseIterable {
     case json
     /// GitHub Actions workflow commands (`::error file=…,line=…,col=…,title=…::message`).
     case github
+    /// A SARIF 2.1.0 log (one run) for code scanning and IDEs.
+    case sarif
+    /// A JUnit XML report (one test case per checked file) for CI test-result views.
+    case junit
 }
 
 /// Renders diagnostics for people and machines.

@@ -93,7 +93,7 @@ extension Run {
         if runtime == .vllm, resolved.vllm == nil {
             report(
                 .error,
-                "KAITOC-RUNTIME",
+                DiagnosticCode.runtime,
                 "model \(name) has no vLLM parameters in the Kaito \(target.kaitoVersion) catalog; use the transformers runtime",
                 at: "inference.preset.name"
             )
@@ -209,7 +209,7 @@ extension Run {
             if let image = source.image, let error = ImageReference.error(in: image) {
                 report(
                     .error,
-                    "KAITOC-IMAGE",
+                    DiagnosticCode.image,
                     "invalid value: Unable to parse adapter image reference: \(error): \(path).source.image",
                     at: "\(path).source.image",
                     notes: ImageReference.placeholderHint(image)

@@ -204,7 +204,7 @@ struct Run {
         {
             report(
                 .warning,
-                "KAITOC-RUNTIME",
+                DiagnosticCode.runtime,
                 "unknown runtime \"\(runtime)\" in annotation kaito.sh/runtime; Kaito falls back to its default runtime",
                 at: "metadata.annotations.kaito.sh/runtime",
                 notes: ["kaitoc knows vllm, transformers and kaito-serve (the CPU engine of this project)"]
