@@ -158,22 +158,15 @@ def main():
         names = beta["properties"]["inference"]["properties"]["preset"]["properties"]["name"]["anyOf"][0]["enum"]
         check("preset names and aliases from the catalog", "microsoft/phi-4" in names and "phi-4" in names)
 
-        # The committed schemas/ are what kaitoc schema writes for the shipped catalog.
-        committed = sorted(os.path.relpath(p, os.path.join(REPO, "schemas"))
-                           for p in glob.glob(os.path.join(REPO, "schemas", "**", "*.json"), recursive=True))
-        check("schemas/ holds every schema", committed == sorted(expected), f"{committed}")
-        for path in sorted(expected & set(committed)):
-            with open(os.path.join(REPO, "schemas", path), "rb") as a, open(os.path.join(tmp, "shipped", path), "rb") as b:
-                check(f"schemas/{path} is what kaitoc schema writes (run kaitoc schema and commit schemas/)",
-                      a.read() == b.read())
-
-        # The example of docs/schemas.md: its modeline names a committed schema, and it validates.
+        # The example of docs/schemas.md: its modeline names a schema kaitoc schema writes (into schemas/, which is
+        # generated and not committed), and it validates.
         with open(os.path.join(REPO, "docs", "schemas.md"), encoding="utf-8") as f:
             example = f.read().split("```yaml\n", 1)[1].split("```", 1)[0]
         modeline = example.splitlines()[0]
         target = modeline.split("$schema=", 1)[1].strip() if "$schema=" in modeline else ""
-        resolved = os.path.normpath(os.path.join(REPO, "workspaces", "some-target", target))
-        check("docs example: the modeline names a committed schema", os.path.isfile(resolved), target)
+        prefix = "../../schemas/"
+        check("docs example: the modeline names a written schema",
+              target.startswith(prefix) and target[len(prefix):] in expected, target)
         found = errors(shipped, yaml.safe_load(example))
         check("docs example validates", found == [], f"{found}")
 
