@@ -468,25 +468,6 @@ public struct JSONSchemaGrammar {
         }
     }
 
-    /// A string as JSON text.
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if c.value < 0x20 {
-                    let hex = String(c.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(c)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// A string as JSON text (the template builtins' escaping, non-ASCII kept).
+    static func jsonString(_ s: String) -> String { TemplateBuiltins.jsonString(s, ensureASCII: false) }
 }
