@@ -137,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EngineTextTests",
-            dependencies: ["EngineText", "GGUF"],
+            dependencies: ["EngineText", "GGUF", "InferenceEngine"],
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -137,34 +137,8 @@ public enum ToolCallFormat: String, Sendable, CaseIterable {
 
     /// The leading JSON value of `text` (an object or array, with brackets balanced outside strings).
     static func balancedPrefix(_ text: String) -> String {
-        var depth = 0
-        var inString = false
-        var escaped = false
-        var end = text.startIndex
-        for index in text.indices {
-            let c = text[index]
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if c == "\\" {
-                    escaped = true
-                } else if c == "\"" {
-                    inString = false
-                }
-                continue
-            }
-            switch c {
-            case "\"": inString = true
-            case "{", "[": depth += 1
-            case "}", "]":
-                depth -= 1
-                if depth == 0 {
-                    end = text.index(after: index)
-                    return String(text[..<end])
-                }
-            default: break
-            }
-        }
+        var scanner = JSONNesting()
+        for index in text.indices where scanner.closes(text[index]) { return String(text[...index]) }
         return text
     }
 
@@ -172,25 +146,10 @@ public enum ToolCallFormat: String, Sendable, CaseIterable {
     static func splitTopLevel(_ text: String, separator: Character) -> [String] {
         var parts: [String] = []
         var current = ""
-        var depth = 0
-        var inString = false
-        var escaped = false
+        var scanner = JSONNesting()
         for c in text {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if c == "\\" {
-                    escaped = true
-                } else if c == "\"" {
-                    inString = false
-                }
-            } else if c == "\"" {
-                inString = true
-            } else if c == "{" || c == "[" {
-                depth += 1
-            } else if c == "}" || c == "]" {
-                depth -= 1
-            } else if c == separator && depth == 0 {
+            _ = scanner.closes(c)
+            if c == separator && scanner.isTopLevel {
                 parts.append(current)
                 current = ""
                 continue
@@ -222,5 +181,38 @@ extension StringProtocol {
     /// The text without leading and trailing whitespace.
     var trimmingWhitespace: String {
         String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
+}
+
+/// Brackets and strings of JSON text read character by character.
+struct JSONNesting {
+    var depth = 0
+    var inString = false
+    var escaped = false
+
+    /// Whether the text read so far is outside every bracket and string.
+    var isTopLevel: Bool { depth == 0 && !inString }
+
+    /// Reads `c`; whether it closes the outermost bracket.
+    mutating func closes(_ c: Character) -> Bool {
+        if inString {
+            if escaped {
+                escaped = false
+            } else if c == "\\" {
+                escaped = true
+            } else if c == "\"" {
+                inString = false
+            }
+            return false
+        }
+        switch c {
+        case "\"": inString = true
+        case "{", "[": depth += 1
+        case "}", "]":
+            depth -= 1
+            return depth == 0
+        default: break
+        }
+        return false
     }
 }

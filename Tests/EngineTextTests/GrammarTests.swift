@@ -1,5 +1,6 @@
 import EngineText
 import Foundation
+import InferenceEngine
 import Testing
 
 /// JSON Schema → grammar → constrained decoding (issue 11, structured output): the grammar accepts exactly what
@@ -109,7 +110,7 @@ struct GrammarTests {
             let eos = try #require((0..<tokenizer.vocabularySize).first { tokenizer.isSpecial($0) })
             let vocabulary = TokenVocabulary(tokenizer: tokenizer, endOfSequence: [eos])
             for seed in UInt64(1)...3 {
-                var random = SeededGenerator(seed: seed &* 7919 &+ UInt64(c.name.utf8.count))
+                var random = SplitMix64(seed: seed &* 7919 &+ UInt64(c.name.utf8.count))
                 var constraint = GrammarConstraint(grammar: grammar, vocabulary: vocabulary)
                 var bytes: [UInt8] = []
                 let budget = 160
@@ -145,17 +146,4 @@ struct GrammarTests {
 func accepts(_ grammar: Grammar, _ text: String) -> Bool {
     let automaton = GrammarAutomaton(grammar)
     return automaton.isComplete(automaton.advance(automaton.start, bytes: Array(text.utf8)))
-}
-
-/// SplitMix64, for reproducible random logits.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
