@@ -4,7 +4,7 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN  := .build/release
 KAITOC       := $(RELEASE_BIN)/kaitoc
 
-.PHONY: all deps build run test bench bench-engine format lint sanitize fuzz clean third-party
+.PHONY: all deps build run test bench bench-engine bench-serve format lint sanitize fuzz clean third-party
 
 all: build
 
@@ -88,6 +88,11 @@ bench: build $(TOKENIZER_VECTORS)
 # llama-cpp-python's source distribution in a bench-only venv under .cache/bench-engine, about 15 minutes the first time).
 bench-engine: deps
 	scripts/bench-engine.sh
+
+# kaito-serve's server against llama.cpp's (llama-server --parallel 16 --cont-batching) on the same Q8_0 GGUF file:
+# 1, 4 and 16 concurrent streaming clients, aggregate tokens/s, TTFT and inter-token latency (not part of make test).
+bench-serve: deps
+	MODE=serve scripts/bench-engine.sh
 
 format:
 	$(SWIFT) format format --parallel --in-place --recursive Sources Tests Fuzz/Package.swift Fuzz/Sources

@@ -9,6 +9,7 @@
 #               with CMAKE_ARGS="-DGGML_NATIVE=ON"): llama-bench and llama-quantize;
 #   work/       the model (BF16 and F16 safetensors), its GGUF files, the bandwidth probe.
 # Variables: THREADS (2), ROUNDS (3), PROMPT (256), DECODE (64), ONLY (subset of configurations, comma-separated);
+# MODE=serve (make bench-serve) builds llama-server too and runs scripts/bench_serve.py instead;
 # to reuse what exists elsewhere instead of building it: BENCH_PYTHON (a python with the venv's packages),
 # LLAMA_SRC (a llama.cpp tree with convert_hf_to_gguf.py and models/), LLAMA_BIN (llama-bench and llama-quantize).
 set -euo pipefail
@@ -46,6 +47,22 @@ if [ ! -x "$BIN/llama-bench" ] || [ ! -x "$BIN/llama-quantize" ]; then
         -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
         -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=OFF -DLLAVA_BUILD=OFF >/dev/null
     PATH="$PWD/$VENV/bin:$PATH" ninja -C "$BUILD" llama-bench llama-quantize >/dev/null
+fi
+
+if [ "${MODE:-}" = serve ]; then
+    # make bench-serve: llama.cpp's server beside kaito-serve on the same Q8_0 GGUF file (scripts/bench_serve.py).
+    if [ ! -x "$BIN/llama-server" ]; then
+        echo "building llama-server from $LLAMA"
+        PATH="$PWD/$VENV/bin:$PATH" cmake -S "$LLAMA" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+            -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+            -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON -DLLAVA_BUILD=OFF >/dev/null
+        PATH="$PWD/$VENV/bin:$PATH" ninja -C "$BUILD" llama-server >/dev/null
+    fi
+    swift build -c release --product kaito-serve
+    "$PYTHON" scripts/bench_engine.py --work "$DIR/work" --llama-bin "$BIN" --llama-src "$LLAMA" \
+        --serve-bench unused --prepare
+    exec "$PYTHON" scripts/bench_serve.py --model "$DIR/work/model-q8_0.gguf" --serve .build/release/kaito-serve \
+        --llama-server "$BIN/llama-server" --threads "${THREADS:-2}" --rounds "${ROUNDS:-3}"
 fi
 
 swift build -c release --product kaito-serve-bench

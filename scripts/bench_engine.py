@@ -284,6 +284,7 @@ def main():
     ap.add_argument("--decode", type=int, default=64)
     ap.add_argument("--only", default="", help="comma-separated configuration names to run")
     ap.add_argument("--phi3-serve", metavar="KAITO_SERVE", help="instead: serve a Phi-3-mini-shaped model once")
+    ap.add_argument("--prepare", action="store_true", help="only write the model and its GGUF files (bench-serve)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     python = sys.executable
@@ -294,6 +295,8 @@ def main():
     bf16_dir, f16_dir = make_model(args.work, args.llama_src, python)
     ggufs = make_ggufs(args.work, f16_dir, args.llama_src, args.llama_bin, python)
     print(f"model and GGUF files ready in {time.time() - t0:.0f} s under {args.work}", flush=True)
+    if args.prepare:
+        return
     gbps = bandwidth(args.work, args.threads)
     print(f"read bandwidth, {args.threads} threads: {gbps:.1f} GB/s", flush=True)
     t, p, d = args.threads, args.prompt, args.decode
