@@ -429,7 +429,7 @@ public enum CatalogLoader {
             let registry = t.string("presetRegistry") ?? "mcr.microsoft.com/aks/kaito"
             let baseImageTag = t.string("baseImageTag")
             let nvme = t.bool("localNVMeStorageClass") ?? true
-            var gates = Target.defaultFeatureGates
+            var gates = Target.defaultFeatureGates.merging(ReleaseShape(kaitoVersion).featureGateDefaults) { $1 }
             if let gatesNode = t.value("featureGates") {
                 for pair in gatesNode.mapping ?? [] {
                     guard let key = pair.key.scalar else { continue }
@@ -460,6 +460,7 @@ public enum CatalogLoader {
             let nodeClasses =
                 t.stringList("karpenterNodeClasses") ?? ["image-family-ubuntu", "image-family-azure-linux"]
             let imageFamily = t.string("defaultNodeImageFamily") ?? "ubuntu"
+            let kedaNamespace = t.string("kedaNamespace") ?? "kaito-workspace"
             var outputMode = OutputMode.expanded
             if let node = t.value("outputMode") {
                 if let text = node.scalar, let m = OutputMode(rawValue: text) {
@@ -522,6 +523,7 @@ public enum CatalogLoader {
                     quotas: quotas,
                     kaitoServeRegistry: kaitoServeRegistry,
                     kaitoServeTag: kaitoServeTag,
+                    kedaNamespace: kedaNamespace,
                     location: location
                 )
             )

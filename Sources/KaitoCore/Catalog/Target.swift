@@ -73,6 +73,9 @@ public struct Target: Sendable, Hashable {
     public var kaitoServeRegistry: String? = nil
     /// The tag of the kaito-serve image.
     public var kaitoServeTag: String = Target.defaultKaitoServeTag
+    /// The namespace KEDA and keda-kaito-scaler run in (the scaler's `--working-namespace`, default
+    /// `kaito-workspace`): the address of the external scaler in the ScaledObjects it provisions.
+    public var kedaNamespace: String = "kaito-workspace"
     /// Where it is defined.
     public var location: SourceLocation
 

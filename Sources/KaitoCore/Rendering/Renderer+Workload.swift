@@ -441,7 +441,7 @@ extension RenderContext {
     /// The StatefulSet (Kaito ≥ v0.8, distributed presets) or Deployment that runs a pod spec, one replica a node
     /// (4.3, 4.14).
     func workloadObject(podSpec: Node, volumeClaim: Node?) -> RenderedObject {
-        let selector = M.labels([("kaito.sh/workspace", name)])
+        let selector = M.labels(workloadSelector)
         let template = M.map([("metadata", M.map([("labels", selector)])), ("spec", podSpec)])
         let replicas = plan.nodeCount
         if usesStatefulSet {

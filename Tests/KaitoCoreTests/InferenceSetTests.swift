@@ -1,0 +1,149 @@
+import Foundation
+import Testing
+
+@testable import KaitoCore
+
+/// Issue 13 points 10 and 11: InferenceSets, their Workspaces and keda-kaito-scaler's ScaledObject.
+///
+/// docs/reference/kaito.md sections 1.9, 4.18, 4.19. The golden render cases `inferenceset-expanded` and
+/// `inferenceset-controller` and the rule fixtures `KAITO-IS*`, `KAITOC-INFERENCESET`, `KAITOC-AUTOSCALING`,
+/// `KAITOC-GATEWAY` cover the rendered objects and messages.
+struct InferenceSetTests {
+    func check(_ files: [String: String]) throws -> CheckReport {
+        let root = try TestSupport.makeRepository(files: files)
+        defer { try? FileManager.default.removeItem(at: root) }
+        return Checker.check(CheckOptions(repositoryRoot: root.path, presetsDirectory: TestSupport.testPresets.path))
+    }
+
+    func inferenceSet(
+        name: String = "llama",
+        replicas: Int = 2,
+        preset: String = "llama-3.3-70b-instruct",
+        extra: String = "",
+        annotations: String = ""
+    ) -> String {
+        """
+        apiVersion: kaito.sh/v1beta1
+        kind: InferenceSet
+        metadata:
+          name: \(name)
+          namespace: llm
+        \(annotations.isEmpty ? "" : "  annotations:\n" + annotations)
+        spec:
+          replicas: \(replicas)
+        \(extra)
+          labelSelector:
+            matchLabels:
+              apps: llama
+          template:
+            inference:
+              preset:
+                name: \(preset)
+                presetOptions:
+                  modelAccessSecret: hf-token
+            resource:
+              instanceType: Standard_NC24ads_A100_v4
+
+        """
+    }
+
+    /// `generateName: <name>-` completed with 5 characters of Kubernetes' alphabet, the base cut to 58 characters
+    /// (section 1.9); stable for a given namespace, name and index, distinct between indices.
+    @Test func childNamesHaveTheShapeOfGeneratedNames() throws {
+        let a = InferenceSetValidator.childName(namespace: "llm", name: "llama", index: 0)
+        let b = InferenceSetValidator.childName(namespace: "llm", name: "llama", index: 1)
+        #expect(a == InferenceSetValidator.childName(namespace: "llm", name: "llama", index: 0))
+        #expect(a != b)
+        for child in [a, b] {
+            #expect(child.hasPrefix("llama-"))
+            #expect(child.count == "llama-".count + 5)
+            #expect(child.dropFirst(6).allSatisfy { "bcdfghjklmnpqrstvwxz2456789".contains($0) })
+        }
+        let long = InferenceSetValidator.childName(namespace: "llm", name: String(repeating: "a", count: 63), index: 0)
+        #expect(long.count == 63)
+        #expect(long.hasPrefix(String(repeating: "a", count: 58)))
+    }
+
+    /// Every replica is a Workspace plan of the target, with the created-by label and the estimator's node count;
+    /// the replicas count in the quotas like any workspace.
+    @Test func replicasBecomeWorkspacePlans() throws {
+        let report = try check(["workspaces/head/llama.yaml": inferenceSet(replicas: 3)])
+        let set = try #require(report.inferenceSetPlans.first)
+        #expect(set.children.count == 3)
+        #expect(Set(set.children.map(\.workspace.metadata.name)).count == 3)
+        for child in set.children {
+            #expect(child.inferenceSet == "llm/llama")
+            #expect(
+                child.workspace.metadata.labels.first { $0.key == "inferenceset.kaito.sh/created-by" }?.value == "llama"
+            )
+            #expect(child.workspace.resource.instanceType == "Standard_NC24ads_A100_v4")
+            #expect(child.nodeCount == 3)
+        }
+        #expect(report.plans.filter { $0.inferenceSet != nil }.count == 3)
+    }
+
+    /// The replicas count in the target's quotas like any workspace (test target `head`: at most 2 nodes of
+    /// Standard_NC96ads_A100_v4).
+    @Test func replicasCountInQuotas() throws {
+        let set = inferenceSet(replicas: 3, preset: "phi-4-mini-instruct")
+            .replacingOccurrences(of: "Standard_NC24ads_A100_v4", with: "Standard_NC96ads_A100_v4")
+        let report = try check(["workspaces/head/phi.yaml": set])
+        #expect(report.diagnostics.contains { $0.code == DiagnosticCode.quota && $0.severity == .error })
+    }
+
+    /// keda-kaito-scaler v0.5.1 `resolveMaxReplicas`: nodeCountLimit / nodes per replica (here 3 nodes per 70B
+    /// replica), `resolveMetricName`'s default, `resolveMinReplicas` ignoring values ≤ 1.
+    @Test func maxReplicasComeFromNodeCountLimitAndTheEstimate() throws {
+        let report = try check([
+            "workspaces/head/llama.yaml": inferenceSet(
+                replicas: 1,
+                extra: "  nodeCountLimit: 7",
+                annotations: """
+                        scaledobject.kaito.sh/auto-provision: "true"
+                        scaledobject.kaito.sh/min-replicas: "1"
+                        scaledobject.kaito.sh/threshold: "3"
+
+                    """
+            )
+        ])
+        let autoscaling = try #require(report.inferenceSetPlans.first?.autoscaling)
+        #expect(autoscaling.maxReplicas == 2)
+        #expect(autoscaling.minReplicas == 1)
+        #expect(autoscaling.metricName == "vllm:num_requests_waiting")
+        #expect(autoscaling.threshold == "3")
+    }
+
+    /// The Workspace the InferenceSet generates goes through the Workspace webhook; its errors point into the
+    /// InferenceSet's file (section 1.9, `ValidateInferenceSetWorkspace`).
+    @Test func childErrorsPointIntoTheInferenceSet() throws {
+        let report = try check(["workspaces/head/llama.yaml": inferenceSet(preset: "llama-3.3-70b-instrcut")])
+        let error = try #require(report.diagnostics.first { $0.code == "KAITO-I3" })
+        #expect(error.location.file.hasSuffix("workspaces/head/llama.yaml"))
+        #expect(error.location.line == 16)
+        #expect(error.notes.first?.contains("InferenceSet webhook rejects") == true)
+        // One diagnostic, not one per replica.
+        #expect(report.diagnostics.filter { $0.code == "KAITO-I3" }.count == 1)
+    }
+
+    /// `cron.ParseStandard`'s accepted forms and a few failures.
+    @Test(arguments: [
+        ("0 2 * * 6", true), ("*/15 0-6 1,15 jan-mar mon-fri", true), ("@daily", true), ("@every 90m", true),
+        ("CRON_TZ=UTC 0 2 * * *", true), ("0 2 * *", false), ("60 2 * * *", false), ("0 2 * * 8", false),
+        ("0 2 * * x", false), ("@fortnightly", false), ("5-1 * * * *", false),
+    ])
+    func cronSchedules(_ schedule: String, _ valid: Bool) {
+        #expect((CronSchedule.problem(schedule) == nil) == valid, "\(schedule)")
+    }
+
+    /// Go's `time.ParseDuration` and `Duration.String`.
+    @Test func goDurations() {
+        #expect(GoDuration.parse("4h") == 14_400)
+        #expect(GoDuration.parse("1h30m") == 5_400)
+        #expect(GoDuration.parse("0") == 0)
+        #expect(GoDuration.parse("-2m") == -120)
+        #expect(GoDuration.parse("4 hours") == nil)
+        #expect(GoDuration.format(0) == "0s")
+        #expect(GoDuration.format(-3_600) == "-1h0m0s")
+        #expect(GoDuration.format(90) == "1m30s")
+    }
+}
