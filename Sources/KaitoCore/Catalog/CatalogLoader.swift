@@ -473,6 +473,52 @@ public enum CatalogLoader {
                     )
                 }
             }
+            var nodePools: [NodePoolFacts] = []
+            for (j, poolNode) in (t.value("nodePools")?.sequence ?? []).enumerated() {
+                let poolPath = "\(path).nodePools[\(j)]"
+                guard var p = MappingReader(poolNode, path: poolPath, context: context) else { continue }
+                let poolName = p.string("name") ?? "nodePools[\(j)]"
+                var labels: [String: String] = [:]
+                for entry in p.stringMap("labels") ?? [] { labels[entry.key] = entry.value }
+                let nodes = p.int("nodes") ?? 1
+                var product: String?
+                var count: Int?
+                var memory: Int?
+                var capability: String?
+                var mig = false
+                if let gpuNode = p.value("gpu"),
+                    var g = MappingReader(gpuNode, path: "\(poolPath).gpu", context: context)
+                {
+                    product = g.string("product")
+                    count = g.int("count")
+                    memory = g.int("memoryMiB")
+                    capability = g.string("computeCapability")
+                    mig = g.bool("mig") ?? false
+                    g.finish()
+                }
+                p.finish()
+                guard let product, let count, let memory, count > 0, memory > 0, nodes > 0 else {
+                    context.error(
+                        DiagnosticCode.target,
+                        "\(poolPath): a node pool needs nodes > 0 and gpu.product, gpu.count > 0 and gpu.memoryMiB > 0 (the nvidia.com/gpu.* node labels)",
+                        at: poolNode.mark
+                    )
+                    continue
+                }
+                nodePools.append(
+                    NodePoolFacts(
+                        name: poolName,
+                        labels: labels,
+                        nodes: nodes,
+                        gpuProduct: product,
+                        gpuCount: count,
+                        gpuMemoryMiB: memory,
+                        computeCapability: capability,
+                        mig: mig,
+                        location: SourceLocation(file: context.file, mark: poolNode.mark)
+                    )
+                )
+            }
             var quotas: [Quota] = []
             for (j, q) in (t.value("quotas")?.sequence ?? []).enumerated() {
                 guard var qr = MappingReader(q, path: "\(path).quotas[\(j)]", context: context) else { continue }
@@ -523,6 +569,7 @@ public enum CatalogLoader {
                     quotas: quotas,
                     kaitoServeRegistry: kaitoServeRegistry,
                     kaitoServeTag: kaitoServeTag,
+                    nodePools: nodePools,
                     kedaNamespace: kedaNamespace,
                     location: location
                 )

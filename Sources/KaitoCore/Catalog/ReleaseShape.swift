@@ -45,6 +45,13 @@ public struct ReleaseShape: Sendable, Hashable {
     /// name up in a register that holds only Hugging Face ids, and the request fails (v0.12).
     public var v1alpha1LegacyPresetNamesFail: Bool { since(0, 12) }
 
+    // MARK: Bring-your-own nodes
+
+    /// With node auto-provisioning off, the webhook and the estimator read the GPU facts of the nodes matching the
+    /// workspace's `labelSelector` from their `nvidia.com/gpu.*` labels (`validateCreateWithInference` in
+    /// `api/v1beta1/workspace_validation.go`: present at v0.8.0, absent at v0.7.0; docs/reference/kaito.md section 3.6).
+    public var readsBYONodeGPULabels: Bool { since(0, 8) }
+
     // MARK: InferenceSet (docs/reference/kaito.md section 1.9, 4.18)
 
     /// The API versions of the `InferenceSet` kind: `kaito.sh/v1alpha1` from v0.8 (`api/v1alpha1/inferenceset_types.go`

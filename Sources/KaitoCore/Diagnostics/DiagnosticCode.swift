@@ -44,6 +44,9 @@ public enum DiagnosticCode {
     public static let autoscaling = "KAITOC-AUTOSCALING"
     /// The Gateway API Inference Extension gate is on but kaitoc cannot render the objects of the target's release.
     public static let gateway = "KAITOC-GATEWAY"
+    /// A BYO workspace whose GPU facts the target does not declare (`nodePools`), or whose estimate exceeds the
+    /// matching nodes.
+    public static let byo = "KAITOC-BYO"
     /// Rules spanning several workspaces were skipped because only some files were checked.
     public static let skipped = "KAITOC-SKIPPED"
 }

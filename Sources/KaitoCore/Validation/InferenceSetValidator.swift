@@ -398,7 +398,9 @@ enum CronSchedule {
             return "unrecognized descriptor: \(spec)"
         }
         let fields = spec.split(whereSeparator: { $0 == " " || $0 == "\t" })
-        guard fields.count == 5 else { return "expected exactly 5 fields, found \(fields.count): [\(fields.joined(separator: " "))]" }
+        guard fields.count == 5 else {
+            return "expected exactly 5 fields, found \(fields.count): [\(fields.joined(separator: " "))]"
+        }
         for (field, (low, high, names)) in zip(fields, bounds) {
             for range in field.split(separator: ",", omittingEmptySubsequences: false) {
                 let parts = range.split(separator: "/", omittingEmptySubsequences: false)

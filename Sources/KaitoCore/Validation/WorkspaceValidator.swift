@@ -341,7 +341,7 @@ struct Run {
                 at: "resource.partition"
             )
         }
-        let sku = resolveInstanceType()
+        var sku = resolveInstanceType()
         plan.instanceType = sku
         validatePartition(preset: preset)
         guard let preset else { return }
@@ -349,6 +349,22 @@ struct Run {
         let runtime = runtime()
         plan.runtime = runtime
         let count = ws.resource.count ?? 1
+        // BYO nodes: the GPU facts and the number of machines come from the nodes the selector matches.
+        var machines = count
+        var byoFacts = false
+        if runtime != .kaitoServe, !target.nodeAutoProvisioning, ws.resource.partition == nil,
+            target.shape.readsBYONodeGPULabels
+        {
+            switch resolveBYONodes() {
+            case .unknown: break
+            case .failed: return
+            case .found(let nodeSKU, let nodes):
+                sku = nodeSKU
+                plan.instanceType = nodeSKU
+                machines = nodes
+                byoFacts = true
+            }
+        }
         if runtime == .kaitoServe {
             plan.nodeCount = count
             validateKaitoServe(preset: preset, sku: sku)
@@ -368,13 +384,15 @@ struct Run {
         if isClassic {
             validateClassicCapacity(preset: preset, sku: sku, count: count, gpuRequirement: preset.gpuCountRequirement)
         } else if !target.nodeAutoProvisioning || runtime != .vllm {
-            // R9/R10: only when NAP is off or the runtime is not vLLM (docs/reference/kaito.md section 1.6).
+            // R9/R10: only when NAP is off or the runtime is not vLLM (docs/reference/kaito.md section 1.6); with BYO
+            // nodes the machines are the matching nodes and the instance type printed is the (empty) field.
             if let size = preset.modelFileSize {
-                let total = Quantity(gibibytes: sku.gpuMemory.gibibytes * Double(count))
+                let total = Quantity(gibibytes: sku.gpuMemory.gibibytes * Double(machines))
+                let skuName = byoFacts ? ws.resource.instanceType ?? "" : sku.name
                 if total.value < size.value {
                     kaito(
                         "R9",
-                        "invalid value: Insufficient total GPU memory: Instance type \(sku.name) has a total of \(total.text), but preset \(requestedName(preset)) requires at least \(size.text): resource.instanceType",
+                        "invalid value: Insufficient total GPU memory: Instance type \(skuName) has a total of \(total.text), but preset \(requestedName(preset)) requires at least \(size.text): resource.instanceType",
                         at: "resource.instanceType",
                         severity: bypassResourceChecks ? .warning : .error,
                         notes: bypassResourceChecks ? ["kaito.sh/bypass-resource-checks turns this into a warning"] : []
@@ -390,8 +408,19 @@ struct Run {
             }
         }
         if runtime == .vllm { validateInferenceConfig(inference, preset: preset) }
-        if runtime == .vllm, target.nodeAutoProvisioning, isHead {
+        if runtime == .vllm, target.nodeAutoProvisioning || byoFacts, isHead {
             estimateNodes(preset: preset, sku: sku)
+            if byoFacts, plan.nodeCount > machines {
+                report(
+                    .warning,
+                    DiagnosticCode.byo,
+                    "preset \(preset.name) needs \(plan.nodeCount) nodes of \(sku.gpuCount) × \(sku.gpuModel) (estimate), but the node pools matching resource.labelSelector have \(machines)",
+                    at: "resource.labelSelector",
+                    notes: [
+                        "the StatefulSet's pods beyond \(machines) stay Pending until more nodes with these labels join"
+                    ]
+                )
+            }
         }
         checkBFloat16(preset: preset, sku: sku, runtime: runtime)
     }
