@@ -27,14 +27,7 @@ extension Run {
             )
             return .unknown
         }
-        var selector: [String: String] = [:]
-        for (key, value) in ws.resource.labelSelector?.matchLabels ?? [:]
-        where !WorkspaceValidator.reservedSelectorKeys.contains(key) {
-            selector[key] = value
-        }
-        for e in ws.resource.labelSelector?.matchExpressions ?? [] where e.operator == "In" && e.values.count == 1 {
-            if !WorkspaceValidator.reservedSelectorKeys.contains(e.key) { selector[e.key] = e.values[0] }
-        }
+        let selector = sanitizedSelector
         let matching = target.nodePools.filter { pool in selector.allSatisfy { pool.labels[$0.key] == $0.value } }
         guard let first = matching.first else {
             kaito(
@@ -87,5 +80,102 @@ extension Run {
             location: first.location
         )
         return .found(sku, nodes: matching.reduce(0) { $0 + $1.nodes })
+    }
+
+    /// The GPUs of a partitioned BYO workspace.
+    ///
+    /// As `getGPUConfig` in `pkg/workspace/inference/preset_inferences.go`,
+    /// `GetMIGGPUConfig` in `pkg/utils/common.go`, `ScaleGPUConfigToCount` in `pkg/sku/helpers.go`, v0.12): a MIG slice
+    /// is one GPU of the profile's whole GB; an accelerator partition is `count` GPUs of the matching nodes' kind.
+    /// Nothing when the gate is off or the spec is invalid (rules R11–R15 report it).
+    mutating func resolvePartitionGPUs(_ partition: PartitionSpec) -> BYONodes {
+        switch partition.mode {
+        case "mig":
+            guard target.gate("enableMIG"), let profile = partition.profile,
+                let gb = MIGProfile.memoryGB(profile)
+            else { return .unknown }
+            let slice = InstanceType(
+                name: "MIG \(profile)",
+                cloud: target.cloudProvider,
+                gpuCount: 1,
+                gpuMemory: Quantity(gibibytes: Double(gb)),
+                gpuModel: "MIG \(profile)",
+                computeCapability: nil,
+                nvme: false,
+                mig: true,
+                addedIn: nil,
+                removedIn: nil,
+                location: ws.source.location("resource.partition")
+            )
+            return .found(slice, nodes: 1)
+        case "accelerator":
+            guard target.gate("enableAccelerator"), let count = partition.count, count > 0 else { return .unknown }
+            guard !target.nodePools.isEmpty else { return resolveBYONodes() }
+            let selector = sanitizedSelector
+            guard
+                let pool = target.nodePools.first(where: { p in selector.allSatisfy { p.labels[$0.key] == $0.value } })
+            else {
+                report(
+                    .error,
+                    DiagnosticCode.byo,
+                    "no ready nodes found, unable to determine GPU configuration",
+                    at: "resource.labelSelector",
+                    notes: ["Kaito's node estimator fails so; target \(target.name) has no node pool with these labels"]
+                )
+                return .failed
+            }
+            guard count <= pool.gpuCount else {
+                report(
+                    .error,
+                    DiagnosticCode.byo,
+                    "partition.count (\(count)) exceeds GPUs available on node (\(pool.gpuCount))",
+                    at: "resource.partition.count",
+                    notes: ["node pool \(pool.name) has \(pool.gpuCount) GPUs per node"]
+                )
+                return .failed
+            }
+            let perGPU = pool.nodeGPUMemory.gibibytes / Double(pool.gpuCount)
+            let scaled = InstanceType(
+                name: pool.name,
+                cloud: target.cloudProvider,
+                gpuCount: count,
+                gpuMemory: Quantity(gibibytes: perGPU * Double(count)),
+                gpuModel: pool.gpuProduct,
+                computeCapability: pool.computeCapability,
+                nvme: false,
+                mig: pool.mig,
+                addedIn: nil,
+                removedIn: nil,
+                location: pool.location
+            )
+            return .found(scaled, nodes: pool.nodes)
+        default:
+            return .unknown
+        }
+    }
+
+    /// The workspace's `matchLabels` (and single-value `In` expressions) without Kaito's reserved keys.
+    var sanitizedSelector: [String: String] {
+        var selector: [String: String] = [:]
+        for (key, value) in ws.resource.labelSelector?.matchLabels ?? [:]
+        where !WorkspaceValidator.reservedSelectorKeys.contains(key) {
+            selector[key] = value
+        }
+        for e in ws.resource.labelSelector?.matchExpressions ?? [] where e.operator == "In" && e.values.count == 1 {
+            if !WorkspaceValidator.reservedSelectorKeys.contains(e.key) { selector[e.key] = e.values[0] }
+        }
+        return selector
+    }
+}
+
+/// MIG profiles `<n>g.<memory>gb` (`ParseMIGProfile` in `pkg/utils/mig/mig.go`).
+enum MIGProfile {
+    /// The slice's memory in whole GB (rounded down), or `nil` when the profile does not parse.
+    static func memoryGB(_ profile: String) -> Int? {
+        let pieces = profile.split(separator: ".", maxSplits: 1)
+        guard pieces.count == 2, pieces[0].hasSuffix("g"), Int(pieces[0].dropLast()) != nil, pieces[1].hasSuffix("gb"),
+            let gb = Double(pieces[1].dropLast(2))
+        else { return nil }
+        return Int(gb.rounded(.down))
     }
 }

@@ -352,10 +352,8 @@ struct Run {
         // BYO nodes: the GPU facts and the number of machines come from the nodes the selector matches.
         var machines = count
         var byoFacts = false
-        if runtime != .kaitoServe, !target.nodeAutoProvisioning, ws.resource.partition == nil,
-            target.shape.readsBYONodeGPULabels
-        {
-            switch resolveBYONodes() {
+        if runtime != .kaitoServe, !target.nodeAutoProvisioning, target.shape.readsBYONodeGPULabels {
+            switch ws.resource.partition.map({ resolvePartitionGPUs($0) }) ?? resolveBYONodes() {
             case .unknown: break
             case .failed: return
             case .found(let nodeSKU, let nodes):
@@ -383,7 +381,7 @@ struct Run {
         plan.nodeCount = count
         if isClassic {
             validateClassicCapacity(preset: preset, sku: sku, count: count, gpuRequirement: preset.gpuCountRequirement)
-        } else if !target.nodeAutoProvisioning || runtime != .vllm {
+        } else if ws.resource.partition == nil, !target.nodeAutoProvisioning || runtime != .vllm {
             // R9/R10: only when NAP is off or the runtime is not vLLM (docs/reference/kaito.md section 1.6); with BYO
             // nodes the machines are the matching nodes and the instance type printed is the (empty) field.
             if let size = preset.modelFileSize {
@@ -408,9 +406,11 @@ struct Run {
             }
         }
         if runtime == .vllm { validateInferenceConfig(inference, preset: preset) }
-        if runtime == .vllm, target.nodeAutoProvisioning || byoFacts, isHead {
+        // A MIG slice too small for the weights is rule R14's; the estimate would only repeat it.
+        let sliceTooSmall = diagnostics.contains { $0.code == "KAITO-R14" }
+        if runtime == .vllm, target.nodeAutoProvisioning || byoFacts, isHead, !sliceTooSmall {
             estimateNodes(preset: preset, sku: sku)
-            if byoFacts, plan.nodeCount > machines {
+            if byoFacts, ws.resource.partition == nil, plan.nodeCount > machines {
                 report(
                     .warning,
                     DiagnosticCode.byo,
