@@ -91,6 +91,17 @@ struct InferenceSetTests {
         #expect(report.diagnostics.contains { $0.code == DiagnosticCode.quota && $0.severity == .error })
     }
 
+    /// Two InferenceSets of one name would generate the same Workspaces: an error, as for two Workspaces.
+    @Test func duplicateInferenceSetsAreAnError() throws {
+        let report = try check([
+            "workspaces/head/a.yaml": inferenceSet(preset: "phi-4-mini-instruct"),
+            "workspaces/head/b.yaml": inferenceSet(preset: "phi-4-mini-instruct"),
+        ])
+        let duplicate = report.diagnostics.filter { $0.code == DiagnosticCode.duplicate }
+        #expect(duplicate.count == 1)
+        #expect(duplicate.first?.message == "InferenceSet llm/llama is defined twice for target head")
+    }
+
     /// keda-kaito-scaler v0.5.1 `resolveMaxReplicas`: nodeCountLimit / nodes per replica (here 3 nodes per 70B
     /// replica), `resolveMetricName`'s default, `resolveMinReplicas` ignoring values ≤ 1.
     @Test func maxReplicasComeFromNodeCountLimitAndTheEstimate() throws {

@@ -190,6 +190,10 @@ public enum Checker {
                     configMaps: configMaps.filter { $0.1?.name == target.name }.map(\.0),
                     target: target
                 )
+                report.diagnostics += CrossWorkspaceRules.duplicates(
+                    inferenceSets: inferenceSets.filter { $0.1?.name == target.name }.map(\.0),
+                    target: target
+                )
                 report.diagnostics += CrossWorkspaceRules.quotas(
                     plans: report.plans.filter { $0.target.name == target.name },
                     target: target
