@@ -118,7 +118,10 @@ public struct InferenceSetValidator: Sendable {
                 "KAITO-IS2",
                 "invalid value: \(replicas): spec.replicas",
                 at: "spec.replicas",
-                notes: ["must be non-negative"]
+                notes: [
+                    "must be non-negative",
+                    "the CRD's minimum of 0 rejects it before the webhook: spec.replicas in body should be greater than or equal to 0",
+                ]
             )
         }
         let instanceType = set.instanceType ?? ""
