@@ -184,7 +184,10 @@ struct InferenceSetRenderContext {
                                 ])
                             )
                         ])
-                    )
+                    ),
+                    // A struct field marked omitempty, which encoding/json still writes: `{}` (KEDA v2.19.0
+                    // `AdvancedConfig.ScalingModifiers`).
+                    ("scalingModifiers", M.map([])),
                 ])
             ),
             ("triggers", M.list([trigger])),
