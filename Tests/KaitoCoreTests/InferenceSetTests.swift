@@ -91,6 +91,15 @@ struct InferenceSetTests {
         #expect(report.diagnostics.contains { $0.code == DiagnosticCode.quota && $0.severity == .error })
     }
 
+    /// Hostile replica counts are an error, not a hang or a trap.
+    @Test func hugeReplicaCountsAreRefused() throws {
+        let report = try check([
+            "workspaces/head/llama.yaml": inferenceSet(replicas: Int.max, extra: "  nodeCountLimit: 3")
+        ])
+        #expect(report.diagnostics.contains { $0.code == DiagnosticCode.inferenceSet && $0.severity == .error })
+        #expect(report.inferenceSetPlans.first?.children.isEmpty == true)
+    }
+
     /// Two InferenceSets of one name would generate the same Workspaces: an error, as for two Workspaces.
     @Test func duplicateInferenceSetsAreAnError() throws {
         let report = try check([

@@ -46,6 +46,9 @@ public struct InferenceSetValidator: Sendable {
         self.configMaps = configMaps
     }
 
+    /// The most Workspaces kaitoc renders for one InferenceSet.
+    public static let maxReplicas = 10_000
+
     /// The label the controller puts on each child Workspace (`consts.WorkspaceCreatedByInferenceSetLabel`).
     public static let createdByLabel = "inferenceset.kaito.sh/created-by"
 
@@ -185,7 +188,18 @@ public struct InferenceSetValidator: Sendable {
         // The Workspace it generates, through the Workspace webhook (`ValidateWorkspaceForInferenceSet`, v0.12), and
         // every replica's plan.
         let validator = WorkspaceValidator(catalog: catalog, target: target, configMaps: configMaps)
-        let count = max(set.desiredReplicas, 0)
+        // `spec.replicas` is an int32; kaitoc writes every replica's objects, so it refuses more than it can hold.
+        var count = max(set.desiredReplicas, 0)
+        if count > Self.maxReplicas {
+            report(
+                .error,
+                DiagnosticCode.inferenceSet,
+                "spec.replicas \(count) is more Workspaces than kaitoc renders for one InferenceSet (at most \(Self.maxReplicas))",
+                at: "spec.replicas",
+                notes: count > Int(Int32.max) ? ["the CRD's replicas is an int32"] : []
+            )
+            count = 0
+        }
         var children: [WorkspacePlan] = []
         let first = childWorkspace(set, index: 0)
         var (firstPlan, childDiagnostics) = validator.validate(first)
@@ -209,11 +223,12 @@ public struct InferenceSetValidator: Sendable {
 
         // nodeCountLimit is read only by keda-kaito-scaler; Kaito itself does not enforce it.
         let nodesPerReplica = max(firstPlan.nodeCount, 1)
-        if let limit = set.nodeCountLimit, limit > 0, count * nodesPerReplica > limit {
+        let (needed, overflow) = count.multipliedReportingOverflow(by: nodesPerReplica)
+        if let limit = set.nodeCountLimit, limit > 0, overflow || needed > limit {
             report(
                 .warning,
                 DiagnosticCode.inferenceSet,
-                "\(count) replicas of \(nodesPerReplica) node(s) need \(count * nodesPerReplica) nodes, above spec.nodeCountLimit \(limit)",
+                "\(count) replicas of \(nodesPerReplica) node(s) need \(overflow ? "more than \(Int.max)" : String(needed)) nodes, above spec.nodeCountLimit \(limit)",
                 at: "spec.nodeCountLimit",
                 notes: [
                     "Kaito does not enforce nodeCountLimit; keda-kaito-scaler caps autoscaling at nodeCountLimit / nodes per replica = \(max(limit / nodesPerReplica, 1)) replicas"
