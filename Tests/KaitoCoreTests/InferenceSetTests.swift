@@ -100,6 +100,47 @@ struct InferenceSetTests {
         #expect(report.inferenceSetPlans.first?.children.isEmpty == true)
     }
 
+    /// keda-kaito-scaler v0.6.2 (`parseMetricsConfig`, `buildFormula`, `buildTriggers` in
+    /// `pkg/scaledobject/provisioner.go`): the metrics list of Kaito v0.12's CI (`.github/workflows/aikit.yaml`) plus a
+    /// histogram metric, one trigger per metric named by its formula variable, and the readiness gate.
+    @Test func kedaKaitoScalerV06MetricsList() throws {
+        let annotations: [String: String] = [
+            "scaledobject.kaito.sh/metrics": """
+            - name: vllm:num_requests_waiting
+              type: gauge
+              upthreshold: 10
+              downthreshold: 1
+            - name: vllm:e2e_request_latency_seconds
+              type: histogram
+              upthreshold: 2.5
+              downthreshold: 0.5
+            """,
+            "scaledobject.kaito.sh/scaleupcooldown": "120",
+        ]
+        let config = try KedaKaitoScaler.V06.config(annotations).get()
+        #expect(
+            config.formula
+                == "(readiness_gate == 1 && vllm_num_requests_waiting > 10 && vllm_e2e_request_latency_seconds > 2.5) ? 2.0 : ((vllm_num_requests_waiting < 1 && vllm_e2e_request_latency_seconds < 0.5) ? 0.5 : 1.0)"
+        )
+        let plan = config.autoscaling(minReplicas: 1, maxReplicas: 5, identity: [], address: "a:1")
+        #expect(
+            plan.triggers.map(\.name) == [
+                "vllm_num_requests_waiting", "vllm_e2e_request_latency_seconds", "readiness_gate",
+            ]
+        )
+        #expect(plan.triggers[1].metadata.contains { $0 == ("metricCacheWindow", "300") })
+        #expect(plan.scaleUp.periodSeconds == 120)
+        #expect(plan.scaleUp.stabilizationWindowSeconds == 60)
+        let bad: [String: String] = [
+            "scaledobject.kaito.sh/metrics": "- name: x\n  type: gauge\n  upthreshold: 1\n  downthreshold: 2\n"
+        ]
+        guard case .failure(let error) = KedaKaitoScaler.V06.config(bad) else {
+            Issue.record("downthreshold above upthreshold must fail")
+            return
+        }
+        #expect(error.message == "metric \"x\" (index 0): downthreshold (2) must not exceed upthreshold (1)")
+    }
+
     /// Two InferenceSets of one name would generate the same Workspaces: an error, as for two Workspaces.
     @Test func duplicateInferenceSetsAreAnError() throws {
         let report = try check([
@@ -129,8 +170,9 @@ struct InferenceSetTests {
         let autoscaling = try #require(report.inferenceSetPlans.first?.autoscaling)
         #expect(autoscaling.maxReplicas == 2)
         #expect(autoscaling.minReplicas == 1)
-        #expect(autoscaling.metricName == "vllm:num_requests_waiting")
-        #expect(autoscaling.threshold == "3")
+        let metadata = Dictionary(uniqueKeysWithValues: try #require(autoscaling.triggers.first).metadata)
+        #expect(metadata["metricName"] == "vllm:num_requests_waiting")
+        #expect(metadata["threshold"] == "3")
     }
 
     /// The Workspace the InferenceSet generates goes through the Workspace webhook; its errors point into the

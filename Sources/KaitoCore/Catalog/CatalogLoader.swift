@@ -461,6 +461,19 @@ public enum CatalogLoader {
                 t.stringList("karpenterNodeClasses") ?? ["image-family-ubuntu", "image-family-azure-linux"]
             let imageFamily = t.string("defaultNodeImageFamily") ?? "ubuntu"
             let kedaNamespace = t.string("kedaNamespace") ?? "kaito-workspace"
+            let scalerVersions = [KedaKaitoScaler.version, KedaKaitoScaler.V06.version]
+            var kedaKaitoScaler = KedaKaitoScaler.version
+            if let node = t.value("kedaKaitoScaler") {
+                if let text = node.scalar, scalerVersions.contains(text) {
+                    kedaKaitoScaler = text
+                } else {
+                    context.error(
+                        DiagnosticCode.target,
+                        "\(path).kedaKaitoScaler: must be one of \(scalerVersions.joined(separator: ", "))",
+                        at: node.mark
+                    )
+                }
+            }
             var outputMode = OutputMode.expanded
             if let node = t.value("outputMode") {
                 if let text = node.scalar, let m = OutputMode(rawValue: text) {
@@ -570,6 +583,7 @@ public enum CatalogLoader {
                     kaitoServeRegistry: kaitoServeRegistry,
                     kaitoServeTag: kaitoServeTag,
                     nodePools: nodePools,
+                    kedaKaitoScaler: kedaKaitoScaler,
                     kedaNamespace: kedaNamespace,
                     location: location
                 )

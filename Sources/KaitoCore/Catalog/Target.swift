@@ -105,6 +105,9 @@ public struct Target: Sendable, Hashable {
     public var kaitoServeTag: String = Target.defaultKaitoServeTag
     /// The GPU facts of the target's bring-your-own nodes (BYO or `disableNodeAutoProvisioning`); empty when unknown.
     public var nodePools: [NodePoolFacts] = []
+    /// The keda-kaito-scaler release the cluster runs: `v0.5.1` (metricName/threshold annotations, Kaito v0.12's
+    /// guide) or `v0.6.2` (the `scaledobject.kaito.sh/metrics` list).
+    public var kedaKaitoScaler: String = KedaKaitoScaler.version
     /// The namespace KEDA and keda-kaito-scaler run in (the scaler's `--working-namespace`, default
     /// `kaito-workspace`): the address of the external scaler in the ScaledObjects it provisions.
     public var kedaNamespace: String = "kaito-workspace"

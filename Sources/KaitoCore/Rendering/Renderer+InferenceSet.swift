@@ -126,7 +126,8 @@ struct InferenceSetRenderContext {
     }
 
     /// The ScaledObject of `buildScaledObject` in keda-kaito-scaler v0.5.1
-    /// (`pkg/controllers/autoprovision/auto_provision_controller.go`), without the owner reference (no UID exists
+    /// (`pkg/controllers/autoprovision/auto_provision_controller.go`) or v0.6.2 (`pkg/scaledobject/provisioner.go`),
+    /// without the owner reference (no UID exists
     /// before the InferenceSet is applied; Kubernetes garbage collection is the only thing it feeds).
     func scaledObject(_ autoscaling: InferenceSetPlan.Autoscaling) -> RenderedObject {
         func rule(_ r: KedaKaitoScaler.Rule) -> Node {
@@ -142,29 +143,32 @@ struct InferenceSetRenderContext {
                 ("tolerance", M.str(r.tolerance)),
             ])
         }
-        let address =
-            "\(KedaKaitoScaler.serviceName).\(plan.target.kedaNamespace).svc.cluster.local:\(KedaKaitoScaler.grpcPort)"
-        // A Go map: keys in sorted order, as encoding/json writes them.
-        let triggerMetadata = [
-            ("inferenceSetName", name), ("inferenceSetNamespace", namespace),
-            ("metricName", autoscaling.metricName), ("scalerAddress", address),
-            ("threshold", autoscaling.threshold),
-        ]
-        let trigger = M.map([
-            ("type", M.str("external")),
-            ("name", M.str(KedaKaitoScaler.scalerName)),
-            ("metadata", M.labels(triggerMetadata)),
-            (
-                "authenticationRef",
-                M.labels([("name", KedaKaitoScaler.authenticationName), ("kind", KedaKaitoScaler.authenticationKind)])
-            ),
-            ("metricType", M.str("AverageValue")),
-        ])
+        let triggers = autoscaling.triggers.map { trigger in
+            M.map([
+                ("type", M.str("external")),
+                ("name", M.str(trigger.name)),
+                ("metadata", M.labels(trigger.metadata)),
+                (
+                    "authenticationRef",
+                    M.labels([
+                        ("name", KedaKaitoScaler.authenticationName), ("kind", KedaKaitoScaler.authenticationKind),
+                    ])
+                ),
+                ("metricType", M.str(trigger.metricType)),
+            ])
+        }
+        // A struct field marked omitempty, which encoding/json still writes, `{}` when unset (KEDA v2.19.0
+        // `AdvancedConfig.ScalingModifiers`).
+        let modifiers = M.map(
+            autoscaling.scalingModifiers.map { m in
+                [("formula", M.str(m.formula)), ("target", M.str(m.target)), ("metricType", M.str(m.metricType))]
+            } ?? []
+        )
         let spec = M.map([
             (
                 "scaleTargetRef",
                 M.labels([
-                    ("name", name), ("apiVersion", KedaKaitoScaler.targetAPIVersion), ("kind", "InferenceSet"),
+                    ("name", name), ("apiVersion", autoscaling.targetAPIVersion), ("kind", "InferenceSet"),
                 ])
             ),
             ("pollingInterval", M.int(KedaKaitoScaler.pollingInterval)),
@@ -179,18 +183,16 @@ struct InferenceSetRenderContext {
                             (
                                 "behavior",
                                 M.map([
-                                    ("scaleUp", rule(KedaKaitoScaler.scaleUp)),
-                                    ("scaleDown", rule(KedaKaitoScaler.scaleDown)),
+                                    ("scaleUp", rule(autoscaling.scaleUp)),
+                                    ("scaleDown", rule(autoscaling.scaleDown)),
                                 ])
                             )
                         ])
                     ),
-                    // A struct field marked omitempty, which encoding/json still writes: `{}` (KEDA v2.19.0
-                    // `AdvancedConfig.ScalingModifiers`).
-                    ("scalingModifiers", M.map([])),
+                    ("scalingModifiers", modifiers),
                 ])
             ),
-            ("triggers", M.list([trigger])),
+            ("triggers", M.list(triggers)),
         ])
         let body = M.map([
             ("apiVersion", M.str("keda.sh/v1alpha1")),

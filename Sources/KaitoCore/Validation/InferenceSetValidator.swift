@@ -16,16 +16,20 @@ public struct InferenceSetPlan: Sendable {
     /// The ScaledObject keda-kaito-scaler would create, or `nil`.
     public var autoscaling: Autoscaling?
 
-    /// The resolved values of keda-kaito-scaler's auto-provisioning (docs/reference/kaito.md section 4.19).
-    public struct Autoscaling: Sendable, Hashable {
+    /// The ScaledObject keda-kaito-scaler provisions (docs/reference/kaito.md section 4.19).
+    public struct Autoscaling: Sendable {
         /// `minReplicaCount`.
         public var minReplicas: Int
         /// `maxReplicaCount`.
         public var maxReplicas: Int
-        /// The trigger's `threshold`.
-        public var threshold: String
-        /// The trigger's `metricName`.
-        public var metricName: String
+        /// `scaleTargetRef.apiVersion`.
+        public var targetAPIVersion: String
+        /// `advanced.horizontalPodAutoscalerConfig.behavior`.
+        public var scaleUp: KedaKaitoScaler.Rule, scaleDown: KedaKaitoScaler.Rule
+        /// `advanced.scalingModifiers` (`formula`, `target`, `metricType`), or `nil` for an empty one.
+        public var scalingModifiers: (formula: String, target: String, metricType: String)?
+        /// The external triggers: name, metadata (sorted by key, as Go writes a map) and metric type.
+        public var triggers: [(name: String, metadata: [(String, String)], metricType: String)]
     }
 }
 
@@ -325,13 +329,14 @@ public struct InferenceSetValidator: Sendable {
     ) -> InferenceSetPlan.Autoscaling? {
         let a = set.metadata.annotations
         let base = "metadata.annotations."
-        if a[KedaKaitoScaler.metricsList] != nil {
+        let v06 = target.kedaKaitoScaler == KedaKaitoScaler.V06.version
+        if !v06, a[KedaKaitoScaler.metricsList] != nil {
             report(
                 .warning,
                 DiagnosticCode.autoscaling,
-                "annotation \(KedaKaitoScaler.metricsList) is keda-kaito-scaler v0.6's; kaitoc renders the ScaledObject of keda-kaito-scaler \(KedaKaitoScaler.version) (metricName and threshold), which Kaito v0.12's documentation uses",
+                "annotation \(KedaKaitoScaler.metricsList) is keda-kaito-scaler v0.6's; target \(target.name) runs keda-kaito-scaler \(KedaKaitoScaler.version) (metricName and threshold), which Kaito v0.12's documentation uses",
                 base + KedaKaitoScaler.metricsList,
-                []
+                ["set kedaKaitoScaler: \(KedaKaitoScaler.V06.version) on the target if the cluster runs that release"]
             )
         }
         guard a[KedaKaitoScaler.autoProvision] == "true" else { return nil }
@@ -344,7 +349,13 @@ public struct InferenceSetValidator: Sendable {
             problems.append("set \(KedaKaitoScaler.maxReplicas) or spec.nodeCountLimit")
         }
         let threshold = a[KedaKaitoScaler.threshold] ?? ""
-        if (Int(threshold) ?? -1) < 0 {
+        var config: KedaKaitoScaler.V06Config?
+        if v06 {
+            switch KedaKaitoScaler.V06.config(Dictionary(a.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })) {
+            case .failure(let error): problems.append(error.message)
+            case .success(let parsed): config = parsed
+            }
+        } else if (Int(threshold) ?? -1) < 0 {
             problems.append("\(KedaKaitoScaler.threshold) must be a non-negative integer")
         }
         if !problems.isEmpty {
@@ -385,9 +396,32 @@ public struct InferenceSetValidator: Sendable {
                 ["render for a target with outputMode: controller to get the InferenceSet and its ScaledObject"]
             )
         }
+        let address =
+            "\(KedaKaitoScaler.serviceName).\(target.kedaNamespace).svc.cluster.local:\(KedaKaitoScaler.grpcPort)"
+        let identity = [
+            ("inferenceSetName", set.metadata.name), ("inferenceSetNamespace", set.metadata.effectiveNamespace),
+        ]
+        if let config {
+            return config.autoscaling(
+                minReplicas: minReplicas,
+                maxReplicas: maxReplicas,
+                identity: identity,
+                address: address
+            )
+        }
         let metric =
             a[KedaKaitoScaler.metricName].flatMap { $0.isEmpty ? nil : $0 } ?? KedaKaitoScaler.defaultMetricName
-        return .init(minReplicas: minReplicas, maxReplicas: maxReplicas, threshold: threshold, metricName: metric)
+        let metadata = (identity + [("metricName", metric), ("scalerAddress", address), ("threshold", threshold)])
+            .sorted { $0.0 < $1.0 }
+        return .init(
+            minReplicas: minReplicas,
+            maxReplicas: maxReplicas,
+            targetAPIVersion: KedaKaitoScaler.targetAPIVersion,
+            scaleUp: KedaKaitoScaler.scaleUp,
+            scaleDown: KedaKaitoScaler.scaleDown,
+            scalingModifiers: nil,
+            triggers: [(KedaKaitoScaler.scalerName, metadata, "AverageValue")]
+        )
     }
 }
 
