@@ -82,6 +82,35 @@ struct InferenceSetTests {
         #expect(report.plans.filter { $0.inferenceSet != nil }.count == 3)
     }
 
+    /// `NewWorkspaceForInferenceSet`: the template's annotations, plus `kaito.sh/disable-benchmark: "true"` when the
+    /// InferenceSet's own annotation disables the benchmark; no instance type under BYO.
+    @Test func childWorkspacesCarryTheTemplateAnnotationsAndTheBenchmarkOptOut() throws {
+        let set = inferenceSet(
+            preset: "phi-4-mini-instruct",
+            annotations: "    kaito.sh/disable-benchmark: \"true\"\n"
+        )
+        .replacingOccurrences(
+            of: "    inference:\n",
+            with: "    metadata:\n      annotations:\n        kaito.sh/performance-mode: throughput\n    inference:\n"
+        )
+        let byo = set.replacingOccurrences(
+            of: "    resource:\n      instanceType: Standard_NC24ads_A100_v4\n",
+            with: ""
+        )
+        let report = try check(["workspaces/head/phi.yaml": set, "workspaces/byo/phi.yaml": byo])
+        let errors = report.diagnostics.filter { $0.severity == .error }.map(\.message)
+        #expect(errors.isEmpty, "\(errors)")
+        for plan in report.plans {
+            let annotations = Dictionary(
+                uniqueKeysWithValues: plan.workspace.metadata.annotations.map { ($0.key, $0.value) }
+            )
+            #expect(annotations["kaito.sh/disable-benchmark"] == "true")
+            #expect(annotations["kaito.sh/performance-mode"] == "throughput")
+            #expect((plan.workspace.resource.instanceType != nil) == (plan.target.name == "head"))
+        }
+        #expect(report.plans.count == 4)
+    }
+
     /// The replicas count in the target's quotas like any workspace (test target `head`: at most 2 nodes of
     /// Standard_NC96ads_A100_v4).
     @Test func replicasCountInQuotas() throws {
