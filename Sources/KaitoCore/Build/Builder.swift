@@ -86,7 +86,12 @@ public enum Builder {
         }
         for target in catalog.targets where options.target == nil || options.target == target.name {
             let mode = options.mode ?? target.outputMode
-            let plans = check.plans.filter { $0.target.name == target.name }
+            // In controller mode Kaito's InferenceSet controller creates the InferenceSets' Workspaces.
+            let plans = check.plans.filter {
+                $0.target.name == target.name && (mode == .expanded || $0.inferenceSet == nil)
+            }
+            let setPlans = check.inferenceSetPlans.filter { $0.target.name == target.name }
+                .sorted(by: { $0.inferenceSet.qualifiedName < $1.inferenceSet.qualifiedName })
             let index = ConfigMapIndex(check.configMapsByTarget[target.name] ?? [], isComplete: true)
             let renderer = Renderer(catalog: catalog, configMaps: index)
             let threads = options.threads ?? ParallelMap.defaultThreads
@@ -97,7 +102,7 @@ public enum Builder {
             }
             var objects: [RenderedObject] = []
             var seen: Set<String> = []
-            for renderedObjects in rendered {
+            for renderedObjects in rendered + setPlans.map({ renderer.render($0, mode: mode) }) {
                 for object in renderedObjects {
                     let identity = "\(object.kind)/\(object.namespace ?? "")/\(object.name)"
                     if seen.insert(identity).inserted { objects.append(object) }

@@ -429,7 +429,7 @@ public enum CatalogLoader {
             let registry = t.string("presetRegistry") ?? "mcr.microsoft.com/aks/kaito"
             let baseImageTag = t.string("baseImageTag")
             let nvme = t.bool("localNVMeStorageClass") ?? true
-            var gates = Target.defaultFeatureGates
+            var gates = Target.defaultFeatureGates.merging(ReleaseShape(kaitoVersion).featureGateDefaults) { $1 }
             if let gatesNode = t.value("featureGates") {
                 for pair in gatesNode.mapping ?? [] {
                     guard let key = pair.key.scalar else { continue }
@@ -460,6 +460,20 @@ public enum CatalogLoader {
             let nodeClasses =
                 t.stringList("karpenterNodeClasses") ?? ["image-family-ubuntu", "image-family-azure-linux"]
             let imageFamily = t.string("defaultNodeImageFamily") ?? "ubuntu"
+            let kedaNamespace = t.string("kedaNamespace") ?? "kaito-workspace"
+            let scalerVersions = [KedaKaitoScaler.version, KedaKaitoScaler.V06.version]
+            var kedaKaitoScaler = KedaKaitoScaler.version
+            if let node = t.value("kedaKaitoScaler") {
+                if let text = node.scalar, scalerVersions.contains(text) {
+                    kedaKaitoScaler = text
+                } else {
+                    context.error(
+                        DiagnosticCode.target,
+                        "\(path).kedaKaitoScaler: must be one of \(scalerVersions.joined(separator: ", "))",
+                        at: node.mark
+                    )
+                }
+            }
             var outputMode = OutputMode.expanded
             if let node = t.value("outputMode") {
                 if let text = node.scalar, let m = OutputMode(rawValue: text) {
@@ -471,6 +485,52 @@ public enum CatalogLoader {
                         at: node.mark
                     )
                 }
+            }
+            var nodePools: [NodePoolFacts] = []
+            for (j, poolNode) in (t.value("nodePools")?.sequence ?? []).enumerated() {
+                let poolPath = "\(path).nodePools[\(j)]"
+                guard var p = MappingReader(poolNode, path: poolPath, context: context) else { continue }
+                let poolName = p.string("name") ?? "nodePools[\(j)]"
+                var labels: [String: String] = [:]
+                for entry in p.stringMap("labels") ?? [] { labels[entry.key] = entry.value }
+                let nodes = p.int("nodes") ?? 1
+                var product: String?
+                var count: Int?
+                var memory: Int?
+                var capability: String?
+                var mig = false
+                if let gpuNode = p.value("gpu"),
+                    var g = MappingReader(gpuNode, path: "\(poolPath).gpu", context: context)
+                {
+                    product = g.string("product")
+                    count = g.int("count")
+                    memory = g.int("memoryMiB")
+                    capability = g.string("computeCapability")
+                    mig = g.bool("mig") ?? false
+                    g.finish()
+                }
+                p.finish()
+                guard let product, let count, let memory, count > 0, memory > 0, nodes > 0 else {
+                    context.error(
+                        DiagnosticCode.target,
+                        "\(poolPath): a node pool needs nodes > 0 and gpu.product, gpu.count > 0 and gpu.memoryMiB > 0 (the nvidia.com/gpu.* node labels)",
+                        at: poolNode.mark
+                    )
+                    continue
+                }
+                nodePools.append(
+                    NodePoolFacts(
+                        name: poolName,
+                        labels: labels,
+                        nodes: nodes,
+                        gpuProduct: product,
+                        gpuCount: count,
+                        gpuMemoryMiB: memory,
+                        computeCapability: capability,
+                        mig: mig,
+                        location: SourceLocation(file: context.file, mark: poolNode.mark)
+                    )
+                )
             }
             var quotas: [Quota] = []
             for (j, q) in (t.value("quotas")?.sequence ?? []).enumerated() {
@@ -522,6 +582,9 @@ public enum CatalogLoader {
                     quotas: quotas,
                     kaitoServeRegistry: kaitoServeRegistry,
                     kaitoServeTag: kaitoServeTag,
+                    nodePools: nodePools,
+                    kedaKaitoScaler: kedaKaitoScaler,
+                    kedaNamespace: kedaNamespace,
                     location: location
                 )
             )

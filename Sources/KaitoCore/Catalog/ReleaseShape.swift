@@ -45,6 +45,48 @@ public struct ReleaseShape: Sendable, Hashable {
     /// name up in a register that holds only Hugging Face ids, and the request fails (v0.12).
     public var v1alpha1LegacyPresetNamesFail: Bool { since(0, 12) }
 
+    // MARK: Bring-your-own nodes
+
+    /// With node auto-provisioning off, the webhook and the estimator read the GPU facts of the nodes matching the
+    /// workspace's `labelSelector` from their `nvidia.com/gpu.*` labels (`validateCreateWithInference` in
+    /// `api/v1beta1/workspace_validation.go`: present at v0.8.0, absent at v0.7.0; docs/reference/kaito.md section 3.6).
+    public var readsBYONodeGPULabels: Bool { since(0, 8) }
+
+    // MARK: InferenceSet (docs/reference/kaito.md section 1.9, 4.18)
+
+    /// The API versions of the `InferenceSet` kind: `kaito.sh/v1alpha1` from v0.8 (`api/v1alpha1/inferenceset_types.go`
+    /// appears at v0.8.0), `kaito.sh/v1beta1` beside it from v0.11 (`api/v1beta1/inferenceset_types.go`).
+    public var inferenceSetAPIVersions: [WorkspaceAPIVersion] {
+        since(0, 11) ? [.v1alpha1, .v1beta1] : since(0, 8) ? [.v1alpha1] : []
+    }
+
+    /// Feature gates whose default differs from HEAD's in this release (`pkg/featuregates/featuregates.go`):
+    /// `enableInferenceSetController` is off until v0.11 (v0.8.0–v0.10.0 default it to false).
+    public var featureGateDefaults: [String: Bool] {
+        since(0, 11) ? [:] : ["enableInferenceSetController": false]
+    }
+
+    /// The InferenceSet webhook validates the Workspace the InferenceSet generates, so a bad template fails the
+    /// InferenceSet itself (`ValidateInferenceSetWorkspace` in `api/v1beta1/inferenceset_validation.go`, v0.12);
+    /// before, the InferenceSet is admitted and its controller fails to create the Workspace.
+    public var inferenceSetWebhookValidatesWorkspace: Bool { since(0, 12) }
+
+    /// The chart the InferenceSet controller installs through Flux when `gatewayAPIInferenceExtension` is on.
+    ///
+    /// From `consts.InferencePoolChartURL`/`InferencePoolChartVersion` and `EPPImage*` in `pkg/utils/consts/consts.go`
+    /// (v0.12: llm-d's router gateway). Earlier releases install Gateway API Inference Extension's own
+    /// `inferencepool` chart v1.3.1 with other values, which kaitoc does not render (`nil`).
+    public var inferencePoolChart: InferencePoolChart? {
+        guard since(0, 12) else { return nil }
+        return InferencePoolChart(
+            url: "oci://ghcr.io/llm-d/charts/llm-d-router-gateway",
+            tag: "v0.9.0",
+            eppRegistry: "mcr.microsoft.com/oss/v2/llm-d",
+            eppRepository: "llm-d-router-endpoint-picker",
+            eppTag: "v0.9.0"
+        )
+    }
+
     // MARK: Inference workload
 
     /// Every inference workload is a StatefulSet (v0.8; before, only distributed presets).
@@ -135,6 +177,16 @@ public struct ReleaseShape: Sendable, Hashable {
     /// `handleURLDataSource` until v0.6); from v0.7 the query is cut off
     /// (`pkg/workspace/tuning/scripts/data-downloader.sh`).
     public var dataDownloaderKeepsQuery: Bool { !since(0, 7) }
+}
+
+/// The Helm chart of the InferencePool and its endpoint picker (EPP) that Kaito installs for an InferenceSet.
+public struct InferencePoolChart: Sendable, Hashable {
+    /// The OCI repository of the chart.
+    public var url: String
+    /// The chart's tag.
+    public var tag: String
+    /// The EPP image's registry, repository and tag (`router.epp.image`).
+    public var eppRegistry: String, eppRepository: String, eppTag: String
 }
 
 extension Target {

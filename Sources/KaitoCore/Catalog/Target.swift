@@ -36,6 +36,36 @@ public struct Quota: Sendable, Hashable {
     }
 }
 
+/// A group of bring-your-own GPU nodes of a target, with the labels NVIDIA GPU Feature Discovery puts on them: what
+/// Kaito reads from the nodes that match a workspace's `labelSelector` (docs/reference/kaito.md section 3.6).
+public struct NodePoolFacts: Sendable, Hashable {
+    /// A name for messages.
+    public var name: String
+    /// The nodes' labels; a workspace selects the pool when the pool has every (non-reserved) label of its
+    /// `labelSelector.matchLabels`.
+    public var labels: [String: String]
+    /// How many Ready nodes the pool has.
+    public var nodes: Int
+    /// `nvidia.com/gpu.product`.
+    public var gpuProduct: String
+    /// `nvidia.com/gpu.count`: GPUs per node.
+    public var gpuCount: Int
+    /// `nvidia.com/gpu.memory`: memory per GPU in MiB.
+    public var gpuMemoryMiB: Int
+    /// `nvidia.com/cuda.compute.major` and `.minor`, as `8.0`; `nil` when the labels are absent.
+    public var computeCapability: String?
+    /// Whether MIG is active (`nvidia.com/mig.config` other than `all-disabled`, applied successfully).
+    public var mig: Bool
+    /// Where it is defined.
+    public var location: SourceLocation
+
+    /// The node's GPU memory as `GetGPUConfigFromNodeLabels` (`pkg/sku/helpers.go`) computes it: the per-GPU MiB
+    /// rounded to whole GiB, times the GPU count.
+    public var nodeGPUMemory: Quantity {
+        Quantity(gibibytes: (Double(gpuMemoryMiB) / 1024 + 0.5).rounded(.down) * Double(gpuCount))
+    }
+}
+
 /// A cluster that workspaces are compiled for: everything Kaito would read from the live cluster, made explicit
 /// (docs/reference/kaito.md section 4.16).
 public struct Target: Sendable, Hashable {
@@ -73,6 +103,14 @@ public struct Target: Sendable, Hashable {
     public var kaitoServeRegistry: String? = nil
     /// The tag of the kaito-serve image.
     public var kaitoServeTag: String = Target.defaultKaitoServeTag
+    /// The GPU facts of the target's bring-your-own nodes (BYO or `disableNodeAutoProvisioning`); empty when unknown.
+    public var nodePools: [NodePoolFacts] = []
+    /// The keda-kaito-scaler release the cluster runs: `v0.5.1` (metricName/threshold annotations, Kaito v0.12's
+    /// guide) or `v0.6.2` (the `scaledobject.kaito.sh/metrics` list).
+    public var kedaKaitoScaler: String = KedaKaitoScaler.version
+    /// The namespace KEDA and keda-kaito-scaler run in (the scaler's `--working-namespace`, default
+    /// `kaito-workspace`): the address of the external scaler in the ScaledObjects it provisions.
+    public var kedaNamespace: String = "kaito-workspace"
     /// Where it is defined.
     public var location: SourceLocation
 

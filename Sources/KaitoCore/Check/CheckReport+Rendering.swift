@@ -5,8 +5,11 @@ extension CheckReport {
     public var summary: String {
         let errors = count(.error)
         let warnings = count(.warning)
+        let sets =
+            inferenceSetsChecked == 0
+            ? "" : " and \(inferenceSetsChecked) InferenceSet\(inferenceSetsChecked == 1 ? "" : "s")"
         var line =
-            "checked \(workspacesChecked) workspace\(workspacesChecked == 1 ? "" : "s") in \(filesChecked) file\(filesChecked == 1 ? "" : "s"): \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")"
+            "checked \(workspacesChecked) workspace\(workspacesChecked == 1 ? "" : "s")\(sets) in \(filesChecked) file\(filesChecked == 1 ? "" : "s"): \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")"
         if !isWholeRepository {
             line +=
                 "\nnote: rules that span workspaces (quotas, duplicate names, missing ConfigMaps) were skipped because only some files were checked; run kaitoc check with no paths to apply them"

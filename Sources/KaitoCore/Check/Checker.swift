@@ -35,8 +35,10 @@ public struct CheckReport: Sendable {
     public var sources: [String: SourceFile] = [:]
     /// The decoded inputs, per file in order.
     public var inputs: [InputObject] = []
-    /// The resolved facts of every workspace that could be validated.
+    /// The resolved facts of every workspace that could be validated, the Workspaces of InferenceSets included.
     public var plans: [WorkspacePlan] = []
+    /// The resolved InferenceSets.
+    public var inferenceSetPlans: [InferenceSetPlan] = []
     /// The catalog.
     public var catalog: Catalog?
     /// Workspace files read.
@@ -45,6 +47,8 @@ public struct CheckReport: Sendable {
     public var checkedFiles: [String] = []
     /// Workspaces found.
     public var workspacesChecked = 0
+    /// InferenceSets found.
+    public var inferenceSetsChecked = 0
     /// Whether the whole repository was checked.
     public var isWholeRepository = true
     /// The ConfigMaps of each target, by target name.
@@ -116,6 +120,7 @@ public enum Checker {
         // Read, parse and decode every file.
         var workspaces: [(Workspace, Target?)] = []
         var configMaps: [(ConfigMapObject, Target?)] = []
+        var inferenceSets: [(InferenceSet, Target?)] = []
         for file in files {
             guard let bytes = tree.read(file) else {
                 report.unreadable.append("cannot read \(file)")
@@ -152,11 +157,13 @@ public enum Checker {
                 switch object {
                 case .workspace(let w): workspaces.append((w, target))
                 case .configMap(let c): configMaps.append((c, target))
+                case .inferenceSet(let i): inferenceSets.append((i, target))
                 case .other: break
                 }
             }
         }
         report.workspacesChecked = workspaces.count
+        report.inferenceSetsChecked = inferenceSets.count
         for (configMap, target) in configMaps {
             guard let target else { continue }
             report.configMapsByTarget[target.name, default: []].append(configMap)
@@ -174,11 +181,23 @@ public enum Checker {
                 report.diagnostics += diagnostics
                 report.plans.append(plan)
             }
+            let setValidator = InferenceSetValidator(catalog: catalog, target: target, configMaps: index)
+            for (set, owner) in inferenceSets where owner?.name == target.name {
+                let (plan, diagnostics) = setValidator.validate(set)
+                report.diagnostics += diagnostics
+                guard let plan else { continue }
+                report.inferenceSetPlans.append(plan)
+                report.plans += plan.children
+            }
             if report.isWholeRepository {
                 let targetWorkspaces = workspaces.filter { $0.1?.name == target.name }.map(\.0)
                 report.diagnostics += CrossWorkspaceRules.duplicates(
                     workspaces: targetWorkspaces,
                     configMaps: configMaps.filter { $0.1?.name == target.name }.map(\.0),
+                    target: target
+                )
+                report.diagnostics += CrossWorkspaceRules.duplicates(
+                    inferenceSets: inferenceSets.filter { $0.1?.name == target.name }.map(\.0),
                     target: target
                 )
                 report.diagnostics += CrossWorkspaceRules.quotas(

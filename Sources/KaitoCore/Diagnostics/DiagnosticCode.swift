@@ -37,6 +37,16 @@ public enum DiagnosticCode {
     public static let tuningMethod = "KAITOC-TUNING-METHOD"
     /// A v1alpha1 workspace that the target's v1alpha1 webhook fails (legacy preset names at v0.12).
     public static let v1alpha1 = "KAITOC-V1ALPHA1"
+    /// An InferenceSet the target's Kaito cannot serve (no such kind or API version, controller gate off), or whose
+    /// replicas exceed its `nodeCountLimit`.
+    public static let inferenceSet = "KAITOC-INFERENCESET"
+    /// keda-kaito-scaler annotations that create no ScaledObject, or a ScaledObject the output cannot carry.
+    public static let autoscaling = "KAITOC-AUTOSCALING"
+    /// The Gateway API Inference Extension gate is on but kaitoc cannot render the objects of the target's release.
+    public static let gateway = "KAITOC-GATEWAY"
+    /// A BYO workspace whose GPU facts the target does not declare (`nodePools`), or whose estimate exceeds the
+    /// matching nodes.
+    public static let byo = "KAITOC-BYO"
     /// Rules spanning several workspaces were skipped because only some files were checked.
     public static let skipped = "KAITOC-SKIPPED"
     /// An unknown `kaito.sh/runtime` annotation (a warning), or vLLM asked for a model without vLLM parameters.

@@ -46,6 +46,18 @@ public enum InputDecoder {
             let workspace = WorkspaceDecoder(context: context, version: version).decode(root, index: index)
             return (workspace.map(InputObject.workspace), context.diagnostics)
         }
+        if kind == "InferenceSet", apiVersion.hasPrefix("kaito.sh/") {
+            guard let version = WorkspaceAPIVersion(rawValue: apiVersion) else {
+                context.error(
+                    DiagnosticCode.schema,
+                    "unsupported apiVersion \"\(apiVersion)\" for InferenceSet; expected kaito.sh/v1alpha1 or kaito.sh/v1beta1",
+                    at: apiVersionNode?.mark ?? root.mark
+                )
+                return (nil, context.diagnostics)
+            }
+            let set = InferenceSetDecoder(context: context, version: version).decode(root, index: index)
+            return (set.map(InputObject.inferenceSet), context.diagnostics)
+        }
         var reader = MappingReader(root, path: "", context: context)
         let metadata = reader?.value("metadata").flatMap { decodeMetadata($0, context: context, strict: false) }
         guard let metadata else {
@@ -157,7 +169,7 @@ struct WorkspaceDecoder {
         if version == .v1alpha1, resource.instanceType == nil {
             resource.instanceType = Self.v1alpha1DefaultInstanceType
         }
-        let inference = inferenceNode.flatMap(decodeInference)
+        let inference = inferenceNode.flatMap { decodeInference($0) }
         let tuning = tuningNode.flatMap(decodeTuning)
         let source = SourceInfo(file: context.file, documentIndex: index, mark: root.mark, fieldMarks: context.marks)
         return Workspace(
@@ -182,14 +194,7 @@ struct WorkspaceDecoder {
         }
         spec.preferredNodes = r.stringList("preferredNodes")
         if version == .v1beta1, let partition = r.value("partition") {
-            if var p = MappingReader(partition, path: "resource.partition", context: context) {
-                spec.partition = PartitionSpec(
-                    mode: p.string("mode"),
-                    profile: p.string("profile"),
-                    count: p.int("count")
-                )
-                p.finish()
-            }
+            spec.partition = decodePartition(partition, path: "resource.partition")
         }
         r.finish(
             extraHint: version == .v1alpha1 && node["partition"] != nil
@@ -198,7 +203,14 @@ struct WorkspaceDecoder {
         return spec
     }
 
-    private func decodeLabelSelector(_ node: Node, path: String) -> LabelSelector? {
+    func decodePartition(_ node: Node, path: String) -> PartitionSpec? {
+        guard var p = MappingReader(node, path: path, context: context) else { return nil }
+        let partition = PartitionSpec(mode: p.string("mode"), profile: p.string("profile"), count: p.int("count"))
+        p.finish()
+        return partition
+    }
+
+    func decodeLabelSelector(_ node: Node, path: String) -> LabelSelector? {
         guard var r = MappingReader(node, path: path, context: context) else { return nil }
         var selector = LabelSelector()
         for entry in r.stringMap("matchLabels") ?? [] { selector.matchLabels[entry.key] = entry.value }
@@ -255,13 +267,13 @@ struct WorkspaceDecoder {
         return source
     }
 
-    private func decodeInference(_ node: Node) -> InferenceSpec? {
-        guard var r = MappingReader(node, path: "inference", context: context) else { return nil }
+    func decodeInference(_ node: Node, path base: String = "inference") -> InferenceSpec? {
+        guard var r = MappingReader(node, path: base, context: context) else { return nil }
         var spec = InferenceSpec()
-        spec.preset = r.value("preset").flatMap { decodePreset($0, path: "inference.preset") }
+        spec.preset = r.value("preset").flatMap { decodePreset($0, path: "\(base).preset") }
         spec.template = r.value("template")
         if let template = spec.template, template.mapping == nil {
-            context.typeMismatch("inference.template", expected: "a pod template (a mapping)", found: template)
+            context.typeMismatch("\(base).template", expected: "a pod template (a mapping)", found: template)
             spec.template = nil
         }
         spec.config = r.string("config")
@@ -269,7 +281,7 @@ struct WorkspaceDecoder {
             if let items = adaptersNode.sequence {
                 var adapters: [AdapterSpec] = []
                 for (i, item) in items.enumerated() {
-                    let path = "inference.adapters[\(i)]"
+                    let path = "\(base).adapters[\(i)]"
                     context.record(path, item.mark)
                     guard var a = MappingReader(item, path: path, context: context) else { continue }
                     let adapter = AdapterSpec(
@@ -281,7 +293,7 @@ struct WorkspaceDecoder {
                 }
                 spec.adapters = adapters
             } else {
-                context.typeMismatch("inference.adapters", expected: "a list", found: adaptersNode)
+                context.typeMismatch("\(base).adapters", expected: "a list", found: adaptersNode)
             }
         }
         r.finish()

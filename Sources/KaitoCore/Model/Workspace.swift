@@ -220,6 +220,7 @@ public struct OtherObject: Sendable, Hashable {
 /// One object of the repository's inputs.
 public enum InputObject: Sendable, Hashable {
     case workspace(Workspace)
+    case inferenceSet(InferenceSet)
     case configMap(ConfigMapObject)
     case other(OtherObject)
 }

@@ -26,7 +26,8 @@ public struct RenderedObject: Sendable {
             "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "ServiceAccount", "Secret", "ConfigMap",
             "StorageClass", "PersistentVolume", "PersistentVolumeClaim", "CustomResourceDefinition", "ClusterRole",
             "ClusterRoleBinding", "Role", "RoleBinding", "NodePool", "NodeClaim", "Machine", "Workspace", "Service",
-            "DaemonSet", "Pod", "ReplicaSet", "Deployment", "StatefulSet", "Job", "CronJob",
+            "DaemonSet", "Pod", "ReplicaSet", "Deployment", "StatefulSet", "Job", "CronJob", "InferenceSet",
+            "OCIRepository", "HelmRelease", "ScaledObject",
         ]
         return order.firstIndex(of: kind) ?? order.count
     }

@@ -141,11 +141,22 @@ extension RenderContext {
         ])
     }
 
+    /// The MIG profile a partitioned workspace asks for (`resource.partition`, mode `mig`), or `nil`.
+    var migProfile: String? {
+        guard let p = ws.resource.partition, p.mode == "mig", let profile = p.profile, !profile.isEmpty else {
+            return nil
+        }
+        return profile
+    }
+
+    /// `nvidia.com/gpu`, or `nvidia.com/mig-<profile>` for a MIG partition (`MIGResourceName` in
+    /// `pkg/utils/mig/mig.go`, used by `preset_inferences.go`, v0.12), both as request and limit.
     var gpuResources: Node {
         let quantity = M.str(String(gpuCount))
+        let name = migProfile.map { "nvidia.com/mig-\($0)" } ?? "nvidia.com/gpu"
         return M.map([
-            ("requests", M.map([("nvidia.com/gpu", quantity)])),
-            ("limits", M.map([("nvidia.com/gpu", quantity)])),
+            ("requests", M.map([(name, quantity)])),
+            ("limits", M.map([(name, quantity)])),
         ])
     }
 

@@ -143,9 +143,15 @@ extension RenderContext {
         if target.cloudProvider == "azure" {
             requirements.append(requirement("karpenter.azure.com/placement-scope", "In", ["regional"]))
         }
+        // The Workspaces of an InferenceSet carry its name on the NodePool and its nodes, and their drift budget
+        // starts at "0" (`generateNodePool` in `pkg/nodeprovision/karpenter/nodepool.go`, v0.12).
+        let inferenceSetLabels =
+            createdBy.map {
+                [("karpenter.kaito.sh/inferenceset", $0), ("karpenter.kaito.sh/inferenceset-namespace", namespace)]
+            } ?? []
         let templateLabels =
             [("karpenter.kaito.sh/workspace-name", name), ("karpenter.kaito.sh/workspace-namespace", namespace)]
-            + sanitizedMatchLabels
+            + sanitizedMatchLabels + inferenceSetLabels
         let body = M.map([
             ("apiVersion", M.str("karpenter.sh/v1")),
             ("kind", M.str("NodePool")),
@@ -157,7 +163,7 @@ extension RenderContext {
                     labels: [
                         ("karpenter.kaito.sh/managed-by", "kaito"), ("karpenter.kaito.sh/workspace-name", name),
                         ("karpenter.kaito.sh/workspace-namespace", namespace),
-                    ]
+                    ] + inferenceSetLabels
                 )
             ),
             (
@@ -193,7 +199,12 @@ extension RenderContext {
                             ("consolidateAfter", M.str("0s")),
                             (
                                 "budgets",
-                                M.list([M.map([("nodes", M.str("1")), ("reasons", M.strings(["Drifted"]))])])
+                                M.list([
+                                    M.map([
+                                        ("nodes", M.str(createdBy == nil ? "1" : "0")),
+                                        ("reasons", M.strings(["Drifted"])),
+                                    ])
+                                ])
                             ),
                         ])
                     ),

@@ -7,7 +7,7 @@ extension RenderContext {
         let template = ws.inference?.template ?? M.map([])
         var metadataNode = template["metadata"] ?? M.map([])
         var labels = metadataNode["labels"] ?? M.map([])
-        labels = labels.setting("kaito.sh/workspace", M.str(name))
+        for (key, value) in workloadSelector { labels = labels.setting(key, M.str(value)) }
         metadataNode = metadataNode.setting("labels", labels)
         var spec = template["spec"] ?? M.map([])
         if let affinity = nodeAffinity(pins: true) {
@@ -27,7 +27,7 @@ extension RenderContext {
                     ("replicas", M.int(max(ws.resource.count ?? 1, 1))),
                     // Kaito's Go struct sends an empty serviceName for template workloads (docs/reference/kaito.md section 4.9).
                     ("serviceName", M.str("")),
-                    ("selector", M.map([("matchLabels", M.labels([("kaito.sh/workspace", name)]))])),
+                    ("selector", M.map([("matchLabels", M.labels(workloadSelector))])),
                     ("template", template.setting("metadata", metadataNode).setting("spec", spec)),
                 ])
             ),
@@ -48,80 +48,25 @@ extension RenderContext {
             ("count", M.int(ws.resource.count ?? 1)),
             ("instanceType", ws.resource.instanceType.map(M.str)),
         ]
-        if let selector = ws.resource.labelSelector {
-            var selectorPairs: [(String, Node?)] = []
-            if !selector.matchLabels.isEmpty {
-                selectorPairs.append(("matchLabels", M.labels(selector.matchLabels.map { ($0.key, $0.value) })))
-            }
-            if !selector.matchExpressions.isEmpty {
-                selectorPairs.append(
-                    (
-                        "matchExpressions",
-                        M.list(
-                            selector.matchExpressions.map {
-                                M.map([
-                                    ("key", M.str($0.key)), ("operator", M.str($0.operator)),
-                                    ("values", M.strings($0.values)),
-                                ])
-                            }
-                        )
-                    )
-                )
-            }
-            resource.append(("labelSelector", M.map(selectorPairs)))
-        }
+        if let selector = ws.resource.labelSelector { resource.append(("labelSelector", Self.selectorNode(selector))) }
         if let preferred = ws.resource.preferredNodes { resource.append(("preferredNodes", M.strings(preferred))) }
-        if let partition = ws.resource.partition {
-            resource.append(
-                (
-                    "partition",
-                    M.map([
-                        ("mode", partition.mode.map(M.str)), ("profile", partition.profile.map(M.str)),
-                        ("count", partition.count.map(M.int)),
-                    ])
-                )
-            )
-        }
+        if let partition = ws.resource.partition { resource.append(("partition", Self.partitionNode(partition))) }
         var top: [(String, Node?)] = [
             ("apiVersion", M.str(WorkspaceAPIVersion.v1beta1.rawValue)),
             ("kind", M.str("Workspace")),
             ("metadata", metadata(name: name, labels: labels, annotations: annotationPairs)),
             ("resource", M.map(resource)),
         ]
-        if let inference = ws.inference {
-            top.append(
-                (
-                    "inference",
-                    M.map([
-                        ("preset", inference.preset.map(presetNode)),
-                        ("template", inference.template),
-                        ("config", inference.config.map(M.str)),
-                        (
-                            "adapters",
-                            inference.adapters.map { list in
-                                M.list(
-                                    list.map { adapter in
-                                        M.map([
-                                            ("source", adapter.source.map(dataSourceNode)),
-                                            ("strength", adapter.strength.map(M.str)),
-                                        ])
-                                    }
-                                )
-                            }
-                        ),
-                    ])
-                )
-            )
-        }
+        if let inference = ws.inference { top.append(("inference", Self.inferenceNode(inference))) }
         if let tuning = ws.tuning {
             top.append(
                 (
                     "tuning",
                     M.map([
-                        ("preset", tuning.preset.map(presetNode)),
+                        ("preset", tuning.preset.map(Self.presetNode)),
                         ("method", tuning.method.map(M.str)),
                         ("config", tuning.config.map(M.str)),
-                        ("input", tuning.input.map(dataSourceNode)),
+                        ("input", tuning.input.map(Self.dataSourceNode)),
                         (
                             "output",
                             tuning.output.map { output in
@@ -141,7 +86,7 @@ extension RenderContext {
         return objects
     }
 
-    func presetNode(_ preset: PresetSpec) -> Node {
+    static func presetNode(_ preset: PresetSpec) -> Node {
         var options: [(String, Node?)] = []
         if let o = preset.presetOptions {
             options = [
@@ -157,7 +102,50 @@ extension RenderContext {
         ])
     }
 
-    func dataSourceNode(_ source: DataSource) -> Node {
+    /// `labelSelector` as written.
+    static func selectorNode(_ selector: LabelSelector) -> Node {
+        var pairs: [(String, Node?)] = []
+        if !selector.matchLabels.isEmpty {
+            pairs.append(("matchLabels", M.labels(selector.matchLabels.map { ($0.key, $0.value) })))
+        }
+        if !selector.matchExpressions.isEmpty {
+            let expressions = selector.matchExpressions.map {
+                M.map([("key", M.str($0.key)), ("operator", M.str($0.operator)), ("values", M.strings($0.values))])
+            }
+            pairs.append(("matchExpressions", M.list(expressions)))
+        }
+        return M.map(pairs)
+    }
+
+    /// `resource.partition` as written.
+    static func partitionNode(_ partition: PartitionSpec) -> Node {
+        M.map([
+            ("mode", partition.mode.map(M.str)), ("profile", partition.profile.map(M.str)),
+            ("count", partition.count.map(M.int)),
+        ])
+    }
+
+    /// `inference` with its defaults filled in.
+    static func inferenceNode(_ inference: InferenceSpec) -> Node {
+        let adapters = inference.adapters.map { list in
+            M.list(
+                list.map { adapter in
+                    M.map([
+                        ("source", adapter.source.map(Self.dataSourceNode)),
+                        ("strength", adapter.strength.map(M.str)),
+                    ])
+                }
+            )
+        }
+        return M.map([
+            ("preset", inference.preset.map(Self.presetNode)),
+            ("template", inference.template),
+            ("config", inference.config.map(M.str)),
+            ("adapters", adapters),
+        ])
+    }
+
+    static func dataSourceNode(_ source: DataSource) -> Node {
         M.map([
             ("name", source.name.map(M.str)),
             ("urls", source.urls.map(M.strings)),

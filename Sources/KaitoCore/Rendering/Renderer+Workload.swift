@@ -297,6 +297,16 @@ extension RenderContext {
             && annotations["kaito.sh/use-local-weights"] != "true"
     }
 
+    /// The preset pod's tolerations: a MIG partition also tolerates the taint `nvidia.com/mig-<profile>`
+    /// (`preset_inferences.go`, v0.12).
+    var presetTolerations: Node {
+        guard let profile = migProfile else { return tolerations }
+        let mig = M.map([
+            ("key", M.str("nvidia.com/mig-\(profile)")), ("operator", M.str("Exists")), ("effect", M.str("NoSchedule")),
+        ])
+        return M.list((tolerations.sequence ?? []) + [mig])
+    }
+
     func presetWorkload() -> RenderedObject {
         let preset = plan.preset
         let vllmEra = runtime == .vllm
@@ -426,7 +436,7 @@ extension RenderContext {
         )
         let podSpec = M.map([
             ("affinity", nodeAffinity(pins: shape.provisionerNodePins)),
-            ("tolerations", tolerations),
+            ("tolerations", presetTolerations),
             (
                 "imagePullSecrets",
                 adapterPullSecrets.isEmpty ? nil : M.list(adapterPullSecrets.map { M.labels([("name", $0)]) })
@@ -441,7 +451,7 @@ extension RenderContext {
     /// The StatefulSet (Kaito ≥ v0.8, distributed presets) or Deployment that runs a pod spec, one replica a node
     /// (4.3, 4.14).
     func workloadObject(podSpec: Node, volumeClaim: Node?) -> RenderedObject {
-        let selector = M.labels([("kaito.sh/workspace", name)])
+        let selector = M.labels(workloadSelector)
         let template = M.map([("metadata", M.map([("labels", selector)])), ("spec", podSpec)])
         let replicas = plan.nodeCount
         if usesStatefulSet {

@@ -73,6 +73,18 @@ struct RenderContext {
         ]
     }
 
+    /// The InferenceSet that generates the workspace (its `inferenceset.kaito.sh/created-by` label), or `nil`.
+    var createdBy: String? {
+        plan.inferenceSet == nil ? nil : ws.metadata.labels[InferenceSetValidator.createdByLabel]
+    }
+
+    /// The workload's selector and pod labels: `kaito.sh/workspace`, plus `inferenceset.kaito.sh/created-by` for the
+    /// Workspaces of an InferenceSet (`GenerateStatefulSetManifest` and `GenerateStatefulSetManifestFromTemplate` in
+    /// `pkg/workspace/manifests/manifests.go`, v0.12).
+    var workloadSelector: [(String, String)] {
+        [("kaito.sh/workspace", name)] + (createdBy.map { [(InferenceSetValidator.createdByLabel, $0)] } ?? [])
+    }
+
     /// `matchLabels` without Kaito's reserved keys, in source order, plus single-value `In` expressions.
     var sanitizedMatchLabels: [(String, String)] {
         var result: OrderedDictionary<String, String> = [:]

@@ -47,6 +47,30 @@ enum CrossWorkspaceRules {
         return diagnostics
     }
 
+    /// Two InferenceSets with the same namespace and name in one target (their Workspaces would be the same).
+    static func duplicates(inferenceSets: [InferenceSet], target: Target) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        var seen: [String: SourceInfo] = [:]
+        for set in inferenceSets {
+            let key = set.qualifiedName
+            guard let first = seen[key] else {
+                seen[key] = set.source
+                continue
+            }
+            let firstLocation = first.location("metadata.name")
+            diagnostics.append(
+                Diagnostic(
+                    .error,
+                    code: DiagnosticCode.duplicate,
+                    message: "InferenceSet \(key) is defined twice for target \(target.name)",
+                    location: set.source.location("metadata.name"),
+                    notes: ["first defined at \(firstLocation.file):\(firstLocation.line)"]
+                )
+            )
+        }
+        return diagnostics
+    }
+
     /// The nodes and GPUs that the target's workspaces request must fit its quotas.
     static func quotas(plans: [WorkspacePlan], target: Target) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []

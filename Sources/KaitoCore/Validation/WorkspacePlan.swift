@@ -23,4 +23,6 @@ public struct WorkspacePlan: Sendable {
     public var nodeCount: Int
     /// The context length the estimator used (`vllm.max-model-len` or 2048).
     public var contextLength: Int
+    /// The InferenceSet (`namespace/name`) that generates the workspace, or `nil` for a workspace of the repository.
+    public var inferenceSet: String? = nil
 }

@@ -341,7 +341,7 @@ struct Run {
                 at: "resource.partition"
             )
         }
-        let sku = resolveInstanceType()
+        var sku = resolveInstanceType()
         plan.instanceType = sku
         validatePartition(preset: preset)
         guard let preset else { return }
@@ -349,6 +349,20 @@ struct Run {
         let runtime = runtime()
         plan.runtime = runtime
         let count = ws.resource.count ?? 1
+        // BYO nodes: the GPU facts and the number of machines come from the nodes the selector matches.
+        var machines = count
+        var byoFacts = false
+        if runtime != .kaitoServe, !target.nodeAutoProvisioning, target.shape.readsBYONodeGPULabels {
+            switch ws.resource.partition.map({ resolvePartitionGPUs($0) }) ?? resolveBYONodes() {
+            case .unknown: break
+            case .failed: return
+            case .found(let nodeSKU, let nodes):
+                sku = nodeSKU
+                plan.instanceType = nodeSKU
+                machines = nodes
+                byoFacts = true
+            }
+        }
         if runtime == .kaitoServe {
             plan.nodeCount = count
             validateKaitoServe(preset: preset, sku: sku)
@@ -367,14 +381,16 @@ struct Run {
         plan.nodeCount = count
         if isClassic {
             validateClassicCapacity(preset: preset, sku: sku, count: count, gpuRequirement: preset.gpuCountRequirement)
-        } else if !target.nodeAutoProvisioning || runtime != .vllm {
-            // R9/R10: only when NAP is off or the runtime is not vLLM (docs/reference/kaito.md section 1.6).
+        } else if ws.resource.partition == nil, !target.nodeAutoProvisioning || runtime != .vllm {
+            // R9/R10: only when NAP is off or the runtime is not vLLM (docs/reference/kaito.md section 1.6); with BYO
+            // nodes the machines are the matching nodes and the instance type printed is the (empty) field.
             if let size = preset.modelFileSize {
-                let total = Quantity(gibibytes: sku.gpuMemory.gibibytes * Double(count))
+                let total = Quantity(gibibytes: sku.gpuMemory.gibibytes * Double(machines))
+                let skuName = byoFacts ? ws.resource.instanceType ?? "" : sku.name
                 if total.value < size.value {
                     kaito(
                         "R9",
-                        "invalid value: Insufficient total GPU memory: Instance type \(sku.name) has a total of \(total.text), but preset \(requestedName(preset)) requires at least \(size.text): resource.instanceType",
+                        "invalid value: Insufficient total GPU memory: Instance type \(skuName) has a total of \(total.text), but preset \(requestedName(preset)) requires at least \(size.text): resource.instanceType",
                         at: "resource.instanceType",
                         severity: bypassResourceChecks ? .warning : .error,
                         notes: bypassResourceChecks ? ["kaito.sh/bypass-resource-checks turns this into a warning"] : []
@@ -390,8 +406,21 @@ struct Run {
             }
         }
         if runtime == .vllm { validateInferenceConfig(inference, preset: preset) }
-        if runtime == .vllm, target.nodeAutoProvisioning, isHead {
+        // A MIG slice too small for the weights is rule R14's; the estimate would only repeat it.
+        let sliceTooSmall = diagnostics.contains { $0.code == "KAITO-R14" }
+        if runtime == .vllm, target.nodeAutoProvisioning || byoFacts, isHead, !sliceTooSmall {
             estimateNodes(preset: preset, sku: sku)
+            if byoFacts, ws.resource.partition == nil, plan.nodeCount > machines {
+                report(
+                    .warning,
+                    DiagnosticCode.byo,
+                    "preset \(preset.name) needs \(plan.nodeCount) nodes of \(sku.gpuCount) × \(sku.gpuModel) (estimate), but the node pools matching resource.labelSelector have \(machines)",
+                    at: "resource.labelSelector",
+                    notes: [
+                        "the StatefulSet's pods beyond \(machines) stay Pending until more nodes with these labels join"
+                    ]
+                )
+            }
         }
         checkBFloat16(preset: preset, sku: sku, runtime: runtime)
     }
