@@ -84,6 +84,8 @@ public enum DiagnosticRules {
         ("R3", "The label selector's matchLabels holds only keys that Kaito reserves."),
         ("R4", "GPU partitioning is asked for on a target that provisions nodes (it needs BYO nodes)."),
         ("R5", "The instance type is not in the target cloud's GPU SKU table."),
+        ("R6", "BYO nodes: no node the target declares matches the workspace's label selector."),
+        ("R8", "BYO nodes: the matching nodes differ in GPU product, count or memory."),
         ("R9", "The instance type's total GPU memory is smaller than the model's weights."),
         ("R10", "Multi-node inference is asked for on the Hugging Face transformers runtime."),
         ("R11", "A MIG partition is asked for while the enableMIG feature gate is off."),
@@ -130,6 +132,10 @@ public enum DiagnosticRules {
         ("T15", "A tuning output image has no imagePushSecret."),
         ("T16", "The tuning output is not exactly one of image or volume."),
         ("T17", "The tuning preset is missing or not one Kaito knows."),
+        ("IS1", "An InferenceSet's name is not a DNS-1123 label."),
+        ("IS2", "An InferenceSet asks for a negative number of replicas."),
+        ("IS3", "An InferenceSet sets an instance type under BYO nodes, or lacks one under a node provisioner."),
+        ("IS4", "An InferenceSet's maintenance window lacks a schedule, or its cron schedule or duration is invalid."),
     ]
 
     /// The webhook rules of older releases (docs/reference/kaito.md section 1.7).
@@ -193,6 +199,28 @@ public enum DiagnosticRules {
                 + "parameters for."
         ),
         rule(DiagnosticCode.image, "An adapter image that is not a valid image reference."),
+        rule(
+            DiagnosticCode.inferenceSet,
+            "An InferenceSet the target's Kaito cannot serve (no such kind or API version, controller gate off), or "
+                + "whose replicas exceed its nodeCountLimit."
+        ),
+        rule(
+            DiagnosticCode.autoscaling,
+            "keda-kaito-scaler annotations that create no ScaledObject, or one the output cannot carry.",
+            .warning
+        ),
+        rule(
+            DiagnosticCode.gateway,
+            "The Gateway API Inference Extension gate is on, but kaitoc cannot render the objects of the target's "
+                + "release.",
+            .warning
+        ),
+        rule(
+            DiagnosticCode.byo,
+            "A BYO workspace whose GPU facts the target does not declare (nodePools), or whose estimate exceeds the "
+                + "matching nodes.",
+            .warning
+        ),
     ]
 
     private static func rule(_ id: String, _ summary: String, _ level: Severity = .error) -> DiagnosticRule {

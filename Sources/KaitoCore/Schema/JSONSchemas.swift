@@ -473,6 +473,21 @@ public enum JSONSchemas {
                 "maxGPUs": integer(minimum: 0),
             ]
         )
+        let nodePool = object(
+            [
+                "name": string(),
+                "labels": stringMap("The labels of the pool's nodes (a workspace's matchLabels select pools)."),
+                "nodes": integer(minimum: 1),
+                "gpu": object(
+                    [
+                        "product": string("nvidia.com/gpu.product"), "count": integer(minimum: 1),
+                        "memoryMiB": integer(minimum: 1), "computeCapability": string(), "mig": boolean(),
+                    ],
+                    required: ["product", "count", "memoryMiB"]
+                ),
+            ],
+            required: ["gpu"]
+        )
         let target = object(
             [
                 "name": string("The target; workspaces/<name>/ belongs to it."),
@@ -491,6 +506,9 @@ public enum JSONSchemas {
                 "defaultNodeImageFamily": string(enum: ["ubuntu", "azurelinux"]),
                 "outputMode": string(enum: OutputMode.allCases.map(\.rawValue)),
                 "quotas": array(quota),
+                "nodePools": array(nodePool),
+                "kedaKaitoScaler": string(enum: [KedaKaitoScaler.version, KedaKaitoScaler.V06.version]),
+                "kedaNamespace": string("The namespace KEDA and keda-kaito-scaler run in (--working-namespace)."),
             ],
             required: ["name"]
         )
