@@ -184,3 +184,35 @@ struct ParallelBuildTests {
         #expect(trees[8] == trees[1])
     }
 }
+
+/// Hostile numbers in a workspace are diagnostics, never a crash (the largest `resource.count` multiplied into GPU
+/// memory on a classic target used to trap while formatting the quantity).
+struct HostileNumberTests {
+    @Test func hugeCountIsChecked() throws {
+        let workspace = """
+            apiVersion: kaito.sh/v1beta1
+            kind: Workspace
+            metadata:
+              name: huge
+            resource:
+              instanceType: Standard_NC24ads_A100_v4
+              count: 9223372036854775807
+              labelSelector:
+                matchLabels:
+                  apps: huge
+            inference:
+              preset:
+                name: phi-3-mini-4k-instruct
+            """
+        for target in ["classic", "head"] {
+            let root = try TestSupport.makeRepository(files: ["workspaces/\(target)/huge.yaml": workspace])
+            defer { try? FileManager.default.removeItem(at: root) }
+            let report = Checker.check(
+                CheckOptions(repositoryRoot: root.path, presetsDirectory: TestSupport.testPresets.path)
+            )
+            #expect(report.workspacesChecked == 1, "\(target)")
+        }
+        #expect(Quantity(gibibytes: 8e18).text == "8e+18Gi")
+        #expect(Quantity(gibibytes: 80).text == "80Gi")
+    }
+}

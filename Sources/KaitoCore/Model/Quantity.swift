@@ -68,7 +68,8 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// Formats whole or fractional GiB without trailing zeros (`16Gi`, `7.5Gi`).
     static func formatGi(_ gib: Double) -> String {
-        if gib == gib.rounded() { return "\(Int(gib))Gi" }
+        // Whole values print as integers while they are exact in an Int (a hostile `count` multiplies past it).
+        if gib == gib.rounded(), abs(gib) < 9e15 { return "\(Int(gib))Gi" }
         return "\(gib)Gi"
     }
 
