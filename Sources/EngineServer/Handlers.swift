@@ -44,19 +44,7 @@ extension KaitoServeRoutes {
 
     /// OpenAI `POST /v1/chat/completions` and `POST /v1/completions`, streaming as server-sent events.
     static func openAI(_ body: CompletionRequest, _ queue: GenerationQueue, chat: Bool) async throws -> Response {
-        if let model = body.model, model != queue.bundle.name {
-            throw Rejection(
-                .notFound,
-                OpenAIErrorBody(
-                    error: .init(
-                        message: "The model `\(model)` does not exist.",
-                        type: "NotFoundError",
-                        param: "model",
-                        code: .number(404)
-                    )
-                )
-            )
-        }
+        let strengths = try adapterStrengths(queue.bundle, model: body.model, lora: body.lora)
         let prompt: String
         if chat {
             guard let messages = body.messages else { throw Rejection(invalid: .required, at: [.key("messages")]) }
@@ -79,7 +67,7 @@ extension KaitoServeRoutes {
         let stream = body.stream ?? false
         let id = (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let created = Int(Date().timeIntervalSince1970)
-        let model = queue.bundle.name
+        let model = body.model ?? queue.bundle.name
         let object = chat ? "chat.completion" : "text_completion"
         let choice: @Sendable (String?, FinishReason?, Bool) -> CompletionBody.Choice = { text, finish, delta in
             CompletionBody.Choice(
@@ -95,7 +83,8 @@ extension KaitoServeRoutes {
                 addSpecialTokens: !chat,
                 maxNewTokens: maxTokens,
                 sampling: sampling,
-                stop: stop
+                stop: stop,
+                strengths: strengths
             )
             return json(
                 CompletionBody(
@@ -126,6 +115,7 @@ extension KaitoServeRoutes {
                     maxNewTokens: maxTokens,
                     sampling: frozenSampling,
                     stop: frozenStop,
+                    strengths: strengths,
                     admission: admission
                 ) { piece in
                     continuation.yield(piece)
@@ -151,6 +141,69 @@ extension KaitoServeRoutes {
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: body
         )
+    }
+}
+
+extension KaitoServeRoutes {
+    /// The adapter strengths a request asks for (docs/kaito-serve.md, "Adapters per request"); `nil`: the defaults.
+    ///
+    /// `model` names the base model (or is absent): every adapter at its default strength, Kaito's contract (the
+    /// strength from the environment variable named after the adapter). `model` names an adapter: that adapter alone
+    /// at its default strength, as vLLM serves an adapter by name. `lora` (llama.cpp's per-request form) sets the
+    /// strengths itself: every adapter listed gets its scale, every other 0.
+    ///
+    /// - Throws: ``Rejection``: 404 for an unknown model, 400 for an unknown adapter id or a scale that is not finite.
+    static func adapterStrengths(_ bundle: ModelBundle, model: String?, lora: [LoRAScale]?) throws -> [Float]? {
+        let adapters = bundle.model.adapters
+        var strengths: [Float]?
+        if let model, model != bundle.name {
+            guard let index = adapters.firstIndex(where: { $0.name == model }) else {
+                throw Rejection(
+                    .notFound,
+                    OpenAIErrorBody(
+                        error: .init(
+                            message: "The model `\(model)` does not exist.",
+                            type: "NotFoundError",
+                            param: "model",
+                            code: .number(404)
+                        )
+                    )
+                )
+            }
+            var selected = [Float](repeating: 0, count: adapters.count)
+            selected[index] = adapters[index].strength
+            strengths = selected
+        }
+        guard let lora else { return strengths }
+        func bad(_ message: String) -> Rejection {
+            Rejection(
+                .badRequest,
+                OpenAIErrorBody(
+                    error: .init(message: message, type: "BadRequestError", param: "lora", code: .number(400))
+                )
+            )
+        }
+        var listed = [Float](repeating: 0, count: adapters.count)
+        for entry in lora {
+            let index: Int
+            switch entry.id {
+            case .index(let i):
+                guard adapters.indices.contains(i) else {
+                    throw bad(
+                        "Invalid adapter id \(i): the server has \(adapters.count) adapters (0..<\(adapters.count))."
+                    )
+                }
+                index = i
+            case .name(let name):
+                guard let i = adapters.firstIndex(where: { $0.name == name }) else {
+                    throw bad("Invalid adapter id \"\(name)\": no adapter of that name.")
+                }
+                index = i
+            }
+            guard entry.scale.isFinite else { throw bad("The scale of adapter \(index) must be a finite number.") }
+            listed[index] = Float(entry.scale)
+        }
+        return listed
     }
 }
 

@@ -331,6 +331,43 @@ struct StopSequences: Decodable, Sendable {
     }
 }
 
+/// One entry of llama.cpp's per-request `lora` list: `{"id": 0, "scale": 0.5}`; `id` is the adapter's index in
+/// `/v1/models`' adapter order (llama.cpp's `/lora-adapters` index) or, ours, its name.
+struct LoRAScale: Decodable, Sendable, Hashable {
+    enum Identifier: Sendable, Hashable {
+        case index(Int)
+        case name(String)
+    }
+
+    var id: Identifier
+    var scale: Double
+
+    enum CodingKeys: String, CodingKey {
+        case id, scale
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let index = try? c.decode(Int.self, forKey: .id) {
+            id = .index(index)
+        } else if let name = try? c.decode(String.self, forKey: .id) {
+            id = .name(name)
+        } else {
+            let path = (decoder.codingPath + [CodingKeys.id]).map { key in
+                key.intValue.map(RequestBodyError.PathComponent.index) ?? .key(key.stringValue)
+            }
+            throw RequestBodyError(.invalid(expected: c.contains(.id) ? .integer : .required), at: path)
+        }
+        guard let scale = try c.field(Double.self, .scale, expected: .number) else {
+            let path = (decoder.codingPath + [CodingKeys.scale]).map { key in
+                key.intValue.map(RequestBodyError.PathComponent.index) ?? .key(key.stringValue)
+            }
+            throw RequestBodyError(.invalid(expected: .required), at: path)
+        }
+        self.scale = scale
+    }
+}
+
 /// The body of Kaito's `/chat` (the transformers runtime up to v0.8).
 struct KaitoChatRequest: Decodable, Sendable, KeepsKeyOrder {
     /// Kaito's `generate_kwargs`, with the runtime's defaults applied by the handler.
@@ -410,8 +447,11 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
     var seed: Int?
     var stop: [String]
     var stream: Bool?
+    /// llama.cpp's per-request adapter strengths.
+    var lora: [LoRAScale]?
 
     enum CodingKeys: String, CodingKey {
+        case lora
         case model
         case messages
         case prompt
@@ -447,6 +487,7 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
         seed = try c.field(Int.self, .seed, expected: .integer)
         stop = try c.field(StopSequences.self, .stop, expected: .stringOrList)?.sequences ?? []
         stream = try c.field(Bool.self, .stream, expected: .boolean)
+        lora = try c.field([LoRAScale].self, .lora, expected: .list)
     }
 
     var hasOrderedValues: Bool { messages != nil }

@@ -113,10 +113,12 @@ struct ModelList: Encodable, Sendable {
         var object = "model"
         var created = 0
         var ownedBy = "kaito"
+        var root: String
+        var parent: String?
         var maxModelLength: Int
 
         enum CodingKeys: String, CodingKey {
-            case id, object, created
+            case id, object, created, root, parent
             case ownedBy = "owned_by"
             case maxModelLength = "max_model_len"
         }

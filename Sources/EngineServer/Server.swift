@@ -50,8 +50,16 @@ public enum KaitoServeRoutes {
         }
         router.get("v1/models") { _, _ in
             guard let queue = state.queue else { return detail("Model not initialized", status: .serviceUnavailable) }
+            // vLLM's listing: the base model, then each adapter with the base as its parent.
+            let base = queue.bundle.name
+            let length = queue.bundle.model.contextLength
             return json(
-                ModelList(data: [.init(id: queue.bundle.name, maxModelLength: queue.bundle.model.contextLength)])
+                ModelList(
+                    data: [.init(id: base, root: base, maxModelLength: length)]
+                        + queue.bundle.model.adapters.map {
+                            .init(id: $0.name, root: $0.name, parent: base, maxModelLength: length)
+                        }
+                )
             )
         }
         router.post("chat") { request, _ in

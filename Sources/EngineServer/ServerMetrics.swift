@@ -7,8 +7,9 @@ public import Prometheus
 ///
 /// Every series carries vLLM's `model_name` label.
 ///
-/// kaito-serve runs one sequence at a time and never preempts, so `vllm:num_requests_running` is 0 or 1 and
-/// `vllm:kv_cache_usage_perc` is the running sequence's length over the served context.
+/// `vllm:num_requests_running` counts the sequences in the engine loop's batch, `vllm:num_requests_waiting` the
+/// requests admitted to the waiting room and not yet running (for a free sequence or KV budget), and
+/// `vllm:kv_cache_usage_perc` the positions the running sequences hold over the KV budget (`--kv-cache-tokens`).
 public final class ServerMetrics: Sendable {
     /// The registry the metrics live in.
     public let registry = PrometheusCollectorRegistry()

@@ -242,7 +242,12 @@ struct ServerTests {
 
     @Test func cancellingARequestStopsItsGeneration() async throws {
         // A client that goes away cancels its handler task; generation stops at the next token and counts as abort.
-        let queue = GenerationQueue(bundle: try ModelBundle(folder: Self.folder.path, name: "tiny-chat"), capacity: 4)
+        // One sequence at a time, so that the second request waits.
+        let queue = try GenerationQueue(
+            bundle: try ModelBundle(folder: Self.folder.path, name: "tiny-chat"),
+            capacity: 4,
+            limits: SchedulerLimits(maxSequences: 1)
+        )
         let produced = Counter()
         let task = Task {
             try await queue.generate(prompt: "Hello", maxNewTokens: 200, sampling: .greedy) { _ in
