@@ -347,7 +347,8 @@ final class EngineLoop: @unchecked Sendable {
                     text: job.text,
                     promptTokens: job.prompt.count,
                     completionTokens: job.generated.count,
-                    finish: finish
+                    finish: finish,
+                    tokens: job.generated
                 )
             )
         )

@@ -18,6 +18,8 @@ public final class GenerationQueue: Sendable {
         public var completionTokens: Int
         /// Why it stopped.
         public var finish: FinishReason
+        /// The generated token ids.
+        public var tokens: [Int] = []
     }
 
     /// The queue is full.
@@ -161,9 +163,30 @@ public final class GenerationQueue: Sendable {
         onText: @escaping @Sendable (String) -> Bool = { _ in true }
     ) async throws -> Output {
         let admission = try admission ?? admit()
+        return try await generate(
+            ids: bundle.tokenizer.encode(prompt, addSpecialTokens: addSpecialTokens),
+            maxNewTokens: maxNewTokens,
+            sampling: sampling,
+            stop: stop,
+            strengths: strengths,
+            admission: admission,
+            onText: onText
+        )
+    }
+
+    /// ``generate(prompt:addSpecialTokens:maxNewTokens:sampling:stop:strengths:admission:onText:)`` from token ids.
+    func generate(
+        ids: [Int],
+        maxNewTokens: Int,
+        sampling: SamplingParameters,
+        stop: [String] = [],
+        strengths: [Float]? = nil,
+        admission: Admission? = nil,
+        onText: @escaping @Sendable (String) -> Bool = { _ in true }
+    ) async throws -> Output {
+        let admission = try admission ?? admit()
         guard admission.take() else { preconditionFailure("an admission serves one generation") }
         let arrival = admission.arrival
-        let ids = bundle.tokenizer.encode(prompt, addSpecialTokens: addSpecialTokens)
         let context = bundle.model.contextLength
         if let strengths { precondition(strengths.count == bundle.model.adapters.count, "one strength per adapter") }
         guard !ids.isEmpty, ids.count <= context else {
