@@ -155,7 +155,7 @@ struct ServeBench: ParsableCommand {
     }
 
     /// Aggregate decode tokens/s of `count` sequences decoding together through ``BatchRunner`` (each prefilled with
-    /// the prompt first, then `decode` steps of one token each, greedy).
+    /// the prompt first, then three rounds of `decode` steps of one token each, greedy; the best round).
     func batchedDecodeRate(_ model: CausalLM, count: Int, tokens: [Int]) -> Double {
         let runner = BatchRunner(model: model, maxTokens: max(count, 64), maxSequences: count)
         var caches = (0..<count).map { _ in runner.makeCache() }
@@ -180,14 +180,20 @@ struct ServeBench: ParsableCommand {
             var sampler = Sampler(.greedy)
             next.append(sampler.next(row, seen: []))
         }
-        let start = Date()
-        for _ in 0..<decode {
-            let rows = runner.step(next.map { BatchRunner.Work(tokens: [$0]) }, caches: &caches)
-            for i in 0..<count {
-                var sampler = Sampler(.greedy)
-                next[i] = sampler.next(rows[i] ?? [], seen: [])
+        // The best of three rounds of `decode` steps: the machine may be shared, and the best round is the one least
+        // disturbed.
+        var best = 0.0
+        for _ in 0..<3 {
+            let start = Date()
+            for _ in 0..<decode {
+                let rows = runner.step(next.map { BatchRunner.Work(tokens: [$0]) }, caches: &caches)
+                for i in 0..<count {
+                    var sampler = Sampler(.greedy)
+                    next[i] = sampler.next(rows[i] ?? [], seen: [])
+                }
             }
+            best = max(best, Double(count * decode) / Date().timeIntervalSince(start))
         }
-        return Double(count * decode) / Date().timeIntervalSince(start)
+        return best
     }
 }
