@@ -124,6 +124,8 @@ final class EngineLoop: @unchecked Sendable {
     private var waiting: [SequenceJob] = []
     private var running: [SequenceJob] = []
     private var reserved = 0
+    /// The adapter sets last published in `vllm:lora_requests_info`.
+    private var publishedAdapters: (running: [String], waiting: [String]) = ([], [])
 
     init(
         bundle: ModelBundle,
@@ -183,8 +185,29 @@ final class EngineLoop: @unchecked Sendable {
             }
             dropCancelledWaiting()
             admit()
+            publishAdapters()
             step()
+            publishAdapters()
         }
+    }
+
+    /// The adapters a request applies: those at a strength other than 0.
+    private func adapterNames(_ job: SequenceJob) -> [String] {
+        let adapters = bundle.model.adapters
+        let strengths = job.strengths ?? adapters.map(\.strength)
+        return zip(adapters, strengths).filter { $0.1 != 0 }.map(\.0.name)
+    }
+
+    /// Publishes the adapters of running and waiting requests when they changed.
+    private func publishAdapters() {
+        guard !bundle.model.adapters.isEmpty else { return }
+        let order = bundle.model.adapters.map(\.name)
+        let running = Set(running.flatMap(adapterNames))
+        let waiting = Set(waiting.flatMap(adapterNames))
+        let now = (order.filter(running.contains), order.filter(waiting.contains))
+        guard now != publishedAdapters else { return }
+        publishedAdapters = now
+        metrics.adapters(loaded: order.count, running: now.0, waiting: now.1)
     }
 
     /// Requests cancelled before they ran end with `CancellationError`, counted as aborted.

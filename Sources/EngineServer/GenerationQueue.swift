@@ -73,7 +73,7 @@ public final class GenerationQueue: Sendable {
             metrics.running.set(Double(state.running))
             metrics.waiting.set(Double(state.waiting))
         }
-        metrics.adapters(bundle.adapters.map(\.name))
+        metrics.adapters(loaded: bundle.model.adapters.count, running: [], waiting: [])
         engine.start()
     }
 

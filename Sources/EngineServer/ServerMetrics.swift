@@ -158,10 +158,14 @@ public final class ServerMetrics: Sendable {
         )
     }
 
-    /// Publishes the adapters served (`vllm:lora_requests_info`, a gauge set to the current time whose labels carry
-    /// the information, as vLLM does).
-    public func adapters(_ names: [String]) {
-        let joined = names.joined(separator: ",")
+    /// Publishes the adapters in use (`vllm:lora_requests_info`, a gauge set to the current time whose labels carry
+    /// the information, as vLLM does: a new series each time the sets change, the newest the largest value).
+    ///
+    /// - Parameters:
+    ///   - loaded: How many adapters are loaded (`max_lora`).
+    ///   - running: The adapters applied by running requests.
+    ///   - waiting: The adapters waiting requests ask for.
+    func adapters(loaded: Int, running: [String], waiting: [String]) {
         registry.makeGauge(
             descriptor: MetricNameDescriptor(
                 metricName: "vllm:lora_requests_info",
@@ -169,7 +173,8 @@ public final class ServerMetrics: Sendable {
                 helpText: "Running stats on lora requests."
             ),
             labels: [
-                ("max_lora", String(names.count)), ("running_lora_adapters", joined), ("waiting_lora_adapters", joined),
+                ("max_lora", String(loaded)), ("running_lora_adapters", running.joined(separator: ",")),
+                ("waiting_lora_adapters", waiting.joined(separator: ",")),
             ]
         ).set(Date().timeIntervalSince1970)
     }

@@ -191,6 +191,28 @@ struct BatchingServerTests {
         )
     }
 
+    @Test func loraRequestsInfoNamesTheAdaptersInUse() async throws {
+        // vLLM's info gauge (what the gateway's endpoint picker reads for adapter affinity): a new series, set to the
+        // current time, whenever the adapters of running or waiting requests change; the newest is the largest.
+        let queue = try GenerationQueue(bundle: try Self.bundle(), capacity: 4, limits: SchedulerLimits())
+        _ = try await queue.generate(prompt: "Hello", maxNewTokens: 3, sampling: .greedy, strengths: [0, 0.8])
+        _ = try await queue.generate(prompt: "Hello", maxNewTokens: 3, sampling: .greedy, strengths: [1, 0])
+        let series = queue.metrics.render().split(separator: "\n").filter { $0.hasPrefix("vllm:lora_requests_info{") }
+        func line(_ running: String) -> Substring? {
+            series.first {
+                $0.hasPrefix(
+                    #"vllm:lora_requests_info{max_lora="2",running_lora_adapters="\#(running)",waiting_lora_adapters="""#
+                )
+            }
+        }
+        #expect(line("tone-adapter") != nil, "\(series)")
+        #expect(line("style-adapter") != nil, "\(series)")
+        let newest = series.max {
+            Double($0.split(separator: " ").last ?? "") ?? 0 < Double($1.split(separator: " ").last ?? "") ?? 0
+        }
+        #expect(newest == line(""), "idle again: no adapter running")
+    }
+
     @Test func limitsThatCannotServeTheModelAreRefused() throws {
         let bundle = try Self.bundle(maxModelLength: 64)
         #expect(throws: EngineError.self) {
