@@ -65,6 +65,7 @@ extension KaitoServeRoutes {
         if let seed = body.seed { sampling.seed = UInt64(truncatingIfNeeded: seed) }
         let stop = body.stop
         let stream = body.stream ?? false
+        let includeUsage = body.includeUsage
         let id = (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let created = Int(Date().timeIntervalSince1970)
         let model = body.model ?? queue.bundle.name
@@ -128,6 +129,20 @@ extension KaitoServeRoutes {
                 }
                 let output = try await generation.value
                 try await writer.write(event(choice(nil, output.finish, true)))
+                if includeUsage {
+                    // OpenAI's `stream_options.include_usage`: one more chunk, no choices, the usage.
+                    let usage = CompletionBody(
+                        id: id,
+                        object: chunkObject,
+                        created: created,
+                        model: model,
+                        choices: [],
+                        usage: .init(promptTokens: output.promptTokens, completionTokens: output.completionTokens)
+                    )
+                    try await writer.write(
+                        ByteBuffer(string: "data: " + String(decoding: encodeJSON(usage), as: UTF8.self) + "\n\n")
+                    )
+                }
                 try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
             } catch {
                 // The client went away: stop generating.
@@ -145,6 +160,45 @@ extension KaitoServeRoutes {
 }
 
 extension KaitoServeRoutes {
+    /// vLLM's `POST /tokenize`: the token ids of a prompt (with the tokenizer's special tokens unless
+    /// `add_special_tokens` is false) or of chat messages rendered by the chat template (without, unless true).
+    static func tokenize(_ body: TokenizeRequest, _ queue: GenerationQueue) throws -> Response {
+        _ = try adapterStrengths(queue.bundle, model: body.model, lora: nil)
+        let text: String
+        let special: Bool
+        if let messages = body.messages {
+            text = try queue.bundle.prompt(messages: messages.map(\.value))
+            special = body.addSpecialTokens ?? false
+        } else if let prompt = body.prompt {
+            text = prompt
+            special = body.addSpecialTokens ?? true
+        } else {
+            throw Rejection(invalid: .required, at: [.key("prompt")])
+        }
+        let tokens = queue.bundle.tokenizer.encode(text, addSpecialTokens: special)
+        return json(TokenizeBody(count: tokens.count, maxModelLength: queue.bundle.model.contextLength, tokens: tokens))
+    }
+
+    /// vLLM's `POST /detokenize`: the text of token ids (special tokens included, as vLLM).
+    static func detokenize(_ body: DetokenizeRequest, _ queue: GenerationQueue) throws -> Response {
+        _ = try adapterStrengths(queue.bundle, model: body.model, lora: nil)
+        let size = queue.bundle.tokenizer.vocabularySize
+        if let bad = body.tokens.first(where: { !(0..<size).contains($0) }) {
+            throw Rejection(
+                .badRequest,
+                OpenAIErrorBody(
+                    error: .init(
+                        message: "Token id \(bad) is out of vocabulary (0..<\(size)).",
+                        type: "BadRequestError",
+                        param: "tokens",
+                        code: .number(400)
+                    )
+                )
+            )
+        }
+        return json(DetokenizeBody(prompt: queue.bundle.tokenizer.decode(body.tokens)))
+    }
+
     /// The adapter strengths a request asks for (docs/kaito-serve.md, "Adapters per request"); `nil`: the defaults.
     ///
     /// `model` names the base model (or is absent): every adapter at its default strength, Kaito's contract (the

@@ -331,6 +331,51 @@ struct StopSequences: Decodable, Sendable {
     }
 }
 
+/// The body of vLLM's `POST /tokenize`: a `prompt`, or chat `messages` rendered by the chat template.
+struct TokenizeRequest: Decodable, Sendable, KeepsKeyOrder {
+    var model: String?
+    var prompt: String?
+    var messages: [ChatMessage]?
+    /// Default: `true` for a prompt, `false` for messages (the template writes them), as vLLM.
+    var addSpecialTokens: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case model, prompt, messages
+        case addSpecialTokens = "add_special_tokens"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.field(String.self, .model, expected: .string)
+        prompt = try c.field(String.self, .prompt, expected: .string)
+        messages = try c.field([ChatMessage].self, .messages, expected: .list)
+        addSpecialTokens = try c.field(Bool.self, .addSpecialTokens, expected: .boolean)
+    }
+
+    var hasOrderedValues: Bool { messages != nil }
+
+    mutating func restoreKeyOrder(from body: TemplateValue) { messages?.restoreKeyOrder(from: body) }
+}
+
+/// The body of vLLM's `POST /detokenize`.
+struct DetokenizeRequest: Decodable, Sendable {
+    var model: String?
+    var tokens: [Int]
+
+    enum CodingKeys: String, CodingKey {
+        case model, tokens
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.field(String.self, .model, expected: .string)
+        guard let tokens = try c.field([Int].self, .tokens, expected: .list) else {
+            throw RequestBodyError(.invalid(expected: .required), at: [.key(CodingKeys.tokens.rawValue)])
+        }
+        self.tokens = tokens
+    }
+}
+
 /// One entry of llama.cpp's per-request `lora` list: `{"id": 0, "scale": 0.5}`; `id` is the adapter's index in
 /// `/v1/models`' adapter order (llama.cpp's `/lora-adapters` index) or, ours, its name.
 struct LoRAScale: Decodable, Sendable, Hashable {
@@ -449,9 +494,26 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
     var stream: Bool?
     /// llama.cpp's per-request adapter strengths.
     var lora: [LoRAScale]?
+    /// OpenAI's `stream_options.include_usage`: a last chunk with the usage.
+    var includeUsage: Bool
+
+    /// OpenAI's `stream_options`.
+    struct StreamOptions: Decodable, Sendable {
+        var includeUsage: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case includeUsage = "include_usage"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            includeUsage = try c.field(Bool.self, .includeUsage, expected: .boolean)
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case lora
+        case streamOptions = "stream_options"
         case model
         case messages
         case prompt
@@ -488,6 +550,8 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
         stop = try c.field(StopSequences.self, .stop, expected: .stringOrList)?.sequences ?? []
         stream = try c.field(Bool.self, .stream, expected: .boolean)
         lora = try c.field([LoRAScale].self, .lora, expected: .list)
+        includeUsage =
+            try c.field(StreamOptions.self, .streamOptions, expected: .dictionary)?.includeUsage ?? false
     }
 
     var hasOrderedValues: Bool { messages != nil }
@@ -513,6 +577,10 @@ extension KaitoServeRoutes {
             _ = try RequestDecoding.decode(KaitoChatRequest.self, from: bytes, maxDepth: limits.maxJSONDepth)
         case "/v1/chat/completions", "/v1/completions":
             _ = try RequestDecoding.decode(CompletionRequest.self, from: bytes, maxDepth: limits.maxJSONDepth)
+        case "/tokenize":
+            _ = try RequestDecoding.decode(TokenizeRequest.self, from: bytes, maxDepth: limits.maxJSONDepth)
+        case "/detokenize":
+            _ = try RequestDecoding.decode(DetokenizeRequest.self, from: bytes, maxDepth: limits.maxJSONDepth)
         default:
             throw RequestBodyError(.invalid(expected: .required))
         }

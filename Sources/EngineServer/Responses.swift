@@ -128,6 +128,23 @@ struct ModelList: Encodable, Sendable {
     var data: [Model]
 }
 
+/// vLLM's answer to `POST /tokenize`.
+struct TokenizeBody: Encodable, Sendable {
+    var count: Int
+    var maxModelLength: Int
+    var tokens: [Int]
+
+    enum CodingKeys: String, CodingKey {
+        case count, tokens
+        case maxModelLength = "max_model_len"
+    }
+}
+
+/// vLLM's answer to `POST /detokenize`.
+struct DetokenizeBody: Encodable, Sendable {
+    var prompt: String
+}
+
 /// An OpenAI completion, chat completion or streamed chunk of either.
 struct CompletionBody: Encodable, Sendable {
     /// The text of a choice: a chat message (`message`, or `delta` when streaming) or a completion's `text`.

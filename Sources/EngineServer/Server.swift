@@ -72,6 +72,16 @@ public enum KaitoServeRoutes {
                 try await openAI(body, queue, chat: true)
             }
         }
+        router.post("tokenize") { request, _ in
+            try await handle(request, state: state, limits: limits) { (body: TokenizeRequest, queue) in
+                try tokenize(body, queue)
+            }
+        }
+        router.post("detokenize") { request, _ in
+            try await handle(request, state: state, limits: limits) { (body: DetokenizeRequest, queue) in
+                try detokenize(body, queue)
+            }
+        }
         router.post("v1/completions") { request, _ in
             try await handle(request, state: state, limits: limits) { (body: CompletionRequest, queue) in
                 try await openAI(body, queue, chat: false)

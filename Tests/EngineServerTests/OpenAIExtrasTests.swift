@@ -1,0 +1,106 @@
+import EngineServer
+import EngineText
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import InferenceEngine
+import Testing
+
+/// What an OpenAI-compatible server is also expected to answer (issue 11, item 6): `stream_options.include_usage`,
+/// and vLLM's `/tokenize` and `/detokenize`.
+struct OpenAIExtrasTests {
+    func app() throws -> some ApplicationProtocol {
+        let state = ModelState()
+        state.ready(
+            GenerationQueue(bundle: try ModelBundle(folder: ServerTests.folder.path, name: "tiny-chat"), capacity: 4)
+        )
+        return Application(router: KaitoServeRoutes.makeRouter(state: state))
+    }
+
+    func object(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
+    }
+
+    @Test func streamOptionsIncludeUsageAddsALastChunkWithTheUsage() async throws {
+        try await app().test(.router) { client in
+            let request = #"{"prompt":"Kaito runs","max_tokens":6,"temperature":0"#
+            let whole = try await client.execute(
+                uri: "/v1/completions",
+                method: .post,
+                body: ByteBuffer(string: request + "}")
+            ) { try object($0.body)["usage"] as? [String: Int] }
+            let streamed = try await client.execute(
+                uri: "/v1/completions",
+                method: .post,
+                body: ByteBuffer(string: request + #","stream":true,"stream_options":{"include_usage":true}}"#)
+            ) { String(buffer: $0.body) }
+            let events = streamed.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+            #expect(events.last == "data: [DONE]")
+            let last = try #require(events.dropLast().last)
+            let chunk = try #require(
+                try JSONSerialization.jsonObject(with: Data(last.dropFirst("data: ".count).utf8)) as? [String: Any]
+            )
+            #expect((chunk["choices"] as? [Any])?.isEmpty == true)
+            #expect(chunk["usage"] as? [String: Int] == whole)
+            // Without the option, no usage chunk.
+            let plain = try await client.execute(
+                uri: "/v1/completions",
+                method: .post,
+                body: ByteBuffer(string: request + #","stream":true}"#)
+            ) { String(buffer: $0.body) }
+            #expect(!plain.contains(#""usage""#))
+        }
+    }
+
+    @Test func tokenizeAndDetokenizeAsVLLM() async throws {
+        let bundle = try ModelBundle(folder: ServerTests.folder.path, name: "tiny-chat")
+        let ids = bundle.tokenizer.encode("Hello there")
+        let rendered = try bundle.prompt(messages: [
+            .dict([.init("role", .string("user")), .init("content", .string("Hello"))])
+        ])
+        try await app().test(.router) { client in
+            try await client.execute(
+                uri: "/tokenize",
+                method: .post,
+                body: ByteBuffer(string: #"{"model":"tiny-chat","prompt":"Hello there"}"#)
+            ) { response in
+                let body = try object(response.body)
+                let length = bundle.model.contextLength
+                #expect(body["tokens"] as? [Int] == ids)
+                #expect(body["count"] as? Int == ids.count)
+                #expect(body["max_model_len"] as? Int == length)
+            }
+            try await client.execute(
+                uri: "/tokenize",
+                method: .post,
+                body: ByteBuffer(string: #"{"messages":[{"role":"user","content":"Hello"}]}"#)
+            ) { response in
+                let tokens = try object(response.body)["tokens"] as? [Int]
+                #expect(tokens == bundle.tokenizer.encode(rendered, addSpecialTokens: false))
+            }
+            let plain = bundle.tokenizer.encode("Hello there", addSpecialTokens: false)
+            try await client.execute(
+                uri: "/detokenize",
+                method: .post,
+                body: ByteBuffer(string: #"{"tokens":\#(plain)}"#)
+            ) { response in
+                let prompt = try object(response.body)["prompt"] as? String
+                #expect(prompt == "Hello there")
+            }
+            try await client.execute(
+                uri: "/detokenize",
+                method: .post,
+                body: ByteBuffer(string: #"{"tokens":[1,99999]}"#)
+            ) { response in
+                #expect(response.status == .badRequest)
+            }
+            try await client.execute(uri: "/detokenize", method: .post, body: ByteBuffer(string: "{}")) { response in
+                #expect(response.status == .unprocessableContent)
+            }
+            try await client.execute(uri: "/tokenize", method: .post, body: ByteBuffer(string: #"{"model":"x"}"#)) {
+                response in
+                #expect(response.status == .notFound)
+            }
+        }
+    }
+}
