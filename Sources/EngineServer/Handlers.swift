@@ -76,59 +76,100 @@ extension KaitoServeRoutes {
                 finishReason: finish.map { $0 == .length ? "length" : "stop" }
             )
         }
-        let frozenSampling = sampling
+        // `n` choices are `n` sequences batched together; choice 0 samples with the request's seed (so it is the
+        // answer of `n = 1`), choice i with that seed plus i.
+        let n = body.n ?? 1
+        let samplings = (0..<n).map { i in
+            var choiceSampling = sampling
+            if i > 0 { choiceSampling.seed = (sampling.seed ?? Sampler.defaultSeed) &+ UInt64(i) }
+            return choiceSampling
+        }
         let frozenStop = stop
         if !stream {
-            let output = try await queue.generate(
-                prompt: prompt,
-                addSpecialTokens: !chat,
-                maxNewTokens: maxTokens,
-                sampling: sampling,
-                stop: stop,
-                strengths: strengths
-            )
+            let admissions = try (0..<n).map { _ in try queue.admit() }
+            let outputs = try await withThrowingTaskGroup(of: (Int, GenerationQueue.Output).self) { group in
+                for i in 0..<n {
+                    group.addTask {
+                        let output = try await queue.generate(
+                            prompt: prompt,
+                            addSpecialTokens: !chat,
+                            maxNewTokens: maxTokens,
+                            sampling: samplings[i],
+                            stop: frozenStop,
+                            strengths: strengths,
+                            admission: admissions[i]
+                        )
+                        return (i, output)
+                    }
+                }
+                var outputs: [GenerationQueue.Output?] = Array(repeating: nil, count: n)
+                for try await (i, output) in group { outputs[i] = output }
+                return outputs.compactMap { $0 }
+            }
             return json(
                 CompletionBody(
                     id: id,
                     object: object,
                     created: created,
                     model: model,
-                    choices: [choice(output.text, output.finish, false)],
-                    usage: .init(promptTokens: output.promptTokens, completionTokens: output.completionTokens)
+                    choices: outputs.enumerated().map { i, output in
+                        var c = choice(output.text, output.finish, false)
+                        c.index = i
+                        return c
+                    },
+                    usage: .init(
+                        promptTokens: outputs.first?.promptTokens ?? 0,
+                        completionTokens: outputs.reduce(0) { $0 + $1.completionTokens }
+                    )
                 )
             )
         }
-        // The place in the queue is taken now, so that a full queue answers 429 rather than a 200 stream cut short.
-        let admission = try queue.admit()
-        let (pieces, continuation) = AsyncStream<String>.makeStream()
+        // The places in the queue are taken now, so that a full queue answers 429 rather than a 200 stream cut short.
+        let admissions = try (0..<n).map { _ in try queue.admit() }
+        let (events, continuation) = AsyncStream<StreamEvent>.makeStream()
         let cancelled = CancelFlag()
         let chunkObject = chat ? "chat.completion.chunk" : "text_completion"
-        let event: @Sendable (CompletionBody.Choice) -> ByteBuffer = { choice in
+        let event: @Sendable (Int, CompletionBody.Choice) -> ByteBuffer = { index, choice in
+            var choice = choice
+            choice.index = index
             let chunk = CompletionBody(id: id, object: chunkObject, created: created, model: model, choices: [choice])
             return ByteBuffer(string: "data: " + String(decoding: encodeJSON(chunk), as: UTF8.self) + "\n\n")
         }
         let body = ResponseBody { writer in
             let generation = Task {
                 defer { continuation.finish() }
-                return try await queue.generate(
-                    prompt: prompt,
-                    addSpecialTokens: !chat,
-                    maxNewTokens: maxTokens,
-                    sampling: frozenSampling,
-                    stop: frozenStop,
-                    strengths: strengths,
-                    admission: admission
-                ) { piece in
-                    continuation.yield(piece)
-                    return !cancelled.isSet
+                return try await withThrowingTaskGroup(of: (Int, GenerationQueue.Output).self) { group in
+                    for i in 0..<n {
+                        group.addTask {
+                            let output = try await queue.generate(
+                                prompt: prompt,
+                                addSpecialTokens: !chat,
+                                maxNewTokens: maxTokens,
+                                sampling: samplings[i],
+                                stop: frozenStop,
+                                strengths: strengths,
+                                admission: admissions[i]
+                            ) { piece in
+                                continuation.yield(.piece(i, piece))
+                                return !cancelled.isSet
+                            }
+                            continuation.yield(.finish(i, output.finish))
+                            return (i, output)
+                        }
+                    }
+                    var outputs: [GenerationQueue.Output] = []
+                    for try await (_, output) in group { outputs.append(output) }
+                    return outputs
                 }
             }
             do {
-                for await piece in pieces {
-                    try await writer.write(event(choice(piece, nil, true)))
+                for await item in events {
+                    switch item {
+                    case .piece(let i, let piece): try await writer.write(event(i, choice(piece, nil, true)))
+                    case .finish(let i, let finish): try await writer.write(event(i, choice(nil, finish, true)))
+                    }
                 }
-                let output = try await generation.value
-                try await writer.write(event(choice(nil, output.finish, true)))
+                let outputs = try await generation.value
                 if includeUsage {
                     // OpenAI's `stream_options.include_usage`: one more chunk, no choices, the usage.
                     let usage = CompletionBody(
@@ -137,7 +178,10 @@ extension KaitoServeRoutes {
                         created: created,
                         model: model,
                         choices: [],
-                        usage: .init(promptTokens: output.promptTokens, completionTokens: output.completionTokens)
+                        usage: .init(
+                            promptTokens: outputs.first?.promptTokens ?? 0,
+                            completionTokens: outputs.reduce(0) { $0 + $1.completionTokens }
+                        )
                     )
                     try await writer.write(
                         ByteBuffer(string: "data: " + String(decoding: encodeJSON(usage), as: UTF8.self) + "\n\n")
@@ -156,6 +200,12 @@ extension KaitoServeRoutes {
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: body
         )
+    }
+
+    /// What the generations of a streamed answer send to its writer.
+    enum StreamEvent: Sendable {
+        case piece(Int, String)
+        case finish(Int, FinishReason)
     }
 }
 

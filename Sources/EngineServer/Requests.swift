@@ -494,6 +494,8 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
     var stream: Bool?
     /// llama.cpp's per-request adapter strengths.
     var lora: [LoRAScale]?
+    /// Choices to generate (default 1).
+    var n: Int?
     /// OpenAI's `stream_options.include_usage`: a last chunk with the usage.
     var includeUsage: Bool
 
@@ -512,7 +514,7 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
     }
 
     enum CodingKeys: String, CodingKey {
-        case lora
+        case lora, n
         case streamOptions = "stream_options"
         case model
         case messages
@@ -550,6 +552,8 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
         stop = try c.field(StopSequences.self, .stop, expected: .stringOrList)?.sequences ?? []
         stream = try c.field(Bool.self, .stream, expected: .boolean)
         lora = try c.field([LoRAScale].self, .lora, expected: .list)
+        n = try c.field(Int.self, .n, expected: .integer)
+        if let n, n < 1 { throw RequestBodyError(.invalid(expected: .greaterThanOrEqual(1)), at: [.key("n")]) }
         includeUsage =
             try c.field(StreamOptions.self, .streamOptions, expected: .dictionary)?.includeUsage ?? false
     }

@@ -52,6 +52,58 @@ struct OpenAIExtrasTests {
         }
     }
 
+    @Test func nChoicesAreSequencesBatchedTogether() async throws {
+        try await app().test(.router) { client in
+            let request = #"{"prompt":"Kaito runs","max_tokens":8,"temperature":1.5,"seed":7"#
+            func texts(_ body: [String: Any]) -> [String] {
+                ((body["choices"] as? [[String: Any]]) ?? []).compactMap { $0["text"] as? String }
+            }
+            let one = try await client.execute(
+                uri: "/v1/completions",
+                method: .post,
+                body: ByteBuffer(string: request + "}")
+            ) { try object($0.body) }
+            let three = try await client.execute(
+                uri: "/v1/completions",
+                method: .post,
+                body: ByteBuffer(string: request + #","n":3}"#)
+            ) { try object($0.body) }
+            let choices = try #require(three["choices"] as? [[String: Any]])
+            #expect(choices.map { $0["index"] as? Int } == [0, 1, 2])
+            #expect(texts(three).first == texts(one).first, "choice 0 samples with the request's seed")
+            #expect(Set(texts(three)).count > 1, "the other choices sample with their own seeds")
+            let usage = try #require(three["usage"] as? [String: Int])
+            #expect(usage["prompt_tokens"] == (one["usage"] as? [String: Int])?["prompt_tokens"])
+            // Streamed: each choice's pieces under its index, one finish chunk per choice, the same texts.
+            let streamed = try await client.execute(
+                uri: "/v1/completions",
+                method: .post,
+                body: ByteBuffer(string: request + #","n":3,"stream":true}"#)
+            ) { String(buffer: $0.body) }
+            var pieces = ["", "", ""]
+            var finishes = 0
+            for event in streamed.components(separatedBy: "\n\n") where event.hasPrefix("data: {") {
+                let chunk = try #require(
+                    try JSONSerialization.jsonObject(with: Data(event.dropFirst("data: ".count).utf8))
+                        as? [String: Any]
+                )
+                for choice in (chunk["choices"] as? [[String: Any]]) ?? [] {
+                    let index = try #require(choice["index"] as? Int)
+                    pieces[index] += choice["text"] as? String ?? ""
+                    if choice["finish_reason"] as? String != nil { finishes += 1 }
+                }
+            }
+            #expect(pieces == texts(three))
+            #expect(finishes == 3)
+            let (status, _) = try await client.execute(
+                uri: "/v1/completions",
+                method: .post,
+                body: ByteBuffer(string: #"{"prompt":"x","n":0}"#)
+            ) { ($0.status, 0) }
+            #expect(status == .unprocessableContent)
+        }
+    }
+
     @Test func tokenizeAndDetokenizeAsVLLM() async throws {
         let bundle = try ModelBundle(folder: ServerTests.folder.path, name: "tiny-chat")
         let ids = bundle.tokenizer.encode("Hello there")
