@@ -191,6 +191,45 @@ struct BatchingServerTests {
         )
     }
 
+    @Test func aLongPromptIsPrefilledInChunksWhileOthersKeepDecoding() async throws {
+        // 8 tokens a step: while the long prompt is prefilled (7 tokens a step beside one decoding token), the running
+        // request keeps producing tokens instead of waiting for the whole prompt.
+        let bundle = try Self.bundle()
+        let queue = try GenerationQueue(
+            bundle: bundle,
+            capacity: 4,
+            limits: SchedulerLimits(maxSequences: 2, maxBatchedTokens: 8, cacheTokens: 512)
+        )
+        let long = String(repeating: "A long prompt that is prefilled in several chunks. ", count: 5)
+        let longTokens = bundle.tokenizer.encode(long).count
+        #expect(longTokens > 40)
+        // Tokens generated so far, all requests together (pieces of text can be empty for partial characters).
+        @Sendable func generated() -> Int {
+            let line = queue.metrics.render().split(separator: "\n").first {
+                $0.hasPrefix("vllm:generation_tokens_total{")
+            }
+            return Int(line?.split(separator: " ").last ?? "") ?? 0
+        }
+        let atSubmission = Peak()
+        let atFirstPiece = Peak()
+        let running = Task {
+            try await queue.generate(prompt: "Hello", maxNewTokens: 200, sampling: .greedy) { _ in true }
+        }
+        while generated() < 2 { try await Task.sleep(for: .milliseconds(1)) }
+        atSubmission.see(generated())
+        let answer = try await queue.generate(prompt: long, maxNewTokens: 4, sampling: .greedy) { _ in
+            if atFirstPiece.value == 0 { atFirstPiece.see(generated()) }
+            return true
+        }
+        running.cancel()
+        let first = try await running.value
+        #expect(first.finish == .cancelled, "still decoding when the long prompt's answer came")
+        #expect(answer.completionTokens > 0)
+        // At least one decoding step per prefill chunk but the last (the last one's logits give the first token).
+        let chunks = (longTokens + 6) / 7
+        #expect(atFirstPiece.value - atSubmission.value >= chunks - 1, "decoded while the long prompt was prefilled")
+    }
+
     @Test func loraRequestsInfoNamesTheAdaptersInUse() async throws {
         // vLLM's info gauge (what the gateway's endpoint picker reads for adapter affinity): a new series, set to the
         // current time, whenever the adapters of running or waiting requests change; the newest is the largest.
