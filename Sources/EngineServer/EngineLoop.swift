@@ -54,6 +54,11 @@ final class SequenceJob: @unchecked Sendable {
     let arrival: ContinuousClock.Instant
     let cancelled: CancelFlag
     let onText: (String) -> Bool
+    /// Log-probabilities asked for: `nil` none, else the chosen token's and this many alternatives'.
+    let logprobs: Int?
+    /// Called with each generated token's log-probabilities, before its text.
+    let onLogprob: ((TokenLogprob) -> Void)?
+    var tokenLogprobs: [TokenLogprob] = []
     let done: (Result<GenerationQueue.Output, any Error>) -> Void
     /// Positions reserved in the KV budget: the most this sequence can hold.
     let reservation: Int
@@ -82,6 +87,8 @@ final class SequenceJob: @unchecked Sendable {
         arrival: ContinuousClock.Instant,
         cancelled: CancelFlag,
         onText: @escaping (String) -> Bool,
+        logprobs: Int? = nil,
+        onLogprob: ((TokenLogprob) -> Void)? = nil,
         done: @escaping (Result<GenerationQueue.Output, any Error>) -> Void
     ) {
         self.prompt = prompt
@@ -91,6 +98,8 @@ final class SequenceJob: @unchecked Sendable {
         self.arrival = arrival
         self.cancelled = cancelled
         self.onText = onText
+        self.logprobs = logprobs
+        self.onLogprob = onLogprob
         self.done = done
         reservation = prompt.count + budget
         sampler = Sampler(sampling)
@@ -295,6 +304,11 @@ final class EngineLoop: @unchecked Sendable {
             return
         }
         job.generated.append(token)
+        if let alternatives = job.logprobs {
+            let entry = TokenLogprob(logits: logits, token: token, alternatives: alternatives)
+            job.tokenLogprobs.append(entry)
+            job.onLogprob?(entry)
+        }
         let now = ContinuousClock.now
         if job.generated.count == 1 {
             metrics.timeToFirstToken.record(now - job.arrival)
@@ -371,9 +385,40 @@ final class EngineLoop: @unchecked Sendable {
                     promptTokens: job.prompt.count,
                     completionTokens: job.generated.count,
                     finish: finish,
-                    tokens: job.generated
+                    tokens: job.generated,
+                    logprobs: job.logprobs == nil ? nil : job.tokenLogprobs
                 )
             )
         )
+    }
+}
+
+/// A generated token's log-probability and the most likely alternatives', from the model's distribution (the
+/// log-softmax of its logits, before temperature, penalties and truncation: vLLM's default `raw_logprobs` mode).
+public struct TokenLogprob: Sendable {
+    /// The token.
+    public var token: Int
+    /// Its log-probability (at least -9999, vLLM's floor for a probability that underflows).
+    public var logprob: Double
+    /// The most likely tokens and theirs, most likely first (ties: lower id first).
+    public var top: [(token: Int, logprob: Double)]
+
+    init(logits: [Float], token: Int, alternatives: Int) {
+        var maximum = -Double.infinity
+        for value in logits { maximum = max(maximum, Double(value)) }
+        var sum = 0.0
+        for value in logits { sum += exp(Double(value) - maximum) }
+        let normalizer = maximum + log(sum)
+        func score(_ id: Int) -> Double { max(-9999, Double(logits[id]) - normalizer) }
+        self.token = token
+        logprob = score(token)
+        var best: [Int] = []
+        if alternatives > 0 {
+            best = Array(
+                logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
+                    .prefix(alternatives)
+            )
+        }
+        top = best.map { ($0, score($0)) }
     }
 }

@@ -20,6 +20,8 @@ public final class GenerationQueue: Sendable {
         public var finish: FinishReason
         /// The generated token ids.
         public var tokens: [Int] = []
+        /// Each generated token's log-probabilities, when asked for.
+        public var logprobs: [TokenLogprob]? = nil
     }
 
     /// The queue is full.
@@ -147,8 +149,10 @@ public final class GenerationQueue: Sendable {
     ///   - sampling: The sampling parameters.
     ///   - stop: Stop sequences; the text ends before the first one.
     ///   - strengths: The strength of each of the bundle's adapters for this request; `nil`: their defaults.
+    ///   - logprobs: Whether to report each token's log-probability (`nil`: no), with this many alternatives.
     ///   - admission: A place taken with ``admit()``; without one, the call takes its own.
     ///   - onText: Called with each final piece of text; return `false` to stop.
+    ///   - onLogprob: Called with each token's log-probabilities (when asked for), before its text.
     /// - Returns: The generated text, token counts and finish reason.
     /// - Throws: ``Full`` when the queue is full; ``EngineError`` when the prompt is empty or does not fit;
     ///   `CancellationError` when cancelled before it started.
@@ -159,8 +163,10 @@ public final class GenerationQueue: Sendable {
         sampling: SamplingParameters,
         stop: [String] = [],
         strengths: [Float]? = nil,
+        logprobs: Int? = nil,
         admission: Admission? = nil,
-        onText: @escaping @Sendable (String) -> Bool = { _ in true }
+        onText: @escaping @Sendable (String) -> Bool = { _ in true },
+        onLogprob: (@Sendable (TokenLogprob) -> Void)? = nil
     ) async throws -> Output {
         let admission = try admission ?? admit()
         return try await generate(
@@ -169,8 +175,10 @@ public final class GenerationQueue: Sendable {
             sampling: sampling,
             stop: stop,
             strengths: strengths,
+            logprobs: logprobs,
             admission: admission,
-            onText: onText
+            onText: onText,
+            onLogprob: onLogprob
         )
     }
 
@@ -181,8 +189,10 @@ public final class GenerationQueue: Sendable {
         sampling: SamplingParameters,
         stop: [String] = [],
         strengths: [Float]? = nil,
+        logprobs: Int? = nil,
         admission: Admission? = nil,
-        onText: @escaping @Sendable (String) -> Bool = { _ in true }
+        onText: @escaping @Sendable (String) -> Bool = { _ in true },
+        onLogprob: (@Sendable (TokenLogprob) -> Void)? = nil
     ) async throws -> Output {
         let admission = try admission ?? admit()
         guard admission.take() else { preconditionFailure("an admission serves one generation") }
@@ -220,6 +230,8 @@ public final class GenerationQueue: Sendable {
                         arrival: arrival,
                         cancelled: cancelled,
                         onText: onText,
+                        logprobs: logprobs,
+                        onLogprob: onLogprob,
                         done: { continuation.resume(with: $0) }
                     )
                 )

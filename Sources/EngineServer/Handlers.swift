@@ -85,6 +85,8 @@ extension KaitoServeRoutes {
             return choiceSampling
         }
         let frozenStop = stop
+        let logprobs = body.logprobs
+        let tokenizer = queue.bundle.tokenizer
         if !stream {
             let admissions = try (0..<n).map { _ in try queue.admit() }
             let outputs = try await withThrowingTaskGroup(of: (Int, GenerationQueue.Output).self) { group in
@@ -97,6 +99,7 @@ extension KaitoServeRoutes {
                             sampling: samplings[i],
                             stop: frozenStop,
                             strengths: strengths,
+                            logprobs: logprobs,
                             admission: admissions[i]
                         )
                         return (i, output)
@@ -115,6 +118,9 @@ extension KaitoServeRoutes {
                     choices: outputs.enumerated().map { i, output in
                         var c = choice(output.text, output.finish, false)
                         c.index = i
+                        if let entries = output.logprobs {
+                            c.logprobs = choiceLogprobs(entries, chat: chat, tokenizer: tokenizer, offset: 0).body
+                        }
                         return c
                     },
                     usage: .init(
@@ -148,11 +154,14 @@ extension KaitoServeRoutes {
                                 sampling: samplings[i],
                                 stop: frozenStop,
                                 strengths: strengths,
-                                admission: admissions[i]
-                            ) { piece in
-                                continuation.yield(.piece(i, piece))
-                                return !cancelled.isSet
-                            }
+                                logprobs: logprobs,
+                                admission: admissions[i],
+                                onText: { piece in
+                                    continuation.yield(.piece(i, piece))
+                                    return !cancelled.isSet
+                                },
+                                onLogprob: { continuation.yield(.logprob(i, $0)) }
+                            )
                             continuation.yield(.finish(i, output.finish))
                             return (i, output)
                         }
@@ -163,10 +172,29 @@ extension KaitoServeRoutes {
                 }
             }
             do {
+                // Each chunk carries the log-probabilities of the tokens since the previous one of its choice.
+                var pending: [[TokenLogprob]] = Array(repeating: [], count: n)
+                var offsets = Array(repeating: 0, count: n)
+                func attach(_ i: Int, _ c: CompletionBody.Choice) -> CompletionBody.Choice {
+                    guard logprobs != nil, !pending[i].isEmpty else { return c }
+                    var c = c
+                    let (body, offset) = choiceLogprobs(
+                        pending[i],
+                        chat: chat,
+                        tokenizer: tokenizer,
+                        offset: offsets[i]
+                    )
+                    c.logprobs = body
+                    offsets[i] = offset
+                    pending[i] = []
+                    return c
+                }
                 for await item in events {
                     switch item {
-                    case .piece(let i, let piece): try await writer.write(event(i, choice(piece, nil, true)))
-                    case .finish(let i, let finish): try await writer.write(event(i, choice(nil, finish, true)))
+                    case .logprob(let i, let entry): pending[i].append(entry)
+                    case .piece(let i, let piece): try await writer.write(event(i, attach(i, choice(piece, nil, true))))
+                    case .finish(let i, let finish):
+                        try await writer.write(event(i, attach(i, choice(nil, finish, true))))
                     }
                 }
                 let outputs = try await generation.value
@@ -205,7 +233,56 @@ extension KaitoServeRoutes {
     /// What the generations of a streamed answer send to its writer.
     enum StreamEvent: Sendable {
         case piece(Int, String)
+        case logprob(Int, TokenLogprob)
         case finish(Int, FinishReason)
+    }
+
+    /// A choice's `logprobs` for `entries` (each token's text is its own decoding), and the completion text offset
+    /// after them (completions count offsets in the choice's text from `offset`).
+    static func choiceLogprobs(
+        _ entries: [TokenLogprob],
+        chat: Bool,
+        tokenizer: Tokenizer,
+        offset: Int
+    ) -> (body: CompletionBody.Logprobs, offset: Int) {
+        func text(_ id: Int) -> String { tokenizer.decode([id]) }
+        if chat {
+            return (
+                .chat(
+                    entries.map { entry in
+                        let token = text(entry.token)
+                        return .init(
+                            token: token,
+                            logprob: entry.logprob,
+                            bytes: Array(token.utf8),
+                            topLogprobs: entry.top.map {
+                                let alternative = text($0.token)
+                                return .init(token: alternative, logprob: $0.logprob, bytes: Array(alternative.utf8))
+                            }
+                        )
+                    }
+                ),
+                offset
+            )
+        }
+        var offsets: [Int] = []
+        var at = offset
+        for entry in entries {
+            offsets.append(at)
+            at += text(entry.token).unicodeScalars.count
+        }
+        let top = entries.map { entry in
+            Dictionary(entry.top.map { (text($0.token), $0.logprob) }, uniquingKeysWith: { first, _ in first })
+        }
+        return (
+            .completion(
+                tokens: entries.map { text($0.token) },
+                logprobs: entries.map(\.logprob),
+                top: top,
+                offsets: offsets
+            ),
+            at
+        )
     }
 }
 

@@ -30,6 +30,7 @@ public struct RequestBodyError: Error, Sendable, Hashable {
         case nonEmptyList
         case greaterThan(Int)
         case greaterThanOrEqual(Int)
+        case lessThanOrEqual(Int)
 
         /// pydantic's message: "Input should be …".
         public var message: String {
@@ -45,6 +46,7 @@ public struct RequestBodyError: Error, Sendable, Hashable {
             case .nonEmptyList: "List should have at least 1 item after validation, not 0"
             case .greaterThan(let bound): "Input should be greater than \(bound)"
             case .greaterThanOrEqual(let bound): "Input should be greater than or equal to \(bound)"
+            case .lessThanOrEqual(let bound): "Input should be less than or equal to \(bound)"
             }
         }
 
@@ -62,6 +64,7 @@ public struct RequestBodyError: Error, Sendable, Hashable {
             case .nonEmptyList: "too_short"
             case .greaterThan: "greater_than"
             case .greaterThanOrEqual: "greater_than_equal"
+            case .lessThanOrEqual: "less_than_equal"
             }
         }
     }
@@ -496,6 +499,8 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
     var lora: [LoRAScale]?
     /// Choices to generate (default 1).
     var n: Int?
+    /// Chat: `logprobs: true` with `top_logprobs` alternatives; completions: `logprobs: <alternatives>`.
+    var logprobs: Int?
     /// OpenAI's `stream_options.include_usage`: a last chunk with the usage.
     var includeUsage: Bool
 
@@ -514,7 +519,8 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
     }
 
     enum CodingKeys: String, CodingKey {
-        case lora, n
+        case lora, n, logprobs
+        case topLogprobs = "top_logprobs"
         case streamOptions = "stream_options"
         case model
         case messages
@@ -553,6 +559,20 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
         stream = try c.field(Bool.self, .stream, expected: .boolean)
         lora = try c.field([LoRAScale].self, .lora, expected: .list)
         n = try c.field(Int.self, .n, expected: .integer)
+        // OpenAI's two spellings: a flag with `top_logprobs` (chat), or the number of alternatives (completions).
+        let top = try c.field(Int.self, .topLogprobs, expected: .integer)
+        if let flag = try? c.decodeIfPresent(Bool.self, forKey: .logprobs) {
+            logprobs = flag ? (top ?? 0) : nil
+        } else {
+            logprobs = try c.field(Int.self, .logprobs, expected: .integer)
+        }
+        for (key, value) in [(CodingKeys.logprobs, logprobs), (.topLogprobs, top)] {
+            guard let value else { continue }
+            if value < 0 {
+                throw RequestBodyError(.invalid(expected: .greaterThanOrEqual(0)), at: [.key(key.rawValue)])
+            }
+            if value > 20 { throw RequestBodyError(.invalid(expected: .lessThanOrEqual(20)), at: [.key(key.rawValue)]) }
+        }
         if let n, n < 1 { throw RequestBodyError(.invalid(expected: .greaterThanOrEqual(1)), at: [.key("n")]) }
         includeUsage =
             try c.field(StreamOptions.self, .streamOptions, expected: .dictionary)?.includeUsage ?? false

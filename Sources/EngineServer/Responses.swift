@@ -159,9 +159,11 @@ struct CompletionBody: Encodable, Sendable {
         var text: ChoiceText
         /// `"stop"`, `"length"`, or `null` until the last chunk.
         var finishReason: String?
+        /// The tokens' log-probabilities, when asked for.
+        var logprobs: Logprobs?
 
         enum CodingKeys: String, CodingKey {
-            case index, message, delta, text
+            case index, message, delta, text, logprobs
             case finishReason = "finish_reason"
         }
 
@@ -176,6 +178,7 @@ struct CompletionBody: Encodable, Sendable {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(index, forKey: .index)
             try container.encode(finishReason, forKey: .finishReason)  // `null` until the end
+            if let logprobs { try container.encode(logprobs, forKey: .logprobs) }
             switch text {
             case .message(let content):
                 if let content {
@@ -191,6 +194,50 @@ struct CompletionBody: Encodable, Sendable {
                 }
             case .text(let text):
                 try container.encode(text ?? "", forKey: .text)
+            }
+        }
+    }
+
+    /// Log-probabilities of a choice's tokens: a chat's `{"content": [...]}` or a completion's parallel lists.
+    enum Logprobs: Encodable, Sendable {
+        struct Alternative: Encodable, Sendable {
+            var token: String
+            var logprob: Double
+            var bytes: [UInt8]
+        }
+
+        struct Entry: Encodable, Sendable {
+            var token: String
+            var logprob: Double
+            var bytes: [UInt8]
+            var topLogprobs: [Alternative]
+
+            enum CodingKeys: String, CodingKey {
+                case token, logprob, bytes
+                case topLogprobs = "top_logprobs"
+            }
+        }
+
+        case chat([Entry])
+        case completion(tokens: [String], logprobs: [Double], top: [[String: Double]], offsets: [Int])
+
+        enum CodingKeys: String, CodingKey {
+            case content, tokens
+            case tokenLogprobs = "token_logprobs"
+            case topLogprobs = "top_logprobs"
+            case textOffset = "text_offset"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            switch self {
+            case .chat(let entries):
+                try container.encode(entries, forKey: .content)
+            case .completion(let tokens, let logprobs, let top, let offsets):
+                try container.encode(tokens, forKey: .tokens)
+                try container.encode(logprobs, forKey: .tokenLogprobs)
+                try container.encode(top, forKey: .topLogprobs)
+                try container.encode(offsets, forKey: .textOffset)
             }
         }
     }

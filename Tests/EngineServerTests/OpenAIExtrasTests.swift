@@ -104,6 +104,82 @@ struct OpenAIExtrasTests {
         }
     }
 
+    @Test func logprobsAreTheModelsLogSoftmax() async throws {
+        let bundle = try ModelBundle(folder: ServerTests.folder.path, name: "tiny-chat")
+        let prompt = bundle.tokenizer.encode("Kaito runs")
+        var cache = bundle.model.makeCache()
+        let logits = try bundle.model.prefill(prompt, cache: &cache).map(Double.init)
+        let maximum = logits.max() ?? 0
+        let normalizer = maximum + log(logits.reduce(0) { $0 + exp($1 - maximum) })
+        let first = logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) } ?? 0
+        try await app().test(.router) { client in
+            let completion = try await client.execute(
+                uri: "/v1/completions",
+                method: .post,
+                body: ByteBuffer(string: #"{"prompt":"Kaito runs","max_tokens":5,"temperature":0,"logprobs":2}"#)
+            ) { try object($0.body) }
+            let choice = try #require((completion["choices"] as? [[String: Any]])?.first)
+            let logprobs = try #require(choice["logprobs"] as? [String: Any])
+            let values = try #require(logprobs["token_logprobs"] as? [Double])
+            let tops = try #require(logprobs["top_logprobs"] as? [[String: Double]])
+            let tokens = try #require(logprobs["tokens"] as? [String])
+            #expect(values.count == (completion["usage"] as? [String: Int])?["completion_tokens"])
+            #expect(abs(values[0] - (logits[first] - normalizer)) < 1e-6, "the first token's log-softmax")
+            #expect(tokens[0] == bundle.tokenizer.decode([first]))
+            for (value, top) in zip(values, tops) {
+                #expect(top.count <= 2 && !top.isEmpty)
+                #expect(value == top.values.max(), "greedy picks the most likely token")
+            }
+            #expect((logprobs["text_offset"] as? [Int])?.first == 0)
+            // Chat: a flag and top_logprobs; streamed, the chunks carry the same entries.
+            let chat =
+                #"{"messages":[{"role":"user","content":"Hi"}],"max_tokens":5,"temperature":0,"logprobs":true,"top_logprobs":3"#
+            let whole = try await client.execute(
+                uri: "/v1/chat/completions",
+                method: .post,
+                body: ByteBuffer(string: chat + "}")
+            ) { try object($0.body) }
+            let content = try #require(
+                ((whole["choices"] as? [[String: Any]])?.first?["logprobs"] as? [String: Any])?["content"]
+                    as? [[String: Any]]
+            )
+            #expect(content.count == (whole["usage"] as? [String: Int])?["completion_tokens"])
+            #expect(content.allSatisfy { ($0["top_logprobs"] as? [Any])?.count == 3 })
+            let streamed = try await client.execute(
+                uri: "/v1/chat/completions",
+                method: .post,
+                body: ByteBuffer(string: chat + #","stream":true}"#)
+            ) { String(buffer: $0.body) }
+            var streamedContent: [[String: Any]] = []
+            for event in streamed.components(separatedBy: "\n\n") where event.hasPrefix("data: {") {
+                let chunk = try #require(
+                    try JSONSerialization.jsonObject(with: Data(event.dropFirst("data: ".count).utf8))
+                        as? [String: Any]
+                )
+                for choice in (chunk["choices"] as? [[String: Any]]) ?? [] {
+                    streamedContent += ((choice["logprobs"] as? [String: Any])?["content"] as? [[String: Any]]) ?? []
+                }
+            }
+            #expect(streamedContent.map { $0["token"] as? String } == content.map { $0["token"] as? String })
+            #expect(streamedContent.map { $0["logprob"] as? Double } == content.map { $0["logprob"] as? Double })
+            for bad in [#""logprobs":true,"top_logprobs":21"#, #""logprobs":-1"#] {
+                let status = try await client.execute(
+                    uri: "/v1/chat/completions",
+                    method: .post,
+                    body: ByteBuffer(string: #"{"messages":[{"role":"user","content":"Hi"}],"# + bad + "}")
+                ) { $0.status }
+                #expect(status == .unprocessableContent, "\(bad)")
+            }
+            // Without the field, no logprobs key at all.
+            let plain = try await client.execute(
+                uri: "/v1/completions",
+                method: .post,
+                body: ByteBuffer(string: #"{"prompt":"Kaito runs","max_tokens":2,"temperature":0}"#)
+            ) { String(buffer: $0.body) }
+            #expect(!plain.contains("logprobs"))
+        }
+    }
+
     @Test func tokenizeAndDetokenizeAsVLLM() async throws {
         let bundle = try ModelBundle(folder: ServerTests.folder.path, name: "tiny-chat")
         let ids = bundle.tokenizer.encode("Hello there")
