@@ -4,8 +4,9 @@ public import InferenceEngine
 internal import Prometheus
 internal import Synchronization
 
-/// Runs generations one at a time on a dedicated thread (CPU-bound work stays off the cooperative pool), admitting
-/// at most `capacity` waiting requests; beyond that a request is refused (HTTP 429).
+/// Runs generations with continuous batching on a dedicated engine thread (CPU-bound work stays off the
+/// cooperative pool, see ``EngineLoop``), admitting at most `capacity` waiting requests; beyond that a request is
+/// refused (HTTP 429).
 public final class GenerationQueue: Sendable {
     /// A finished generation.
     public struct Output: Sendable {
@@ -17,6 +18,10 @@ public final class GenerationQueue: Sendable {
         public var completionTokens: Int
         /// Why it stopped.
         public var finish: FinishReason
+        /// The generated token ids.
+        public var tokens: [Int] = []
+        /// Each generated token's log-probabilities, when asked for.
+        public var logprobs: [TokenLogprob]? = nil
     }
 
     /// The queue is full.
@@ -29,21 +34,58 @@ public final class GenerationQueue: Sendable {
 
     let bundle: ModelBundle
     let capacity: Int
+    /// The engine loop's limits.
+    public let limits: SchedulerLimits
     /// The Prometheus metrics this queue updates.
     public let metrics: ServerMetrics
-    private let worker = DispatchQueue(label: "kaito-serve.generation")
-    fileprivate let counts = Mutex<(running: Int, waiting: Int)>((0, 0))
+    private let engine: EngineLoop
+    fileprivate let counts: RequestCounts
 
-    /// Creates a queue (a serial worker: requests run one at a time in arrival order).
-    public init(bundle: ModelBundle, capacity: Int, metrics: ServerMetrics? = nil) {
-        self.bundle = bundle
-        self.capacity = capacity
-        self.metrics = metrics ?? ServerMetrics(model: bundle.name)
-        self.metrics.adapters(bundle.adapters.map(\.name))
+    /// Creates a queue with the default ``SchedulerLimits``, which serve any model.
+    public convenience init(bundle: ModelBundle, capacity: Int, metrics: ServerMetrics? = nil) {
+        // The default limits fit every model (the budget holds at least one context; 64 tokens ≥ 16 sequences).
+        // swift-format-ignore: NeverUseForceTry
+        try! self.init(bundle: bundle, capacity: capacity, limits: SchedulerLimits(), metrics: metrics)
     }
 
+    /// Creates a queue and starts its engine thread.
+    ///
+    /// - Throws: ``EngineError`` (`invalidLimits`) when the limits cannot serve the model: fewer batched tokens than
+    ///   sequences, or a KV budget smaller than one whole context.
+    public init(
+        bundle: ModelBundle,
+        capacity: Int,
+        limits: SchedulerLimits,
+        metrics: ServerMetrics? = nil
+    ) throws(EngineError) {
+        if let problem = limits.problem(for: bundle.model) { throw EngineError(.invalidLimits, problem) }
+        self.bundle = bundle
+        self.capacity = capacity
+        self.limits = limits
+        let metrics = metrics ?? ServerMetrics(model: bundle.name)
+        self.metrics = metrics
+        let counts = RequestCounts()
+        self.counts = counts
+        engine = EngineLoop(bundle: bundle, limits: limits, metrics: metrics) { waiting, running in
+            let state = counts.state.withLock {
+                $0.waiting += waiting
+                $0.running += running
+                return $0
+            }
+            metrics.running.set(Double(state.running))
+            metrics.waiting.set(Double(state.waiting))
+        }
+        metrics.adapters(loaded: bundle.model.adapters.count, running: [], waiting: [])
+        engine.start()
+    }
+
+    deinit { engine.stop() }
+
+    /// The KV cache budget in positions.
+    public var cacheBudget: Int { engine.budget }
+
     /// Requests running and waiting.
-    public var load: (running: Int, waiting: Int) { counts.withLock { $0 } }
+    public var load: (running: Int, waiting: Int) { counts.state.withLock { $0 } }
 
     fileprivate func publish(_ state: (running: Int, waiting: Int)) {
         metrics.running.set(Double(state.running))
@@ -70,7 +112,7 @@ public final class GenerationQueue: Sendable {
         deinit {
             if take() {
                 queue.publish(
-                    queue.counts.withLock {
+                    queue.counts.state.withLock {
                         $0.waiting -= 1
                         return $0
                     }
@@ -83,7 +125,7 @@ public final class GenerationQueue: Sendable {
     ///
     /// - Throws: ``Full`` when `capacity` requests are already waiting.
     public func admit() throws(Full) -> Admission {
-        let admitted = counts.withLock { state -> (running: Int, waiting: Int)? in
+        let admitted = counts.state.withLock { state -> (running: Int, waiting: Int)? in
             guard state.waiting < capacity else { return nil }
             state.waiting += 1
             return state
@@ -95,8 +137,9 @@ public final class GenerationQueue: Sendable {
 
     /// Generates from a prompt, calling `onText` with each final piece of text (return `false` to stop).
     ///
-    /// Cancelling the calling task (a client that went away) stops the generation at the next token, or skips it
-    /// if it has not started; it then counts as `finished_reason="abort"`.
+    /// The request waits until the engine loop admits it (a free sequence and room in the KV budget), then runs
+    /// batched with the others. Cancelling the calling task (a client that went away) stops the generation at the
+    /// next step, or drops it if it has not started; it then counts as `finished_reason="abort"`.
     ///
     /// - Parameters:
     ///   - prompt: The rendered prompt.
@@ -105,157 +148,107 @@ public final class GenerationQueue: Sendable {
     ///   - maxNewTokens: The most tokens to generate.
     ///   - sampling: The sampling parameters.
     ///   - stop: Stop sequences; the text ends before the first one.
+    ///   - strengths: The strength of each of the bundle's adapters for this request; `nil`: their defaults.
+    ///   - logprobs: Whether to report each token's log-probability (`nil`: no), with this many alternatives.
     ///   - grammar: What the text must be (structured output); `nil`: anything.
     ///   - admission: A place taken with ``admit()``; without one, the call takes its own.
     ///   - onText: Called with each final piece of text; return `false` to stop.
+    ///   - onLogprob: Called with each token's log-probabilities (when asked for), before its text.
     /// - Returns: The generated text, token counts and finish reason.
-    /// - Throws: ``Full`` when the queue is full; ``EngineError`` when the prompt does not fit; `CancellationError`
-    ///   when cancelled before it started.
+    /// - Throws: ``Full`` when the queue is full; ``EngineError`` when the prompt is empty or does not fit;
+    ///   `CancellationError` when cancelled before it started.
     public func generate(
         prompt: String,
         addSpecialTokens: Bool = true,
         maxNewTokens: Int,
         sampling: SamplingParameters,
         stop: [String] = [],
+        strengths: [Float]? = nil,
+        logprobs: Int? = nil,
         grammar: Grammar? = nil,
         admission: Admission? = nil,
-        onText: @escaping @Sendable (String) -> Bool = { _ in true }
+        onText: @escaping @Sendable (String) -> Bool = { _ in true },
+        onLogprob: (@Sendable (TokenLogprob) -> Void)? = nil
+    ) async throws -> Output {
+        let admission = try admission ?? admit()
+        return try await generate(
+            ids: bundle.tokenizer.encode(prompt, addSpecialTokens: addSpecialTokens),
+            maxNewTokens: maxNewTokens,
+            sampling: sampling,
+            stop: stop,
+            strengths: strengths,
+            logprobs: logprobs,
+            grammar: grammar,
+            admission: admission,
+            onText: onText,
+            onLogprob: onLogprob
+        )
+    }
+
+    /// ``generate(prompt:addSpecialTokens:maxNewTokens:sampling:stop:strengths:admission:onText:)`` from token ids.
+    func generate(
+        ids: [Int],
+        maxNewTokens: Int,
+        sampling: SamplingParameters,
+        stop: [String] = [],
+        strengths: [Float]? = nil,
+        logprobs: Int? = nil,
+        grammar: Grammar? = nil,
+        admission: Admission? = nil,
+        onText: @escaping @Sendable (String) -> Bool = { _ in true },
+        onLogprob: (@Sendable (TokenLogprob) -> Void)? = nil
     ) async throws -> Output {
         let admission = try admission ?? admit()
         guard admission.take() else { preconditionFailure("an admission serves one generation") }
-        let cancelled = CancelFlag()
         let arrival = admission.arrival
+        let context = bundle.model.contextLength
+        if let strengths { precondition(strengths.count == bundle.model.adapters.count, "one strength per adapter") }
+        guard !ids.isEmpty, ids.count <= context else {
+            publish(
+                counts.state.withLock {
+                    $0.waiting -= 1
+                    return $0
+                }
+            )
+            metrics.endToEnd.record(.now - arrival)
+            throw ids.isEmpty
+                ? EngineError(.emptyPrompt, "the prompt is empty: it has no tokens to continue")
+                : EngineError(
+                    .promptTooLong,
+                    "the prompt has \(ids.count) tokens; with 0 cached the context of \(context) is exceeded"
+                )
+        }
+        let cancelled = CancelFlag()
+        let engine = engine
+        let tokenizer = bundle.tokenizer
+        let constraint = grammar.map { GrammarConstraint(grammar: $0, vocabulary: bundle.vocabulary) }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                worker.async {
-                    self.publish(
-                        self.counts.withLock {
-                            $0.waiting -= 1
-                            $0.running += 1
-                            return $0
-                        }
-                    )
-                    let (result, reason, tokens) = self.run(
-                        prompt: prompt,
-                        addSpecialTokens: addSpecialTokens,
-                        maxNewTokens: maxNewTokens,
+                engine.submit(
+                    SequenceJob(
+                        prompt: ids,
+                        budget: min(maxNewTokens, context - ids.count),
                         sampling: sampling,
+                        strengths: strengths,
                         stop: stop,
-                        grammar: grammar,
+                        tokenizer: tokenizer,
                         arrival: arrival,
                         cancelled: cancelled,
-                        onText: onText
+                        onText: onText,
+                        logprobs: logprobs,
+                        onLogprob: onLogprob,
+                        constraint: constraint,
+                        done: { continuation.resume(with: $0) }
                     )
-                    // Accounted before the answer leaves, so a client reading /metrics after its answer sees it.
-                    self.publish(
-                        self.counts.withLock {
-                            $0.running -= 1
-                            return $0
-                        }
-                    )
-                    self.metrics.cacheUsage.set(0.0)
-                    if let reason { self.metrics.success(reason).increment() }
-                    self.metrics.endToEnd.record(.now - arrival)
-                    self.metrics.generationSize.record(Double(tokens))
-                    continuation.resume(with: result)
-                }
+                )
             }
         } onCancel: {
             cancelled.set()
         }
     }
-
-    /// One generation on the worker thread: the output or error, vLLM's finish reason (`nil` for a failed request)
-    /// and the tokens generated.
-    private func run(
-        prompt: String,
-        addSpecialTokens: Bool,
-        maxNewTokens: Int,
-        sampling: SamplingParameters,
-        stop: [String],
-        grammar: Grammar?,
-        arrival: ContinuousClock.Instant,
-        cancelled: CancelFlag,
-        onText: (String) -> Bool
-    ) -> (Result<Output, any Error>, String?, Int) {
-        var lastToken = ContinuousClock.now
-        metrics.queueTime.record(lastToken - arrival)
-        guard !cancelled.isSet else { return (.failure(CancellationError()), "abort", 0) }
-        let ids = bundle.tokenizer.encode(prompt, addSpecialTokens: addSpecialTokens)
-        metrics.promptTokens.increment(by: Int64(ids.count))
-        metrics.promptSize.record(Double(ids.count))
-        let context = Double(bundle.model.contextLength)
-        var decoder = IncrementalDecoder(tokenizer: bundle.tokenizer)
-        var text = ""
-        var emitted = 0
-        var stopped = false
-        var tokens = 0
-        do {
-            let result = try Generator(model: bundle.model).generate(
-                prompt: ids,
-                maxNewTokens: maxNewTokens,
-                sampling: sampling,
-                eosTokens: bundle.eosIDs,
-                constraint: grammar.map {
-                    GrammarTokenConstraint(constraint: GrammarConstraint(grammar: $0, vocabulary: bundle.vocabulary))
-                }
-            ) { token in
-                let now = ContinuousClock.now
-                if tokens == 0 {
-                    metrics.timeToFirstToken.record(now - arrival)
-                } else {
-                    metrics.interTokenLatency.record(now - lastToken)
-                }
-                lastToken = now
-                tokens += 1
-                metrics.generationTokens.increment()
-                metrics.cacheUsage.set(Double(ids.count + tokens) / context)
-                if cancelled.isSet { return false }
-                let piece = decoder.push(token)
-                text += piece
-                if let match = stop.first(where: { !$0.isEmpty && text.contains($0) }),
-                    let range = text.firstRange(of: match)
-                {
-                    // A stop string ends the text before it; what was not sent yet is sent now.
-                    text = String(text[..<range.lowerBound])
-                    stopped = true
-                    let rest = String(text.dropFirst(emitted))
-                    if !rest.isEmpty { _ = onText(rest) }
-                    return false
-                }
-                guard !piece.isEmpty else { return true }
-                emitted = text.count
-                return onText(piece)
-            }
-            if !stopped {
-                let rest = decoder.finish()
-                text += rest
-                if !rest.isEmpty { _ = onText(rest) }
-            }
-            let finish: FinishReason = stopped ? .stop : result.finish
-            let reason = finish == .cancelled ? "abort" : finish == .length ? "length" : "stop"
-            let output = Output(
-                text: text,
-                promptTokens: ids.count,
-                completionTokens: result.tokens.count,
-                finish: finish
-            )
-            return (.success(output), reason, tokens)
-        } catch {
-            return (.failure(error), nil, tokens)
-        }
-    }
 }
 
-/// The text layer's grammar constraint as the generator's ``TokenConstraint``.
-struct GrammarTokenConstraint: TokenConstraint {
-    var constraint: GrammarConstraint
-
-    var isFinished: Bool { constraint.isFinished }
-
-    func allows(_ token: Int, remaining: Int) -> Bool { constraint.allows(token, remaining: remaining) }
-
-    func mask(_ logits: inout [Float], remaining: Int) { constraint.mask(&logits, remaining: remaining) }
-
-    mutating func accept(_ token: Int) { constraint.accept(token) }
+/// The requests running and waiting, shared by the HTTP side (admissions) and the engine loop.
+final class RequestCounts: Sendable {
+    let state = Mutex<(running: Int, waiting: Int)>((0, 0))
 }

@@ -31,6 +31,7 @@ public struct RequestBodyError: Error, Sendable, Hashable {
         case greaterThan(Int)
         case greaterThanOrEqual(Int)
         case oneOf([String])
+        case lessThanOrEqual(Int)
 
         /// pydantic's message: "Input should be …".
         public var message: String {
@@ -49,6 +50,7 @@ public struct RequestBodyError: Error, Sendable, Hashable {
             case .oneOf(let values):
                 "Input should be " + values.dropLast().map { "'\($0)'" }.joined(separator: ", ")
                     + " or '\(values.last ?? "")'"
+            case .lessThanOrEqual(let bound): "Input should be less than or equal to \(bound)"
             }
         }
 
@@ -67,6 +69,7 @@ public struct RequestBodyError: Error, Sendable, Hashable {
             case .greaterThan: "greater_than"
             case .greaterThanOrEqual: "greater_than_equal"
             case .oneOf: "enum"
+            case .lessThanOrEqual: "less_than_equal"
             }
         }
     }
@@ -336,6 +339,88 @@ struct StopSequences: Decodable, Sendable {
     }
 }
 
+/// The body of vLLM's `POST /tokenize`: a `prompt`, or chat `messages` rendered by the chat template.
+struct TokenizeRequest: Decodable, Sendable, KeepsKeyOrder {
+    var model: String?
+    var prompt: String?
+    var messages: [ChatMessage]?
+    /// Default: `true` for a prompt, `false` for messages (the template writes them), as vLLM.
+    var addSpecialTokens: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case model, prompt, messages
+        case addSpecialTokens = "add_special_tokens"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.field(String.self, .model, expected: .string)
+        prompt = try c.field(String.self, .prompt, expected: .string)
+        messages = try c.field([ChatMessage].self, .messages, expected: .list)
+        addSpecialTokens = try c.field(Bool.self, .addSpecialTokens, expected: .boolean)
+    }
+
+    var hasOrderedValues: Bool { messages != nil }
+
+    mutating func restoreKeyOrder(from body: TemplateValue) { messages?.restoreKeyOrder(from: body) }
+}
+
+/// The body of vLLM's `POST /detokenize`.
+struct DetokenizeRequest: Decodable, Sendable {
+    var model: String?
+    var tokens: [Int]
+
+    enum CodingKeys: String, CodingKey {
+        case model, tokens
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.field(String.self, .model, expected: .string)
+        guard let tokens = try c.field([Int].self, .tokens, expected: .list) else {
+            throw RequestBodyError(.invalid(expected: .required), at: [.key(CodingKeys.tokens.rawValue)])
+        }
+        self.tokens = tokens
+    }
+}
+
+/// One entry of llama.cpp's per-request `lora` list: `{"id": 0, "scale": 0.5}`; `id` is the adapter's index in
+/// `/v1/models`' adapter order (llama.cpp's `/lora-adapters` index) or, ours, its name.
+struct LoRAScale: Decodable, Sendable, Hashable {
+    enum Identifier: Sendable, Hashable {
+        case index(Int)
+        case name(String)
+    }
+
+    var id: Identifier
+    var scale: Double
+
+    enum CodingKeys: String, CodingKey {
+        case id, scale
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let index = try? c.decode(Int.self, forKey: .id) {
+            id = .index(index)
+        } else if let name = try? c.decode(String.self, forKey: .id) {
+            id = .name(name)
+        } else {
+            let path = (decoder.codingPath + [CodingKeys.id]).map { key in
+                key.intValue.map(RequestBodyError.PathComponent.index) ?? .key(key.stringValue)
+            }
+            throw RequestBodyError(.invalid(expected: c.contains(.id) ? .integer : .required), at: path)
+        }
+        guard let scale = try c.field(Double.self, .scale, expected: .number) else {
+            let path = (decoder.codingPath + [CodingKeys.scale]).map { key in
+                key.intValue.map(RequestBodyError.PathComponent.index) ?? .key(key.stringValue)
+            }
+            throw RequestBodyError(.invalid(expected: .required), at: path)
+        }
+        self.scale = scale
+    }
+}
+
 /// The body of Kaito's `/chat` (the transformers runtime up to v0.8).
 struct KaitoChatRequest: Decodable, Sendable, KeepsKeyOrder {
     /// Kaito's `generate_kwargs`, with the runtime's defaults applied by the handler.
@@ -416,8 +501,33 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
     var stop: [String]
     var stream: Bool?
     var responseFormat: ResponseFormat?
+    /// llama.cpp's per-request adapter strengths.
+    var lora: [LoRAScale]?
+    /// Choices to generate (default 1).
+    var n: Int?
+    /// Chat: `logprobs: true` with `top_logprobs` alternatives; completions: `logprobs: <alternatives>`.
+    var logprobs: Int?
+    /// OpenAI's `stream_options.include_usage`: a last chunk with the usage.
+    var includeUsage: Bool
+
+    /// OpenAI's `stream_options`.
+    struct StreamOptions: Decodable, Sendable {
+        var includeUsage: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case includeUsage = "include_usage"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            includeUsage = try c.field(Bool.self, .includeUsage, expected: .boolean)
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
+        case lora, n, logprobs
+        case topLogprobs = "top_logprobs"
+        case streamOptions = "stream_options"
         case model
         case messages
         case prompt
@@ -455,6 +565,25 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
         stop = try c.field(StopSequences.self, .stop, expected: .stringOrList)?.sequences ?? []
         stream = try c.field(Bool.self, .stream, expected: .boolean)
         responseFormat = try c.field(ResponseFormat.self, .responseFormat, expected: .dictionary)
+        lora = try c.field([LoRAScale].self, .lora, expected: .list)
+        n = try c.field(Int.self, .n, expected: .integer)
+        // OpenAI's two spellings: a flag with `top_logprobs` (chat), or the number of alternatives (completions).
+        let top = try c.field(Int.self, .topLogprobs, expected: .integer)
+        if let flag = try? c.decodeIfPresent(Bool.self, forKey: .logprobs) {
+            logprobs = flag ? (top ?? 0) : nil
+        } else {
+            logprobs = try c.field(Int.self, .logprobs, expected: .integer)
+        }
+        for (key, value) in [(CodingKeys.logprobs, logprobs), (.topLogprobs, top)] {
+            guard let value else { continue }
+            if value < 0 {
+                throw RequestBodyError(.invalid(expected: .greaterThanOrEqual(0)), at: [.key(key.rawValue)])
+            }
+            if value > 20 { throw RequestBodyError(.invalid(expected: .lessThanOrEqual(20)), at: [.key(key.rawValue)]) }
+        }
+        if let n, n < 1 { throw RequestBodyError(.invalid(expected: .greaterThanOrEqual(1)), at: [.key("n")]) }
+        includeUsage =
+            try c.field(StreamOptions.self, .streamOptions, expected: .dictionary)?.includeUsage ?? false
     }
 
     var hasOrderedValues: Bool { messages != nil || responseFormat?.schema != nil }
@@ -537,6 +666,10 @@ extension KaitoServeRoutes {
             _ = try RequestDecoding.decode(KaitoChatRequest.self, from: bytes, maxDepth: limits.maxJSONDepth)
         case "/v1/chat/completions", "/v1/completions":
             _ = try RequestDecoding.decode(CompletionRequest.self, from: bytes, maxDepth: limits.maxJSONDepth)
+        case "/tokenize":
+            _ = try RequestDecoding.decode(TokenizeRequest.self, from: bytes, maxDepth: limits.maxJSONDepth)
+        case "/detokenize":
+            _ = try RequestDecoding.decode(DetokenizeRequest.self, from: bytes, maxDepth: limits.maxJSONDepth)
         default:
             throw RequestBodyError(.invalid(expected: .required))
         }

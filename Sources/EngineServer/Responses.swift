@@ -113,10 +113,12 @@ struct ModelList: Encodable, Sendable {
         var object = "model"
         var created = 0
         var ownedBy = "kaito"
+        var root: String
+        var parent: String?
         var maxModelLength: Int
 
         enum CodingKeys: String, CodingKey {
-            case id, object, created
+            case id, object, created, root, parent
             case ownedBy = "owned_by"
             case maxModelLength = "max_model_len"
         }
@@ -124,6 +126,23 @@ struct ModelList: Encodable, Sendable {
 
     var object = "list"
     var data: [Model]
+}
+
+/// vLLM's answer to `POST /tokenize`.
+struct TokenizeBody: Encodable, Sendable {
+    var count: Int
+    var maxModelLength: Int
+    var tokens: [Int]
+
+    enum CodingKeys: String, CodingKey {
+        case count, tokens
+        case maxModelLength = "max_model_len"
+    }
+}
+
+/// vLLM's answer to `POST /detokenize`.
+struct DetokenizeBody: Encodable, Sendable {
+    var prompt: String
 }
 
 /// An OpenAI completion, chat completion or streamed chunk of either.
@@ -140,9 +159,11 @@ struct CompletionBody: Encodable, Sendable {
         var text: ChoiceText
         /// `"stop"`, `"length"`, or `null` until the last chunk.
         var finishReason: String?
+        /// The tokens' log-probabilities, when asked for.
+        var logprobs: Logprobs?
 
         enum CodingKeys: String, CodingKey {
-            case index, message, delta, text
+            case index, message, delta, text, logprobs
             case finishReason = "finish_reason"
         }
 
@@ -157,6 +178,7 @@ struct CompletionBody: Encodable, Sendable {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(index, forKey: .index)
             try container.encode(finishReason, forKey: .finishReason)  // `null` until the end
+            if let logprobs { try container.encode(logprobs, forKey: .logprobs) }
             switch text {
             case .message(let content):
                 if let content {
@@ -172,6 +194,50 @@ struct CompletionBody: Encodable, Sendable {
                 }
             case .text(let text):
                 try container.encode(text ?? "", forKey: .text)
+            }
+        }
+    }
+
+    /// Log-probabilities of a choice's tokens: a chat's `{"content": [...]}` or a completion's parallel lists.
+    enum Logprobs: Encodable, Sendable {
+        struct Alternative: Encodable, Sendable {
+            var token: String
+            var logprob: Double
+            var bytes: [UInt8]
+        }
+
+        struct Entry: Encodable, Sendable {
+            var token: String
+            var logprob: Double
+            var bytes: [UInt8]
+            var topLogprobs: [Alternative]
+
+            enum CodingKeys: String, CodingKey {
+                case token, logprob, bytes
+                case topLogprobs = "top_logprobs"
+            }
+        }
+
+        case chat([Entry])
+        case completion(tokens: [String], logprobs: [Double], top: [[String: Double]], offsets: [Int])
+
+        enum CodingKeys: String, CodingKey {
+            case content, tokens
+            case tokenLogprobs = "token_logprobs"
+            case topLogprobs = "top_logprobs"
+            case textOffset = "text_offset"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            switch self {
+            case .chat(let entries):
+                try container.encode(entries, forKey: .content)
+            case .completion(let tokens, let logprobs, let top, let offsets):
+                try container.encode(tokens, forKey: .tokens)
+                try container.encode(logprobs, forKey: .tokenLogprobs)
+                try container.encode(top, forKey: .topLogprobs)
+                try container.encode(offsets, forKey: .textOffset)
             }
         }
     }

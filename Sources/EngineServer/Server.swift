@@ -50,8 +50,16 @@ public enum KaitoServeRoutes {
         }
         router.get("v1/models") { _, _ in
             guard let queue = state.queue else { return detail("Model not initialized", status: .serviceUnavailable) }
+            // vLLM's listing: the base model, then each adapter with the base as its parent.
+            let base = queue.bundle.name
+            let length = queue.bundle.model.contextLength
             return json(
-                ModelList(data: [.init(id: queue.bundle.name, maxModelLength: queue.bundle.model.contextLength)])
+                ModelList(
+                    data: [.init(id: base, root: base, maxModelLength: length)]
+                        + queue.bundle.model.adapters.map {
+                            .init(id: $0.name, root: $0.name, parent: base, maxModelLength: length)
+                        }
+                )
             )
         }
         router.post("chat") { request, _ in
@@ -62,6 +70,16 @@ public enum KaitoServeRoutes {
         router.post("v1/chat/completions") { request, _ in
             try await handle(request, state: state, limits: limits) { (body: CompletionRequest, queue) in
                 try await openAI(body, queue, chat: true)
+            }
+        }
+        router.post("tokenize") { request, _ in
+            try await handle(request, state: state, limits: limits) { (body: TokenizeRequest, queue) in
+                try tokenize(body, queue)
+            }
+        }
+        router.post("detokenize") { request, _ in
+            try await handle(request, state: state, limits: limits) { (body: DetokenizeRequest, queue) in
+                try detokenize(body, queue)
             }
         }
         router.post("v1/completions") { request, _ in

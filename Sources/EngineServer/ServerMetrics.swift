@@ -7,8 +7,9 @@ public import Prometheus
 ///
 /// Every series carries vLLM's `model_name` label.
 ///
-/// kaito-serve runs one sequence at a time and never preempts, so `vllm:num_requests_running` is 0 or 1 and
-/// `vllm:kv_cache_usage_perc` is the running sequence's length over the served context.
+/// `vllm:num_requests_running` counts the sequences in the engine loop's batch, `vllm:num_requests_waiting` the
+/// requests admitted to the waiting room and not yet running (for a free sequence or KV budget), and
+/// `vllm:kv_cache_usage_perc` the positions the running sequences hold over the KV budget (`--kv-cache-tokens`).
 public final class ServerMetrics: Sendable {
     /// The registry the metrics live in.
     public let registry = PrometheusCollectorRegistry()
@@ -157,10 +158,14 @@ public final class ServerMetrics: Sendable {
         )
     }
 
-    /// Publishes the adapters served (`vllm:lora_requests_info`, a gauge set to the current time whose labels carry
-    /// the information, as vLLM does).
-    public func adapters(_ names: [String]) {
-        let joined = names.joined(separator: ",")
+    /// Publishes the adapters in use (`vllm:lora_requests_info`, a gauge set to the current time whose labels carry
+    /// the information, as vLLM does: a new series each time the sets change, the newest the largest value).
+    ///
+    /// - Parameters:
+    ///   - loaded: How many adapters are loaded (`max_lora`).
+    ///   - running: The adapters applied by running requests.
+    ///   - waiting: The adapters waiting requests ask for.
+    func adapters(loaded: Int, running: [String], waiting: [String]) {
         registry.makeGauge(
             descriptor: MetricNameDescriptor(
                 metricName: "vllm:lora_requests_info",
@@ -168,7 +173,8 @@ public final class ServerMetrics: Sendable {
                 helpText: "Running stats on lora requests."
             ),
             labels: [
-                ("max_lora", String(names.count)), ("running_lora_adapters", joined), ("waiting_lora_adapters", joined),
+                ("max_lora", String(loaded)), ("running_lora_adapters", running.joined(separator: ",")),
+                ("waiting_lora_adapters", waiting.joined(separator: ",")),
             ]
         ).set(Date().timeIntervalSince1970)
     }

@@ -21,6 +21,10 @@ public struct EngineError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidAdapter = Code("invalid-adapter")
         /// The prompt does not fit in the model's context.
         public static let promptTooLong = Code("prompt-too-long")
+        /// The prompt has no tokens.
+        public static let emptyPrompt = Code("empty-prompt")
+        /// Serving limits that cannot serve the model (`--max-num-batched-tokens`, the KV cache budget).
+        public static let invalidLimits = Code("invalid-limits")
 
         /// The code's name.
         public var description: String { name }

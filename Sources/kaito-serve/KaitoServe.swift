@@ -37,6 +37,27 @@ struct KaitoServe: AsyncParsableCommand {
     @Option(help: "Requests allowed to wait before 429.")
     var maxWaiting: Int = 16
 
+    @Option(help: "Sequences decoded together in one batch (vLLM's --max-num-seqs).")
+    var maxNumSeqs: Int = SchedulerLimits().maxSequences
+
+    @Option(
+        help: ArgumentHelp(
+            "Tokens one engine step runs at most (vLLM's --max-num-batched-tokens), at least --max-num-seqs.",
+            discussion:
+                "Every running sequence decodes one token per step; the tokens left go to chunks of prompts being prefilled, so a long prompt delays the others by at most one step of this size."
+        )
+    )
+    var maxNumBatchedTokens: Int = SchedulerLimits().maxBatchedTokens
+
+    @Option(
+        help: ArgumentHelp(
+            "The KV cache budget in positions of all running sequences together (default: --max-model-len).",
+            discussion:
+                "A request is admitted when its prompt plus its max tokens fit in what is left; until then it waits. Must hold at least --max-model-len positions."
+        )
+    )
+    var kvCacheTokens: Int?
+
     @Option(help: "The longest sequence (prompt and answer) served, at most the model's max_position_embeddings.")
     var maxModelLen: Int?
 
@@ -44,7 +65,7 @@ struct KaitoServe: AsyncParsableCommand {
         help: ArgumentHelp(
             "A folder whose subfolders are PEFT LoRA adapters, as Kaito mounts them (/mnt/adapter/<name>/).",
             discussion:
-                "Each adapter's strength is read from the environment variable named exactly like its folder (default 1.0, range [0, 1]); all adapters apply together as the exact weighted sum of their deltas."
+                "Each adapter's strength is read from the environment variable named exactly like its folder (default 1.0, range [0, 1]); requests to the base model apply all adapters together as the exact weighted sum of their deltas; a request naming an adapter as its model gets that adapter alone, and a request's lora list ([{\"id\", \"scale\"}]) sets the strengths itself."
         )
     )
     var adaptersDir: String?
@@ -60,6 +81,11 @@ struct KaitoServe: AsyncParsableCommand {
         if let maxModelLen, maxModelLen < 1 { throw ValidationError("--max-model-len must be at least 1") }
         if !(1...65535).contains(port) { throw ValidationError("--port must be in 1...65535") }
         if maxWaiting < 0 { throw ValidationError("--max-waiting must not be negative") }
+        if maxNumSeqs < 1 { throw ValidationError("--max-num-seqs must be at least 1") }
+        if maxNumBatchedTokens < maxNumSeqs {
+            throw ValidationError("--max-num-batched-tokens must be at least --max-num-seqs (\(maxNumSeqs))")
+        }
+        if let kvCacheTokens, kvCacheTokens < 1 { throw ValidationError("--kv-cache-tokens must be at least 1") }
     }
 
     func run() async throws {
@@ -94,11 +120,18 @@ struct KaitoServe: AsyncParsableCommand {
                     maxModelLength: maxModelLen,
                     options: options
                 )
-            state.ready(GenerationQueue(bundle: bundle, capacity: maxWaiting))
+            let limits = SchedulerLimits(
+                maxSequences: maxNumSeqs,
+                maxBatchedTokens: maxNumBatchedTokens,
+                cacheTokens: kvCacheTokens
+            )
+            let queue = try GenerationQueue(bundle: bundle, capacity: maxWaiting, limits: limits)
+            state.ready(queue)
             let summary = adapters.map { "\($0.name)=\($0.strength)" }.joined(separator: ", ")
             print(
                 "kaito-serve: \(bundle.name) ready on \(host):\(port)"
                     + (adapters.isEmpty ? "" : " with adapters \(summary)")
+                    + "; \(maxNumSeqs) sequences, \(maxNumBatchedTokens) tokens per step, KV budget \(queue.cacheBudget) positions"
             )
         }
         try await withThrowingTaskGroup(of: Bool.self) { group in

@@ -1,3 +1,4 @@
+import Dispatch
 import EngineServer
 import EngineText
 import Foundation
@@ -242,11 +243,20 @@ struct ServerTests {
 
     @Test func cancellingARequestStopsItsGeneration() async throws {
         // A client that goes away cancels its handler task; generation stops at the next token and counts as abort.
-        let queue = GenerationQueue(bundle: try ModelBundle(folder: Self.folder.path, name: "tiny-chat"), capacity: 4)
+        // One sequence at a time, so that the second request waits.
+        let queue = try GenerationQueue(
+            bundle: try ModelBundle(folder: Self.folder.path, name: "tiny-chat"),
+            capacity: 4,
+            limits: SchedulerLimits(maxSequences: 1)
+        )
         let produced = Counter()
+        // The third token's callback holds the engine until the test has cancelled, so that the 200 tokens cannot
+        // all come out first on a busy machine.
+        let gate = DispatchSemaphore(value: 0)
         let task = Task {
             try await queue.generate(prompt: "Hello", maxNewTokens: 200, sampling: .greedy) { _ in
                 produced.add()
+                if produced.value == 3 { _ = gate.wait(timeout: .now() + 60) }
                 return true
             }
         }
@@ -258,6 +268,7 @@ struct ServerTests {
         while queue.load.waiting == 0 { try await Task.sleep(for: .milliseconds(1)) }
         waiting.cancel()
         task.cancel()
+        gate.signal()
         let output = try await task.value
         #expect(output.finish == .cancelled)
         #expect(output.completionTokens < 200, "stopped early: \(output.completionTokens) tokens")

@@ -45,6 +45,8 @@ struct SequenceShape: Sendable, Hashable {
     var widestInput: Int
     /// The most LoRA down-projection floats of any product group, per token.
     var loraWidth: Int
+    /// Tokens whose logits one pass computes (1 for a sequence's own scratch, one per sequence for a batch's).
+    var logitRows: Int
 }
 
 /// The memory of one sequence: its KV cache and its forward pass's scratch.
@@ -75,7 +77,7 @@ final class SequenceState: @unchecked Sendable {
     /// Rotary cosines and sines, `chunk × headDimension / 2` each.
     let cosines: UnsafeMutablePointer<Float>
     let sines: UnsafeMutablePointer<Float>
-    /// Logits of the last token.
+    /// Logits, `logitRows × vocabulary`.
     let logits: UnsafeMutablePointer<Float>
     /// Quantized activations, one buffer per format, `chunk` rows of the widest input.
     let quantized: [TensorType: UnsafeMutableRawPointer]
@@ -104,7 +106,7 @@ final class SequenceState: @unchecked Sendable {
         lora = floats(c * shape.loraWidth)
         cosines = floats(c * shape.headDimension / 2)
         sines = floats(c * shape.headDimension / 2)
-        logits = floats(shape.vocabulary)
+        logits = floats(shape.logitRows * shape.vocabulary)
         var quantized: [TensorType: UnsafeMutableRawPointer] = [:]
         for type in [TensorType.q8_0, .q8_K] {
             let blocks = (shape.widestInput + type.blockElements - 1) / type.blockElements
@@ -117,8 +119,8 @@ final class SequenceState: @unchecked Sendable {
     }
 
     deinit {
-        munmap(keys, cacheBytes)
-        munmap(values, cacheBytes)
+        munmap(keys, max(cacheBytes, 1))
+        munmap(values, max(cacheBytes, 1))
         for pointer in allocations { pointer.deallocate() }
     }
 

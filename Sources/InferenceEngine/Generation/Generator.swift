@@ -8,21 +8,6 @@ public enum FinishReason: String, Sendable, Hashable {
     case cancelled
 }
 
-/// What may come next, for constrained decoding (structured output).
-///
-/// The text layer's grammar constraint implements it through the server's adapter. The generator samples first and masks only when the sampled token is not allowed, which
-/// draws from exactly the masked distribution (an allowed first draw is a draw conditioned on being allowed).
-public protocol TokenConstraint {
-    /// Whether the text is complete and nothing may follow (generation ends with `stop`).
-    var isFinished: Bool { get }
-    /// Whether `token` may come next with `remaining` tokens left, itself included.
-    func allows(_ token: Int, remaining: Int) -> Bool
-    /// Sets the logits of the tokens that may not come next to −∞.
-    func mask(_ logits: inout [Float], remaining: Int)
-    /// Moves past an allowed token.
-    mutating func accept(_ token: Int)
-}
-
 /// Generation: prefill, then sample token by token with a KV cache, stopping on EOS, a stop condition, the token
 /// budget or cancellation.
 public struct Generator: Sendable {
@@ -41,7 +26,6 @@ public struct Generator: Sendable {
     ///   - maxNewTokens: The budget.
     ///   - sampling: How to pick tokens.
     ///   - eosTokens: Ids that end the sequence (default the model's).
-    ///   - constraint: What may come next (structured output); `nil`: anything.
     ///   - onToken: Called with each new token; return `false` to stop (a stop string was produced, or the client
     ///     went away).
     /// - Returns: The new tokens and why generation stopped.
@@ -51,10 +35,8 @@ public struct Generator: Sendable {
         maxNewTokens: Int,
         sampling: SamplingParameters = .greedy,
         eosTokens: [Int]? = nil,
-        constraint: (any TokenConstraint)? = nil,
         onToken: (Int) -> Bool = { _ in true }
     ) throws(EngineError) -> (tokens: [Int], finish: FinishReason) {
-        var constraint = constraint
         var cache = model.makeCache()
         var logits = try model.prefill(prompt, cache: &cache)
         var sampler = Sampler(sampling)
@@ -62,19 +44,7 @@ public struct Generator: Sendable {
         var generated: [Int] = []
         let budget = min(maxNewTokens, model.contextLength - prompt.count)
         while generated.count < budget {
-            var token = sampler.next(logits, seen: prompt + generated)
-            if let rules = constraint {
-                if rules.isFinished { return (generated, .stop) }
-                let remaining = budget - generated.count
-                if !rules.allows(token, remaining: remaining) {
-                    rules.mask(&logits, remaining: remaining)
-                    // Nothing allowed: the budget cannot hold the shortest completion (the server refuses such
-                    // requests up front).
-                    guard logits.contains(where: { $0 > -.infinity }) else { return (generated, .length) }
-                    token = sampler.next(logits, seen: prompt + generated)
-                }
-                constraint?.accept(token)
-            }
+            let token = sampler.next(logits, seen: prompt + generated)
             if stops.contains(token) { return (generated, .stop) }
             generated.append(token)
             guard onToken(token) else { return (generated, .cancelled) }

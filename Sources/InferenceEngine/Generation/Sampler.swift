@@ -63,10 +63,13 @@ public struct Sampler: Sendable {
     public var parameters: SamplingParameters
     private var random: SplitMix64
 
+    /// The seed of parameters without one.
+    public static let defaultSeed: UInt64 = 0x5EED
+
     /// Creates a sampler.
     public init(_ parameters: SamplingParameters) {
         self.parameters = parameters
-        random = SplitMix64(seed: parameters.seed ?? 0x5EED)
+        random = SplitMix64(seed: parameters.seed ?? Self.defaultSeed)
     }
 
     /// Applies the repetition penalty (transformers' `RepetitionPenaltyLogitsProcessor`).

@@ -18,6 +18,9 @@ public final class CausalLM: Sendable {
     let pool: WorkerPool
     let groups: [LayerGroups]
     let headGroup: ProductGroup
+    /// The LoRA adapters attached (``applying(_:)``), in the order their deltas index them; each token of a forward
+    /// pass applies them at its own strengths, by default these.
+    public let adapters: [AttachedAdapter]
 
     init(
         config: ModelConfig,
@@ -28,9 +31,11 @@ public final class CausalLM: Sendable {
         contextLength: Int,
         rotary: Rotary,
         pool: WorkerPool,
-        options: LoadOptions
+        options: LoadOptions,
+        adapters: [AttachedAdapter] = []
     ) {
         self.config = config
+        self.adapters = adapters
         self.contextLength = contextLength
         self.options = options
         self.embeddings = embeddings
@@ -203,11 +208,16 @@ public final class CausalLM: Sendable {
 
     /// This model serving at most `tokens` positions (`--max-model-len`); never more than the model's own context.
     public func limitingContext(to tokens: Int) -> CausalLM {
-        rebuilt(layers: layers, head: head, contextLength: max(1, min(tokens, config.maxPositionEmbeddings)))
+        rebuilt(
+            layers: layers,
+            head: head,
+            contextLength: max(1, min(tokens, config.maxPositionEmbeddings)),
+            adapters: adapters
+        )
     }
 
-    /// The same weights with other layers, head or context.
-    func rebuilt(layers: [DecoderLayer], head: Linear, contextLength: Int) -> CausalLM {
+    /// The same weights with other layers, head, context or adapters.
+    func rebuilt(layers: [DecoderLayer], head: Linear, contextLength: Int, adapters: [AttachedAdapter]) -> CausalLM {
         CausalLM(
             config: config,
             embeddings: embeddings,
@@ -217,13 +227,17 @@ public final class CausalLM: Sendable {
             contextLength: contextLength,
             rotary: rotary,
             pool: pool,
-            options: options
+            options: options,
+            adapters: adapters
         )
     }
 
     /// A cache for a new sequence, with room for ``contextLength`` positions (address space; pages become resident
     /// as positions are written).
     public func makeCache() -> KVCache { KVCache(state: SequenceState(shape: sequenceShape)) }
+
+    /// The default strengths of the attached adapters, in their order.
+    public var defaultStrengths: [Float] { adapters.map(\.strength) }
 
     var sequenceShape: SequenceShape {
         let c = config
@@ -244,7 +258,8 @@ public final class CausalLM: Sendable {
             gateUpWidth: 2 * c.intermediateSize,
             vocabulary: c.vocabularySize,
             widestInput: max(c.hiddenSize, qSize, c.intermediateSize),
-            loraWidth: allGroups.map(\.loraWidth).max() ?? 0
+            loraWidth: allGroups.map(\.loraWidth).max() ?? 0,
+            logitRows: 1
         )
     }
 
@@ -283,23 +298,27 @@ public final class CausalLM: Sendable {
     /// - Returns: The logits of the token after the last.
     public func forward(tokens: [Int], cache: inout KVCache, sequenceLength: Int? = nil) -> [Float] {
         precondition(!tokens.isEmpty, "forward needs at least one token")
+        precondition(cache.state.shape.chunk > 0, "a cache of a BatchRunner runs through that runner")
         precondition(
             cache.count + tokens.count <= cache.state.shape.capacity,
             "the cache holds \(cache.state.shape.capacity) positions"
         )
         let length = max(sequenceLength ?? 0, cache.count + tokens.count)
         let state = cache.prepareWrite()
+        let strengths = defaultStrengths
         var index = 0
         while index < tokens.count {
             let end = min(tokens.count, index + state.shape.chunk)
-            pass(
-                tokens: tokens,
-                range: index..<end,
+            var batch = PassBatch(adapterCount: strengths.count)
+            batch.append(
+                tokens: tokens[index..<end],
                 start: cache.count,
                 sequenceLength: length,
                 state: state,
+                strengths: strengths,
                 logits: end == tokens.count
             )
+            pass(batch, scratch: state)
             cache.advance(by: end - index)
             index = end
         }

@@ -4,127 +4,185 @@ internal import CKernels
 /// a barrier between phases. The graph is the same for the four architectures (pre-norm decoder, RoPE, grouped-query
 /// attention, SiLU-gated MLP); they differ in fused projections, biases and rotary scaling, all settled at load.
 extension CausalLM {
-    func pass(
-        tokens: [Int],
-        range: Range<Int>,
-        start: Int,
-        sequenceLength: Int,
-        state s: SequenceState,
-        logits: Bool
+    /// Runs the tokens of `batch` (one sequence's chunk, or several sequences' tokens side by side) through the
+    /// model in `scratch`, writing keys and values into each token's own cache and the logits of `batch.logitRows`
+    /// into `scratch.logits`, one row each.
+    ///
+    /// Every product reads each weight row once for all the batch's tokens; norms, products, LoRA branches and
+    /// attention compute per token the bits they compute for that token alone (the kernels' contract), so a sequence
+    /// gets the same logits whatever it is batched with.
+    func pass(_ batch: PassBatch, scratch s: SequenceState) {
+        let count = batch.count
+        precondition(count > 0 && count <= s.shape.chunk && batch.logitRows.count <= s.shape.logitRows)
+        let headStrengths = batch.logitRows.flatMap { batch.strengths(of: $0) }
+        batch.strengths.withUnsafeBufferPointer { tokenScales in
+            headStrengths.withUnsafeBufferPointer { headScales in
+                let scales = LoRAStrengths(base: tokenScales.baseAddress, stride: batch.adapterCount)
+                let head = LoRAStrengths(base: headScales.baseAddress, stride: batch.adapterCount)
+                pool.run { worker in
+                    layerPasses(batch, scratch: s, strengths: scales, headStrengths: head, worker: worker)
+                }
+            }
+        }
+    }
+
+    /// One worker's part of ``pass(_:scratch:)``.
+    private func layerPasses(
+        _ batch: PassBatch,
+        scratch s: SequenceState,
+        strengths: LoRAStrengths,
+        headStrengths: LoRAStrengths,
+        worker: Int
     ) {
-        let count = range.count
+        let count = batch.count
         let h = config.hiddenSize
         let half = config.headDimension / 2
-        pool.run { worker in
-            // Products share their rows dynamically, alternating between two claim counters (see `product`).
-            var products = 0
-            if worker == 0 {
-                pool.resetClaims(0)
-                pool.resetClaims(1)
-            }
-            for t in pool.share(count, worker) {
-                let token = tokens[range.lowerBound + t]
-                kt_dequantize_row(embeddings.type.kernel, embeddings.row(token), s.x + t * h, Int64(h))
-                rotary.angles(
-                    position: start + t,
-                    sequenceLength: sequenceLength,
-                    cosines: s.cosines + t * half,
-                    sines: s.sines + t * half
-                )
-            }
-            pool.barrier()
-            for l in layers.indices {
-                let layer = layers[l]
-                let group = groups[l]
-                prepareNormed(group.qkv, weights: layer.inputNorm, count: count, state: s, worker: worker)
-                product(
-                    group.qkv,
-                    input: s.normed,
-                    output: s.qkv,
-                    count: count,
-                    state: s,
-                    worker: worker,
-                    products: &products
-                )
-                if count == 1 {
-                    rotateAndAttendOne(layer: l, position: start, state: s, worker: worker)
-                } else {
-                    rotateAndCache(layer: l, start: start, count: count, state: s, worker: worker)
-                    attend(layer: l, start: start, count: count, state: s, worker: worker)
-                }
-                prepare(group.output, input: s.attended, count: count, state: s, worker: worker, fill: nil)
-                product(
-                    group.output,
-                    input: s.attended,
-                    output: s.projected,
-                    residual: s.x,
-                    count: count,
-                    state: s,
-                    worker: worker,
-                    products: &products
-                )
-                prepareNormed(group.gateUp, weights: layer.postAttentionNorm, count: count, state: s, worker: worker)
-                product(
-                    group.gateUp,
-                    input: s.normed,
-                    output: s.gateUp,
-                    count: count,
-                    state: s,
-                    worker: worker,
-                    products: &products
-                )
-                let size = config.intermediateSize
-                prepare(group.down, input: s.activated, count: count, state: s, worker: worker) { t, part in
-                    let row = s.gateUp + t * 2 * size
-                    kt_silu_mul(
-                        row + part.lowerBound,
-                        row + size + part.lowerBound,
-                        s.activated + t * size + part.lowerBound,
-                        Int64(part.count)
-                    )
-                }
-                product(
-                    group.down,
-                    input: s.activated,
-                    output: s.projected,
-                    residual: s.x,
-                    count: count,
-                    state: s,
-                    worker: worker,
-                    products: &products
-                )
-            }
-            guard logits else { return }
-            // Only the last token's logits are needed.
-            prepareNormed(headGroup, weights: finalNorm, firstRow: count - 1, count: 1, state: s, worker: worker)
-            product(
-                headGroup,
-                input: s.normed,
-                output: s.logits,
-                count: 1,
+        // Products share their rows dynamically, alternating between two claim counters (see `product`).
+        var products = 0
+        if worker == 0 {
+            pool.resetClaims(0)
+            pool.resetClaims(1)
+        }
+        for t in pool.share(count, worker) {
+            kt_dequantize_row(embeddings.type.kernel, embeddings.row(batch.tokens[t]), s.x + t * h, Int64(h))
+            rotary.angles(
+                position: batch.positions[t],
+                sequenceLength: batch.lengths[t],
+                cosines: s.cosines + t * half,
+                sines: s.sines + t * half
+            )
+        }
+        pool.barrier()
+        for l in layers.indices {
+            let layer = layers[l]
+            let group = groups[l]
+            prepareNormed(
+                group.qkv,
+                weights: layer.inputNorm,
+                count: count,
                 state: s,
+                strengths: strengths,
+                worker: worker
+            )
+            product(
+                group.qkv,
+                input: s.normed,
+                output: s.qkv,
+                count: count,
+                state: s,
+                strengths: strengths,
+                worker: worker,
+                products: &products
+            )
+            if batch.singleTokens {
+                rotateAndAttendOne(layer: l, batch: batch, state: s, worker: worker)
+            } else {
+                rotateAndCache(layer: l, batch: batch, state: s, worker: worker)
+                attend(layer: l, batch: batch, state: s, worker: worker)
+            }
+            prepare(
+                group.output,
+                input: s.attended,
+                count: count,
+                state: s,
+                strengths: strengths,
+                worker: worker,
+                fill: nil
+            )
+            product(
+                group.output,
+                input: s.attended,
+                output: s.projected,
+                residual: s.x,
+                count: count,
+                state: s,
+                strengths: strengths,
+                worker: worker,
+                products: &products
+            )
+            prepareNormed(
+                group.gateUp,
+                weights: layer.postAttentionNorm,
+                count: count,
+                state: s,
+                strengths: strengths,
+                worker: worker
+            )
+            product(
+                group.gateUp,
+                input: s.normed,
+                output: s.gateUp,
+                count: count,
+                state: s,
+                strengths: strengths,
+                worker: worker,
+                products: &products
+            )
+            let size = config.intermediateSize
+            prepare(group.down, input: s.activated, count: count, state: s, strengths: strengths, worker: worker) {
+                t,
+                part in
+                let row = s.gateUp + t * 2 * size
+                kt_silu_mul(
+                    row + part.lowerBound,
+                    row + size + part.lowerBound,
+                    s.activated + t * size + part.lowerBound,
+                    Int64(part.count)
+                )
+            }
+            product(
+                group.down,
+                input: s.activated,
+                output: s.projected,
+                residual: s.x,
+                count: count,
+                state: s,
+                strengths: strengths,
                 worker: worker,
                 products: &products
             )
         }
+        let rows = batch.logitRows
+        guard !rows.isEmpty else { return }
+        // Only the logits asked for (each sequence's last token) are computed.
+        prepareNormed(
+            headGroup,
+            weights: finalNorm,
+            rows: rows,
+            count: rows.count,
+            state: s,
+            strengths: headStrengths,
+            worker: worker
+        )
+        product(
+            headGroup,
+            input: s.normed,
+            output: s.logits,
+            count: rows.count,
+            state: s,
+            strengths: headStrengths,
+            worker: worker,
+            products: &products
+        )
     }
 
-    /// Fills `s.normed` with the RMS norm (under `weights`) of `count` rows of the residual stream from `firstRow`,
-    /// converted for `group`: the norm before attention, before the MLP and before the head.
+    /// Fills `s.normed` with the RMS norm (under `weights`) of `count` rows of the residual stream (`rows`, default
+    /// the first `count`), converted for `group`: the norm before attention, before the MLP and before the head.
     private func prepareNormed(
         _ group: ProductGroup,
         weights: [Float],
-        firstRow: Int = 0,
+        rows: [Int]? = nil,
         count: Int,
         state s: SequenceState,
+        strengths: LoRAStrengths,
         worker: Int
     ) {
         let h = config.hiddenSize
         let epsilon = config.rmsNormEpsilon
         weights.withUnsafeBufferPointer { w in
-            prepare(group, input: s.normed, count: count, state: s, worker: worker) { t, part in
+            prepare(group, input: s.normed, count: count, state: s, strengths: strengths, worker: worker) { t, part in
                 kt_rms_norm_range(
-                    s.x + (firstRow + t) * h,
+                    s.x + (rows?[t] ?? t) * h,
                     w.baseAddress,
                     s.normed + t * h,
                     Int64(h),
@@ -149,6 +207,7 @@ extension CausalLM {
         input: UnsafeMutablePointer<Float>,
         count: Int,
         state s: SequenceState,
+        strengths: LoRAStrengths,
         worker: Int,
         fill: ((Int, Range<Int>) -> Void)?
     ) {
@@ -174,7 +233,7 @@ extension CausalLM {
         }
         if group.loraWidth > 0 {
             pool.barrier()
-            loraDown(group, input: input, count: count, state: s, worker: worker)
+            loraDown(group, input: input, count: count, state: s, strengths: strengths, worker: worker)
         }
         pool.barrier()
     }
@@ -189,6 +248,7 @@ extension CausalLM {
         residual: UnsafeMutablePointer<Float>? = nil,
         count: Int,
         state s: SequenceState,
+        strengths: LoRAStrengths,
         worker: Int,
         products: inout Int
     ) {
@@ -203,7 +263,16 @@ extension CausalLM {
             let claimed = pool.claim(slot)
             guard claimed < chunks else { break }
             let rows = (claimed * chunk)..<min(group.rows, (claimed + 1) * chunk)
-            productRows(group, rows: rows, input: input, output: output, residual: residual, count: count, state: s)
+            productRows(
+                group,
+                rows: rows,
+                input: input,
+                output: output,
+                residual: residual,
+                count: count,
+                state: s,
+                strengths: strengths
+            )
         }
         pool.barrier()
     }
@@ -217,7 +286,8 @@ extension CausalLM {
         output: UnsafeMutablePointer<Float>,
         residual: UnsafeMutablePointer<Float>?,
         count: Int,
-        state s: SequenceState
+        state s: SequenceState,
+        strengths: LoRAStrengths
     ) {
         let n = group.inputs
         for member in group.members {
@@ -258,11 +328,14 @@ extension CausalLM {
                 delta.pair.b.withUnsafeBufferPointer { b in
                     guard let b = b.baseAddress else { return }
                     for t in 0..<count {
+                        let strength = strengths[t, delta.adapter]
+                        guard strength != 0 else { continue }
+                        let scale = strength * delta.pair.scaling
                         let down = s.lora + t * s.shape.loraWidth + offset
                         for r in lower..<upper {
                             var sum: Float = 0
                             for k in 0..<rank { sum += b[r * rank + k] * down[k] }
-                            y[t * group.width + r] += delta.scale * sum
+                            y[t * group.width + r] += scale * sum
                         }
                     }
                 }
@@ -276,12 +349,14 @@ extension CausalLM {
         }
     }
 
-    /// `A x` of every LoRA delta of the group for every token, the (token, rank row) pairs split across workers.
+    /// `A x` of every LoRA delta of the group for every token that applies it, the (token, rank row) pairs split
+    /// across workers.
     private func loraDown(
         _ group: ProductGroup,
         input: UnsafeMutablePointer<Float>,
         count: Int,
         state s: SequenceState,
+        strengths: LoRAStrengths,
         worker: Int
     ) {
         let n = group.inputs
@@ -294,7 +369,7 @@ extension CausalLM {
                 let rank = delta.pair.rank
                 delta.pair.a.withUnsafeBufferPointer { a in
                     guard let a = a.baseAddress else { return }
-                    for t in 0..<count {
+                    for t in 0..<count where strengths[t, delta.adapter] != 0 {
                         for k in 0..<rank where units.contains(t * width + offset + k) {
                             s.lora[t * s.shape.loraWidth + offset + k] = kt_vec_dot(
                                 KT_F32,
@@ -310,8 +385,8 @@ extension CausalLM {
         }
     }
 
-    /// Rotary embeddings of every query and key head, and the keys and values of the chunk into the cache.
-    private func rotateAndCache(layer: Int, start: Int, count: Int, state s: SequenceState, worker: Int) {
+    /// Rotary embeddings of every query and key head, and the keys and values of the batch into each token's cache.
+    private func rotateAndCache(layer: Int, batch: PassBatch, state s: SequenceState, worker: Int) {
         let c = config
         let hd = c.headDimension
         let heads = c.headCount
@@ -321,7 +396,7 @@ extension CausalLM {
         let width = s.shape.qkvWidth
         let interleaved: Int32 = rotary.layout == .interleaved ? 1 : 0
         let half = hd / 2
-        for unit in pool.share(count * (heads + kvHeads), worker) {
+        for unit in pool.share(batch.count * (heads + kvHeads), worker) {
             let t = unit / (heads + kvHeads)
             let j = unit % (heads + kvHeads)
             let row = s.qkv + t * width
@@ -335,76 +410,98 @@ extension CausalLM {
             let key = row + qSize + head * hd
             let value = row + qSize + kvSize + head * hd
             kt_rope(key, 1, Int64(hd), cosines, sines, interleaved)
-            let at = s.offset(layer: layer, head: head, position: start + t)
-            if s.shape.cacheType == .f16 {
-                kt_store_f16(key, (s.keys + at).assumingMemoryBound(to: UInt16.self), Int64(hd))
-                kt_store_f16(value, (s.values + at).assumingMemoryBound(to: UInt16.self), Int64(hd))
-            } else {
-                (s.keys + at).copyMemory(from: key, byteCount: hd * 4)
-                (s.values + at).copyMemory(from: value, byteCount: hd * 4)
-            }
+            store(
+                key: key,
+                value: value,
+                into: batch.states[batch.owners[t]],
+                layer: layer,
+                head: head,
+                position: batch.positions[t]
+            )
         }
         pool.barrier()
     }
 
-    /// Rotary embeddings, cache write and attention of one token (decoding) in one phase.
+    /// Writes one head's key and value at `position` of a sequence's cache.
+    private func store(
+        key: UnsafeMutablePointer<Float>,
+        value: UnsafeMutablePointer<Float>,
+        into kv: SequenceState,
+        layer: Int,
+        head: Int,
+        position: Int
+    ) {
+        let hd = config.headDimension
+        let at = kv.offset(layer: layer, head: head, position: position)
+        if kv.shape.cacheType == .f16 {
+            kt_store_f16(key, (kv.keys + at).assumingMemoryBound(to: UInt16.self), Int64(hd))
+            kt_store_f16(value, (kv.values + at).assumingMemoryBound(to: UInt16.self), Int64(hd))
+        } else {
+            (kv.keys + at).copyMemory(from: key, byteCount: hd * 4)
+            (kv.values + at).copyMemory(from: value, byteCount: hd * 4)
+        }
+    }
+
+    /// Rotary embeddings, cache write and attention of a batch of one token per sequence (decoding) in one phase.
     ///
-    /// Each worker takes whole key/value heads, rotates that head's key and its group of
-    /// queries, writes the key and value into the cache and attends, with no barrier in between (the token attends
-    /// only to cached positions and itself). Same bits as the chunked path.
-    private func rotateAndAttendOne(layer: Int, position: Int, state s: SequenceState, worker: Int) {
+    /// Each worker takes whole (token, key/value head) pairs, rotates that head's key and its group of queries,
+    /// writes the key and value into the token's cache and attends, with no barrier in between (a token attends only
+    /// to its own sequence's cached positions and itself). Same bits as the chunked path.
+    private func rotateAndAttendOne(layer: Int, batch: PassBatch, state s: SequenceState, worker: Int) {
         let c = config
         let hd = c.headDimension
         let group = c.headCount / c.keyValueHeadCount
+        let kvHeads = c.keyValueHeadCount
         let qSize = c.headCount * hd
-        let kvSize = c.keyValueHeadCount * hd
+        let kvSize = kvHeads * hd
+        let width = s.shape.qkvWidth
+        let half = hd / 2
         let interleaved: Int32 = rotary.layout == .interleaved ? 1 : 0
-        let kvType: Int32 = s.shape.cacheType == .f16 ? 1 : 0
         let scale = 1 / Float(hd).squareRoot()
-        let first = c.slidingWindow.map { max(0, position + 1 - $0) } ?? 0
-        for head in pool.share(c.keyValueHeadCount, worker) {
-            let key = s.qkv + qSize + head * hd
-            let value = s.qkv + qSize + kvSize + head * hd
-            kt_rope(key, 1, Int64(hd), s.cosines, s.sines, interleaved)
-            let at = s.offset(layer: layer, head: head, position: position)
-            if s.shape.cacheType == .f16 {
-                kt_store_f16(key, (s.keys + at).assumingMemoryBound(to: UInt16.self), Int64(hd))
-                kt_store_f16(value, (s.values + at).assumingMemoryBound(to: UInt16.self), Int64(hd))
-            } else {
-                (s.keys + at).copyMemory(from: key, byteCount: hd * 4)
-                (s.values + at).copyMemory(from: value, byteCount: hd * 4)
-            }
-            let queries = s.qkv + head * group * hd
-            kt_rope(queries, Int64(group), Int64(hd), s.cosines, s.sines, interleaved)
-            let from = s.offset(layer: layer, head: head, position: first)
+        for unit in pool.share(batch.count * kvHeads, worker) {
+            let t = unit / kvHeads
+            let head = unit % kvHeads
+            let position = batch.positions[t]
+            let kv = batch.states[batch.owners[t]]
+            let kvType: Int32 = kv.shape.cacheType == .f16 ? 1 : 0
+            let first = c.slidingWindow.map { max(0, position + 1 - $0) } ?? 0
+            let row = s.qkv + t * width
+            let cosines = s.cosines + t * half
+            let sines = s.sines + t * half
+            let key = row + qSize + head * hd
+            let value = row + qSize + kvSize + head * hd
+            kt_rope(key, 1, Int64(hd), cosines, sines, interleaved)
+            store(key: key, value: value, into: kv, layer: layer, head: head, position: position)
+            let queries = row + head * group * hd
+            kt_rope(queries, Int64(group), Int64(hd), cosines, sines, interleaved)
+            let from = kv.offset(layer: layer, head: head, position: first)
             kt_attention(
                 queries,
                 Int64(group),
                 Int64(hd),
-                s.keys + from,
-                s.values + from,
+                kv.keys + from,
+                kv.values + from,
                 kvType,
                 Int64(hd),
                 Int64(position + 1 - first),
                 scale,
-                s.attended + head * group * hd,
+                s.attended + t * s.shape.queryWidth + head * group * hd,
                 Int64(hd)
             )
         }
         pool.barrier()
     }
 
-    /// Causal attention of every (token, query head) pair, split across workers; consecutive heads of one token
-    /// that share a key/value head go to the kernel together.
-    private func attend(layer: Int, start: Int, count: Int, state s: SequenceState, worker: Int) {
+    /// Causal attention of every (token, query head) pair, split across workers, each token over its own sequence's
+    /// cache; consecutive heads of one token that share a key/value head go to the kernel together.
+    private func attend(layer: Int, batch: PassBatch, state s: SequenceState, worker: Int) {
         let c = config
         let hd = c.headDimension
         let heads = c.headCount
         let group = heads / c.keyValueHeadCount
         let width = s.shape.qkvWidth
         let scale = 1 / Float(hd).squareRoot()
-        let kvType: Int32 = s.shape.cacheType == .f16 ? 1 : 0
-        let units = pool.share(count * heads, worker)
+        let units = pool.share(batch.count * heads, worker)
         var unit = units.lowerBound
         while unit < units.upperBound {
             let t = unit / heads
@@ -412,15 +509,17 @@ extension CausalLM {
             let kvHead = head / group
             var end = unit + 1
             while end < units.upperBound, end / heads == t, (end % heads) / group == kvHead { end += 1 }
-            let positions = start + t + 1
+            let positions = batch.positions[t] + 1
             let first = c.slidingWindow.map { max(0, positions - $0) } ?? 0
-            let at = s.offset(layer: layer, head: kvHead, position: first)
+            let kv = batch.states[batch.owners[t]]
+            let kvType: Int32 = kv.shape.cacheType == .f16 ? 1 : 0
+            let at = kv.offset(layer: layer, head: kvHead, position: first)
             kt_attention(
                 s.qkv + t * width + head * hd,
                 Int64(end - unit),
                 Int64(hd),
-                s.keys + at,
-                s.values + at,
+                kv.keys + at,
+                kv.values + at,
                 kvType,
                 Int64(hd),
                 Int64(positions - first),
@@ -432,4 +531,68 @@ extension CausalLM {
         }
         pool.barrier()
     }
+}
+
+/// The tokens of one forward pass: one sequence's chunk, or the next tokens of several sequences side by side (one
+/// each when decoding, a chunk for one being prefilled), each token with its position, its sequence's cache and its
+/// sequence's adapter strengths.
+struct PassBatch {
+    /// Token ids.
+    private(set) var tokens: [Int] = []
+    /// Each token's position in its sequence.
+    private(set) var positions: [Int] = []
+    /// Each token's sequence length for the rotary factors (Phi-3's long context).
+    private(set) var lengths: [Int] = []
+    /// Each token's sequence, an index into `states`.
+    private(set) var owners: [Int] = []
+    /// The sequences' caches.
+    private(set) var states: [SequenceState] = []
+    /// The tokens whose logits are computed, in order (one row of the scratch's logits each).
+    private(set) var logitRows: [Int] = []
+    /// `adapterCount` strengths per token.
+    private(set) var strengths: [Float] = []
+    /// Adapters attached to the model.
+    let adapterCount: Int
+    /// Whether every sequence brings exactly one token (then token `t` belongs to sequence `t`).
+    private(set) var singleTokens = true
+
+    init(adapterCount: Int) { self.adapterCount = adapterCount }
+
+    var count: Int { tokens.count }
+
+    /// Adds a sequence's next tokens, written at `start` onwards in `state`'s cache; `logits` asks for the logits
+    /// after the last of them.
+    mutating func append(
+        tokens new: some Collection<Int>,
+        start: Int,
+        sequenceLength: Int,
+        state: SequenceState,
+        strengths: [Float],
+        logits: Bool
+    ) {
+        precondition(!new.isEmpty && strengths.count == adapterCount)
+        let owner = states.count
+        states.append(state)
+        if new.count != 1 { singleTokens = false }
+        for (i, token) in new.enumerated() {
+            tokens.append(token)
+            positions.append(start + i)
+            lengths.append(sequenceLength)
+            owners.append(owner)
+            self.strengths.append(contentsOf: strengths)
+        }
+        if logits { logitRows.append(tokens.count - 1) }
+    }
+
+    /// The strengths of token `t`.
+    func strengths(of t: Int) -> ArraySlice<Float> { strengths[(t * adapterCount)..<((t + 1) * adapterCount)] }
+}
+
+/// Per-token adapter strengths for the LoRA branches of a pass: row `t` holds token `t`'s strength of every adapter.
+struct LoRAStrengths {
+    let base: UnsafePointer<Float>?
+    let stride: Int
+
+    /// Token `t`'s strength of adapter `adapter`.
+    subscript(t: Int, adapter: Int) -> Float { base.map { $0[t * stride + adapter] } ?? 0 }
 }

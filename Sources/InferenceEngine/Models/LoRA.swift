@@ -226,16 +226,21 @@ private struct AdapterSettings {
 }
 
 extension CausalLM {
-    /// This model with `adapters` applied as side branches; the base weights are shared, not copied.
+    /// This model with `adapters` attached as side branches; the base weights are shared, not copied.
     ///
-    /// Adapters at strength 0 are checked but not attached.
+    /// Every adapter stays loaded, at strength 0 too: a forward pass applies each at its default strength
+    /// (``LoRAAdapter/strength``), a batch's sequences at their own (``BatchRunner``); a branch at strength 0 is
+    /// skipped, so it leaves the base's bits untouched.
     ///
     /// - Throws: ``EngineError`` (`invalidAdapter`) naming the adapter and the module that does not exist in this
     ///   model or whose shape does not match it.
     public func applying(_ adapters: [LoRAAdapter]) throws(EngineError) -> CausalLM {
         var layers = self.layers
         var head = self.head
+        var attached = self.adapters
         for adapter in adapters {
+            let index = attached.count
+            attached.append(AttachedAdapter(name: adapter.name, strength: adapter.strength))
             for module in adapter.modules {
                 guard let pair = adapter.pairs[module] else { continue }
                 func attach(_ linear: inout Linear) throws(EngineError) {
@@ -245,9 +250,7 @@ extension CausalLM {
                             "adapter \"\(adapter.name)\": module \(module) maps \(pair.inputs) → \(pair.outputs) features but the model's layer maps \(linear.inputs) → \(linear.outputs)"
                         )
                     }
-                    if adapter.strength > 0 {
-                        linear.deltas.append(Linear.Delta(pair: pair, scale: adapter.strength * pair.scaling))
-                    }
+                    linear.deltas.append(Linear.Delta(pair: pair, adapter: index))
                 }
                 func unknown() -> EngineError {
                     EngineError(
@@ -285,6 +288,20 @@ extension CausalLM {
                 layers[i][keyPath: path] = linear
             }
         }
-        return rebuilt(layers: layers, head: head, contextLength: contextLength)
+        return rebuilt(layers: layers, head: head, contextLength: contextLength, adapters: attached)
+    }
+}
+
+/// A LoRA adapter attached to a model: its name and the strength it applies at unless a sequence asks otherwise.
+public struct AttachedAdapter: Sendable, Hashable {
+    /// The adapter's name (its folder's).
+    public var name: String
+    /// The default strength.
+    public var strength: Float
+
+    /// Creates an entry.
+    public init(name: String, strength: Float) {
+        self.name = name
+        self.strength = strength
     }
 }

@@ -1,13 +1,16 @@
 internal import CKernels
 
-/// A linear layer `y = W x (+ b) + Σ scale · B (A x)`: `W` is `[outputs × inputs]` in its stored format (a mapped
-/// file's F32/F16/BF16, a GGUF block format, or quantized at load), computed through `kt_matmul`; the LoRA deltas of
-/// ``LoRAAdapter`` are F32 side branches, never merged into `W`.
+/// A linear layer `y = W x (+ b) + Σ strength · scaling · B (A x)`: `W` is `[outputs × inputs]` in its stored format
+/// (a mapped file's F32/F16/BF16, a GGUF block format, or quantized at load), computed through `kt_matmul`; the LoRA
+/// deltas of ``LoRAAdapter`` are F32 side branches, never merged into `W`, and their strengths are chosen per token
+/// (each sequence of a batch has its own), so one model serves every mix of adapters.
 struct Linear: Sendable {
     /// One adapter's branch on this layer.
     struct Delta: Sendable {
         var pair: LoRAAdapter.Pair
-        var scale: Float
+        /// The adapter's index in the model's ``CausalLM/adapters``: a token's strength of it is
+        /// `strengths[adapter]`.
+        var adapter: Int
     }
 
     /// The weights.
