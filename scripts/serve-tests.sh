@@ -34,6 +34,8 @@ print("openai client: models, chat and streaming chat agree")
 PY
 # Structured output: 20 JSON schemas, each answer validated by jsonschema (issue 11).
 "$python" "$repo/scripts/serve_structured.py" "$port" && ok || ko "structured output"
+# Tool calls through the openai client (issue 11).
+"$python" "$repo/scripts/serve_tools.py" "$port" && ok || ko "tool calls"
 # Many concurrent streaming clients, a disconnect, hostile requests, memory (issue 5 "Done when").
 python3 "$repo/scripts/serve_load.py" "$port" "$pid" --clients 48 --seconds 120 && ok || ko "load and hostile requests"
 # SIGTERM: a graceful stop with exit status 0.

@@ -86,6 +86,7 @@ final class SequenceJob: @unchecked Sendable {
         strengths: [Float]?,
         stop: [String],
         tokenizer: Tokenizer,
+        skipSpecialTokens: Bool = true,
         arrival: ContinuousClock.Instant,
         cancelled: CancelFlag,
         onText: @escaping (String) -> Bool,
@@ -107,7 +108,7 @@ final class SequenceJob: @unchecked Sendable {
         self.done = done
         reservation = prompt.count + budget
         sampler = Sampler(sampling)
-        decoder = IncrementalDecoder(tokenizer: tokenizer)
+        decoder = IncrementalDecoder(tokenizer: tokenizer, skipSpecialTokens: skipSpecialTokens)
         pending = prompt
         lastToken = arrival
     }

@@ -151,6 +151,7 @@ public final class GenerationQueue: Sendable {
     ///   - strengths: The strength of each of the bundle's adapters for this request; `nil`: their defaults.
     ///   - logprobs: Whether to report each token's log-probability (`nil`: no), with this many alternatives.
     ///   - grammar: What the text must be (structured output); `nil`: anything.
+    ///   - keepSpecialTokens: Whether the text keeps special tokens (tool-call markers such as `[TOOL_CALLS]`).
     ///   - admission: A place taken with ``admit()``; without one, the call takes its own.
     ///   - onText: Called with each final piece of text; return `false` to stop.
     ///   - onLogprob: Called with each token's log-probabilities (when asked for), before its text.
@@ -166,6 +167,7 @@ public final class GenerationQueue: Sendable {
         strengths: [Float]? = nil,
         logprobs: Int? = nil,
         grammar: Grammar? = nil,
+        keepSpecialTokens: Bool = false,
         admission: Admission? = nil,
         onText: @escaping @Sendable (String) -> Bool = { _ in true },
         onLogprob: (@Sendable (TokenLogprob) -> Void)? = nil
@@ -179,6 +181,7 @@ public final class GenerationQueue: Sendable {
             strengths: strengths,
             logprobs: logprobs,
             grammar: grammar,
+            keepSpecialTokens: keepSpecialTokens,
             admission: admission,
             onText: onText,
             onLogprob: onLogprob
@@ -194,6 +197,7 @@ public final class GenerationQueue: Sendable {
         strengths: [Float]? = nil,
         logprobs: Int? = nil,
         grammar: Grammar? = nil,
+        keepSpecialTokens: Bool = false,
         admission: Admission? = nil,
         onText: @escaping @Sendable (String) -> Bool = { _ in true },
         onLogprob: (@Sendable (TokenLogprob) -> Void)? = nil
@@ -232,6 +236,7 @@ public final class GenerationQueue: Sendable {
                         strengths: strengths,
                         stop: stop,
                         tokenizer: tokenizer,
+                        skipSpecialTokens: !keepSpecialTokens,
                         arrival: arrival,
                         cancelled: cancelled,
                         onText: onText,

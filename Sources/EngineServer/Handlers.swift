@@ -70,17 +70,19 @@ extension KaitoServeRoutes {
     /// OpenAI `POST /v1/chat/completions` and `POST /v1/completions`, streaming as server-sent events.
     static func openAI(_ body: CompletionRequest, _ queue: GenerationQueue, chat: Bool) async throws -> Response {
         let strengths = try adapterStrengths(queue.bundle, model: body.model, lora: body.lora)
+        let tooling = chat ? try ToolPlan.make(body, format: queue.bundle.toolCallFormat) : nil
         let prompt: String
         if chat {
             guard let messages = body.messages else { throw Rejection(invalid: .required, at: [.key("messages")]) }
             guard !messages.isEmpty else { throw Rejection(invalid: .nonEmptyList, at: [.key("messages")]) }
-            prompt = try queue.bundle.prompt(messages: messages.map(\.value))
+            prompt = try queue.bundle.prompt(messages: messages.map(\.value), tools: tooling?.tools)
         } else {
             guard let text = body.prompt else { throw Rejection(invalid: .required, at: [.key("prompt")]) }
             prompt = text
         }
         let maxTokens = body.maxTokens ?? 16
-        let grammar = try structuredOutput(body.responseFormat, maxTokens: maxTokens)
+        let grammar = try tooling?.grammar ?? structuredOutput(body.responseFormat, maxTokens: maxTokens)
+        let keepSpecialTokens = tooling?.keepsSpecialTokens ?? false
         var sampling = SamplingParameters(
             temperature: Float(body.temperature ?? 1),
             topK: body.topK ?? 0,
@@ -127,6 +129,7 @@ extension KaitoServeRoutes {
                             strengths: strengths,
                             logprobs: logprobs,
                             grammar: grammar,
+                            keepSpecialTokens: keepSpecialTokens,
                             admission: admissions[i]
                         )
                         return (i, output)
@@ -144,6 +147,16 @@ extension KaitoServeRoutes {
                     model: model,
                     choices: outputs.enumerated().map { i, output in
                         var c = choice(output.text, output.finish, false)
+                        if let tooling {
+                            let (content, calls) = tooling.read(output.text)
+                            if !calls.isEmpty {
+                                c = CompletionBody.Choice(
+                                    text: .message(content),
+                                    finishReason: "tool_calls",
+                                    toolCalls: ToolPlan.bodies(calls, indexed: false)
+                                )
+                            }
+                        }
                         c.index = i
                         if let entries = output.logprobs {
                             c.logprobs = choiceLogprobs(entries, chat: chat, tokenizer: tokenizer, offset: 0).body
@@ -183,6 +196,7 @@ extension KaitoServeRoutes {
                                 strengths: strengths,
                                 logprobs: logprobs,
                                 grammar: grammar,
+                                keepSpecialTokens: keepSpecialTokens,
                                 admission: admissions[i],
                                 onText: { piece in
                                     continuation.yield(.piece(i, piece))
@@ -202,6 +216,8 @@ extension KaitoServeRoutes {
             do {
                 // Each chunk carries the log-probabilities of the tokens since the previous one of its choice.
                 var pending: [[TokenLogprob]] = Array(repeating: [], count: n)
+                // With tools, each choice's text is held back and sent at its end as content or as tool calls.
+                var held = Array(repeating: "", count: n)
                 var offsets = Array(repeating: 0, count: n)
                 func attach(_ i: Int, _ c: CompletionBody.Choice) -> CompletionBody.Choice {
                     guard logprobs != nil, !pending[i].isEmpty else { return c }
@@ -220,9 +236,28 @@ extension KaitoServeRoutes {
                 for await item in events {
                     switch item {
                     case .logprob(let i, let entry): pending[i].append(entry)
-                    case .piece(let i, let piece): try await writer.write(event(i, attach(i, choice(piece, nil, true))))
+                    case .piece(let i, let piece):
+                        if tooling != nil {
+                            held[i] += piece
+                        } else {
+                            try await writer.write(event(i, attach(i, choice(piece, nil, true))))
+                        }
                     case .finish(let i, let finish):
-                        try await writer.write(event(i, attach(i, choice(nil, finish, true))))
+                        var last = choice(nil, finish, true)
+                        if let tooling {
+                            let (content, calls) = tooling.read(held[i])
+                            if calls.isEmpty {
+                                if !held[i].isEmpty {
+                                    try await writer.write(event(i, attach(i, choice(held[i], nil, true))))
+                                }
+                            } else {
+                                var delta = CompletionBody.Choice(text: .delta(content))
+                                delta.toolCalls = ToolPlan.bodies(calls, indexed: true)
+                                try await writer.write(event(i, attach(i, delta)))
+                                last.finishReason = "tool_calls"
+                            }
+                        }
+                        try await writer.write(event(i, attach(i, last)))
                     }
                 }
                 let outputs = try await generation.value

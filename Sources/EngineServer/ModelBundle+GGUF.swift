@@ -56,6 +56,7 @@ extension ModelBundle {
             model: model,
             tokenizer: tokenizer,
             template: try file.string("tokenizer.chat_template").map { try ChatTemplate($0) },
+            toolCallFormat: file.string("tokenizer.chat_template").flatMap(ToolCallFormat.detect(template:)),
             bosToken: token("tokenizer.ggml.bos_token_id"),
             eosToken: token("tokenizer.ggml.eos_token_id"),
             eosIDs: model.config.eosTokenIDs,

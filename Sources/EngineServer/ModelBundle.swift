@@ -13,6 +13,8 @@ public final class ModelBundle: Sendable {
     public let tokenizer: Tokenizer
     /// The chat template, if the model has one.
     public let template: ChatTemplate?
+    /// How the model writes tool calls, from its chat template's markers (vLLM's tool parser names).
+    public let toolCallFormat: ToolCallFormat?
     let bosToken: String
     let eosToken: String
     let eosIDs: [Int]
@@ -59,6 +61,7 @@ public final class ModelBundle: Sendable {
         bosToken = config.bosToken ?? ""
         eosToken = config.eosToken ?? ""
         template = try config.chatTemplate.map { try ChatTemplate($0) }
+        toolCallFormat = config.chatTemplate.flatMap(ToolCallFormat.detect(template:))
         var eos = model.config.eosTokenIDs
         if let generation = try GenerationConfig.load(folder + "/generation_config.json"),
             !generation.eosTokenIDs.isEmpty
@@ -75,6 +78,7 @@ public final class ModelBundle: Sendable {
         model: CausalLM,
         tokenizer: Tokenizer,
         template: ChatTemplate?,
+        toolCallFormat: ToolCallFormat?,
         bosToken: String,
         eosToken: String,
         eosIDs: [Int],
@@ -84,6 +88,7 @@ public final class ModelBundle: Sendable {
         self.model = model
         self.tokenizer = tokenizer
         self.template = template
+        self.toolCallFormat = toolCallFormat
         self.bosToken = bosToken
         self.eosToken = eosToken
         self.eosIDs = eosIDs
@@ -91,7 +96,7 @@ public final class ModelBundle: Sendable {
     }
 
     /// Renders a conversation with the model's chat template (or a plain `role: content` layout without one).
-    public func prompt(messages: [TemplateValue]) throws -> String {
+    public func prompt(messages: [TemplateValue], tools: [TemplateValue]? = nil) throws -> String {
         guard let template else {
             return messages.map { m in
                 if case .dict(let pairs) = m {
@@ -105,6 +110,7 @@ public final class ModelBundle: Sendable {
         // As transformers' apply_chat_template: tools and documents passed as None, reasoning fields aliased.
         return try template.render(
             messages: messages,
+            tools: tools,
             addGenerationPrompt: true,
             bosToken: bosToken,
             eosToken: eosToken

@@ -27,6 +27,7 @@ public struct RequestBodyError: Error, Sendable, Hashable {
         case list
         case dictionary
         case stringOrList
+        case stringOrDictionary
         case nonEmptyList
         case greaterThan(Int)
         case greaterThanOrEqual(Int)
@@ -44,6 +45,7 @@ public struct RequestBodyError: Error, Sendable, Hashable {
             case .list: "Input should be a valid list"
             case .dictionary: "Input should be a valid dictionary"
             case .stringOrList: "Input should be a valid string or a list of strings"
+            case .stringOrDictionary: "Input should be a valid string or a valid dictionary"
             case .nonEmptyList: "List should have at least 1 item after validation, not 0"
             case .greaterThan(let bound): "Input should be greater than \(bound)"
             case .greaterThanOrEqual(let bound): "Input should be greater than or equal to \(bound)"
@@ -64,7 +66,7 @@ public struct RequestBodyError: Error, Sendable, Hashable {
             case .string: "string_type"
             case .list: "list_type"
             case .dictionary: "dict_type"
-            case .stringOrList: "union_type"
+            case .stringOrList, .stringOrDictionary: "union_type"
             case .nonEmptyList: "too_short"
             case .greaterThan: "greater_than"
             case .greaterThanOrEqual: "greater_than_equal"
@@ -501,6 +503,10 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
     var stop: [String]
     var stream: Bool?
     var responseFormat: ResponseFormat?
+    /// OpenAI's `tools` (function definitions handed to the chat template), keys in the client's order.
+    var tools: [TemplateValue]?
+    /// OpenAI's `tool_choice`: `none`, `auto` (the default with tools), `required`, or one function by name.
+    var toolChoice: ToolChoice?
     /// llama.cpp's per-request adapter strengths.
     var lora: [LoRAScale]?
     /// Choices to generate (default 1).
@@ -532,6 +538,8 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
         case messages
         case prompt
         case responseFormat = "response_format"
+        case tools
+        case toolChoice = "tool_choice"
         case maxTokens = "max_tokens"
         case maxCompletionTokens = "max_completion_tokens"
         case temperature
@@ -565,6 +573,8 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
         stop = try c.field(StopSequences.self, .stop, expected: .stringOrList)?.sequences ?? []
         stream = try c.field(Bool.self, .stream, expected: .boolean)
         responseFormat = try c.field(ResponseFormat.self, .responseFormat, expected: .dictionary)
+        tools = try c.field([JSONValue].self, .tools, expected: .list)?.map(\.value)
+        toolChoice = try c.field(ToolChoice.self, .toolChoice, expected: .stringOrDictionary)
         lora = try c.field([LoRAScale].self, .lora, expected: .list)
         n = try c.field(Int.self, .n, expected: .integer)
         // OpenAI's two spellings: a flag with `top_logprobs` (chat), or the number of alternatives (completions).
@@ -586,11 +596,46 @@ struct CompletionRequest: Decodable, Sendable, KeepsKeyOrder {
             try c.field(StreamOptions.self, .streamOptions, expected: .dictionary)?.includeUsage ?? false
     }
 
-    var hasOrderedValues: Bool { messages != nil || responseFormat?.schema != nil }
+    var hasOrderedValues: Bool { messages != nil || responseFormat?.schema != nil || tools != nil }
 
     mutating func restoreKeyOrder(from body: TemplateValue) {
         messages?.restoreKeyOrder(from: body)
         responseFormat?.restoreKeyOrder(from: body)
+        if case .dict(let pairs) = body, case .list(let items)? = pairs.last(where: { $0.key == "tools" })?.value,
+            items.count == tools?.count
+        {
+            tools = items
+        }
+    }
+}
+
+/// OpenAI's `tool_choice`.
+enum ToolChoice: Decodable, Sendable, Equatable {
+    case none
+    case auto
+    case required
+    case function(String)
+
+    init(from decoder: any Decoder) throws {
+        let here = decoder.codingPath.map { key in
+            key.intValue.map(RequestBodyError.PathComponent.index) ?? .key(key.stringValue)
+        }
+        if let text = try? decoder.singleValueContainer().decode(String.self) {
+            switch text {
+            case "none": self = .none
+            case "auto": self = .auto
+            case "required": self = .required
+            default:
+                throw RequestBodyError(.invalid(expected: .oneOf(["none", "auto", "required"])), at: here)
+            }
+            return
+        }
+        // {"type": "function", "function": {"name": …}}
+        guard case .dict(let pairs) = try decoder.singleValueContainer().decode(JSONValue.self).value,
+            case .dict(let function)? = pairs.first(where: { $0.key == "function" })?.value,
+            case .string(let name)? = function.first(where: { $0.key == "name" })?.value
+        else { throw RequestBodyError(.invalid(expected: .required), at: here + [.key("function"), .key("name")]) }
+        self = .function(name)
     }
 }
 

@@ -161,6 +161,8 @@ struct CompletionBody: Encodable, Sendable {
         var finishReason: String?
         /// The tokens' log-probabilities, when asked for.
         var logprobs: Logprobs?
+        /// The function calls of a chat answer (its content then holds the text before them, or `null`).
+        var toolCalls: [ToolCallBody]?
 
         enum CodingKeys: String, CodingKey {
             case index, message, delta, text, logprobs
@@ -169,7 +171,34 @@ struct CompletionBody: Encodable, Sendable {
 
         struct Message: Encodable, Sendable {
             var role = "assistant"
-            var content: String
+            var content: String?
+            var toolCalls: [ToolCallBody]?
+
+            enum CodingKeys: String, CodingKey {
+                case role, content
+                case toolCalls = "tool_calls"
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(role, forKey: .role)
+                try container.encode(content, forKey: .content)  // `null` beside tool calls
+                if let toolCalls { try container.encode(toolCalls, forKey: .toolCalls) }
+            }
+        }
+
+        /// One function call: OpenAI's `{"id", "type": "function", "function": {"name", "arguments"}}` (`index` in
+        /// streamed deltas).
+        struct ToolCallBody: Encodable, Sendable {
+            struct Function: Encodable, Sendable {
+                var name: String
+                var arguments: String
+            }
+
+            var index: Int?
+            var id: String
+            var type = "function"
+            var function: Function
         }
 
         struct Empty: Encodable, Sendable {}
@@ -181,14 +210,14 @@ struct CompletionBody: Encodable, Sendable {
             if let logprobs { try container.encode(logprobs, forKey: .logprobs) }
             switch text {
             case .message(let content):
-                if let content {
-                    try container.encode(Message(content: content), forKey: .message)
+                if content != nil || toolCalls != nil {
+                    try container.encode(Message(content: content, toolCalls: toolCalls), forKey: .message)
                 } else {
                     try container.encode(Empty(), forKey: .message)
                 }
             case .delta(let content):
-                if let content {
-                    try container.encode(Message(content: content), forKey: .delta)
+                if content != nil || toolCalls != nil {
+                    try container.encode(Message(content: content, toolCalls: toolCalls), forKey: .delta)
                 } else {
                     try container.encode(Empty(), forKey: .delta)
                 }

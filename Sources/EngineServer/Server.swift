@@ -100,15 +100,15 @@ public enum KaitoServeRoutes {
             self.body = body
         }
 
-        /// A 400 in OpenAI's error shape, about `response_format` (a request the server cannot honour).
-        init(badRequest message: String) {
+        /// A 400 in OpenAI's error shape about `param` (a request the server cannot honour).
+        init(badRequest message: String, param: String = "response_format") {
             self.init(
                 .badRequest,
                 OpenAIErrorBody(
                     error: .init(
                         message: message,
                         type: "BadRequestError",
-                        param: "response_format",
+                        param: param,
                         code: .number(400)
                     )
                 )

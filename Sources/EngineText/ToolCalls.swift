@@ -129,6 +129,12 @@ public enum ToolCallFormat: String, Sendable, CaseIterable {
         return calls
     }
 
+    /// Arguments written as JSON text, in Python's `json.dumps` layout (`nil` when the text is not JSON).
+    public static func normalizedArguments(_ json: String) -> String? { argumentsText(json) }
+
+    /// The calls of a JSON array of `{"name", "arguments"}` (or `"parameters"`) objects (`nil` when it is not one).
+    public static func calls(fromJSONArray json: String) -> [ToolCall]? { array(json) }
+
     /// An arguments object written as JSON text, normalised to Python's layout.
     static func argumentsText(_ json: String) -> String? {
         guard let value = try? TemplateValue.parseJSON(Self.balancedPrefix(json.trimmingWhitespace)) else { return nil }

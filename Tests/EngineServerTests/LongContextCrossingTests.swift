@@ -22,6 +22,7 @@ struct LongContextCrossingTests {
             model: model,
             tokenizer: tokenizer,
             template: nil,
+            toolCallFormat: nil,
             bosToken: "",
             eosToken: "",
             eosIDs: [],
