@@ -45,6 +45,8 @@ public struct CheckReport: Sendable {
     public var workspacesChecked = 0
     /// Whether the whole repository was checked.
     public var isWholeRepository = true
+    /// The catalog files read, sorted (what the build cache keys on besides the workspace files).
+    public var catalogFiles: [String] = []
     /// The ConfigMaps of each target, by target name.
     public var configMapsByTarget: [String: [ConfigMapObject]] = [:]
     /// Inputs that could not be read at all (missing path, unreadable file, no catalog): exit status 2.
@@ -76,6 +78,7 @@ public enum Checker {
         report.catalog = catalog
         report.diagnostics += catalogDiagnostics
         report.sources.merge(catalogSources) { a, _ in a }
+        report.catalogFiles = catalogSources.keys.sorted()
         if catalog.targets.isEmpty {
             report.diagnostics.append(
                 Diagnostic(

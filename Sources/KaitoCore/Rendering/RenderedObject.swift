@@ -33,6 +33,14 @@ public struct RenderedObject: Sendable {
 
     /// Install order: kind rank, then namespace, then name.
     public static func installOrder(_ a: RenderedObject, _ b: RenderedObject) -> Bool {
+        installOrder((a.kind, a.namespace, a.name), (b.kind, b.namespace, b.name))
+    }
+
+    /// Install order of objects given by kind, namespace and name.
+    static func installOrder(
+        _ a: (kind: String, namespace: String?, name: String),
+        _ b: (kind: String, namespace: String?, name: String)
+    ) -> Bool {
         let (ra, rb) = (installRank(a.kind), installRank(b.kind))
         if ra != rb { return ra < rb }
         if a.kind != b.kind { return a.kind < b.kind }
