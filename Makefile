@@ -68,6 +68,7 @@ test: deps $(VENV)/.installed $(THIRD_PARTY)/.extracted $(TOKENIZER_VECTORS)
 	$(SWIFT) build --build-tests
 	$(CRASH_REPORT) $(SWIFT) test --skip-build
 	scripts/cli-tests.sh .build/debug/kaitoc
+	scripts/cache-tests.sh .build/debug/kaitoc
 	scripts/render-tests.sh .build/debug/kaitoc $(PYTHON)
 	scripts/git-tests.sh .build/debug/kaitoc $(VENV)/bin/pre-commit
 	scripts/serve-tests.sh .build/debug/kaito-serve $(PYTHON)
