@@ -224,10 +224,11 @@ public enum OutputLayout {
             source = String(file.dropFirst(prefix.count))
         }
         if let file = source, file.hasPrefix("./") { source = String(file.dropFirst(2)) }
-        return OutputFile(
-            path: path(of: object, target: target),
-            contents: header(source: source) + YAMLEmitter.emit(object.body)
-        )
+        // One buffer: the header, then the object emitted as UTF-8 after it.
+        var bytes = Array(header(source: source).utf8)
+        bytes.reserveCapacity(4096)
+        YAMLEmitter.emit(object.body, into: &bytes)
+        return OutputFile(path: path(of: object, target: target), contents: String(decoding: bytes, as: UTF8.self))
     }
 
     /// A target's `kustomization.yaml` listing `paths` (relative to `out/`, in install order).
