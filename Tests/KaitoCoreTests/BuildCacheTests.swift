@@ -264,6 +264,21 @@ struct BuildCacheTests {
         #expect(Self.differences(Self.outTree(root), expected) == [])
     }
 
+    @Test func aRemovedWorkspaceIsPrunedAndAnEditedOneReRendered() throws {
+        let root = try Self.makeRepository()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Self.build(root)
+        try FileManager.default.removeItem(at: root.appendingPathComponent("workspaces/head/team-1/ws-1.yaml"))
+        let edited = root.appendingPathComponent("workspaces/head/team-0/ws-2.yaml")
+        try Data(Self.workspace(2).replacingOccurrences(of: "app-2", with: "app-two").utf8).write(to: edited)
+        let report = try Self.build(root)
+        #expect(report.cacheUse?.rendered == 1)
+        #expect(report.cacheUse?.reused == 4)
+        #expect(report.write?.pruned.contains { $0.contains("/ws-1/") } == true)
+        #expect(Self.differences(Self.outTree(root), try Self.cleanTree(root)) == [])
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("out/head/team-1/ws-1").path))
+    }
+
     @Test func aDamagedCacheIsIgnored() throws {
         let root = try Self.makeRepository()
         defer { try? FileManager.default.removeItem(at: root) }

@@ -58,8 +58,7 @@ extension Builder {
         var reused: [String: FileRecord] = [:]
         for target in catalog.targets where options.target == nil || options.target == target.name {
             let mode = options.mode ?? target.outputMode
-            let plans = check.plans.filter { $0.target.name == target.name }
-                .sorted(by: { $0.workspace.qualifiedName < $1.workspace.qualifiedName })
+            let plans = Builder.sortedPlans(check.plans, target: target)
             let configMaps = check.configMapsByTarget[target.name] ?? []
             let renderer = Renderer(catalog: catalog, configMaps: ConfigMapIndex(configMaps, isComplete: true))
 
@@ -120,12 +119,12 @@ extension Builder {
                     merged.append((object, i))
                 }
             }
-            let winners = merged.sorted { a, b in
-                RenderedObject.installOrder(
-                    (a.object.kind, a.object.namespace, a.object.name),
-                    (b.object.kind, b.object.namespace, b.object.name)
-                )
+            // Sorted through indices: comparing moves no object.
+            let order = merged.indices.sorted { a, b in
+                let (x, y) = (merged[a].object, merged[b].object)
+                return RenderedObject.installOrder((x.kind, x.namespace, x.name), (y.kind, y.namespace, y.name))
             }
+            let winners = order.map { merged[$0] }
 
             // A cached workspace's files must be as kaitoc left them; otherwise the workspace is rendered.
             let cachedWinners = winners.indices.filter { rendered[winners[$0].workspace] == nil }

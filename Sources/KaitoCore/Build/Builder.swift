@@ -111,7 +111,7 @@ public enum Builder {
             let index = ConfigMapIndex(check.configMapsByTarget[target.name] ?? [], isComplete: true)
             let renderer = Renderer(catalog: catalog, configMaps: index)
             let threads = options.threads ?? ParallelMap.defaultThreads
-            let sortedPlans = plans.sorted(by: { $0.workspace.qualifiedName < $1.workspace.qualifiedName })
+            let sortedPlans = Builder.sortedPlans(check.plans, target: target)
             // Rendered across cores, merged in workspace order: the first object of an identity wins, as before.
             let rendered = ParallelMap.map(sortedPlans.count, threads: threads) { i in
                 renderer.render(sortedPlans[i], mode: mode)
@@ -124,9 +124,12 @@ public enum Builder {
                     if seen.insert(identity).inserted { objects.append(object) }
                 }
             }
-            objects.sort(by: RenderedObject.installOrder)
+            // Sorted through indices: comparing moves no object.
+            let unsorted = objects
+            objects = objects.indices.sorted { RenderedObject.installOrder(unsorted[$0], unsorted[$1]) }
+                .map { unsorted[$0] }
             var capacity: OrderedDictionary<String, (Int, Int)> = [:]
-            for plan in plans.sorted(by: { $0.workspace.qualifiedName < $1.workspace.qualifiedName }) {
+            for plan in sortedPlans {
                 guard let sku = plan.instanceType, mode == .expanded else { continue }
                 let current = capacity[sku.name] ?? (0, 0)
                 capacity[sku.name] = (current.0 + plan.nodeCount, current.1 + plan.nodeCount * sku.gpuCount)
@@ -149,6 +152,13 @@ public enum Builder {
             )
         }
         return report
+    }
+
+    /// The plans of one target, by `namespace/name` (sorted through indices: comparing copies no plan).
+    static func sortedPlans(_ plans: [WorkspacePlan], target: Target) -> [WorkspacePlan] {
+        let selected = plans.filter { $0.target.name == target.name }
+        let names = selected.map(\.workspace.qualifiedName)
+        return selected.indices.sorted { names[$0] < names[$1] }.map { selected[$0] }
     }
 
     /// Renders and writes `out/`; writes nothing when the check finds errors.

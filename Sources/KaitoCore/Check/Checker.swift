@@ -111,6 +111,7 @@ public enum Checker {
         report.filesChecked = files.count
 
         // Read, parse and decode every file.
+        let canonicalRoot = tree.canonical(workspacesRoot)
         var workspaces: [(Workspace, Target?)] = []
         var configMaps: [(ConfigMapObject, Target?)] = []
         for file in files {
@@ -122,6 +123,7 @@ public enum Checker {
             let target = assignTarget(
                 file: file,
                 workspacesRoot: workspacesRoot,
+                canonicalRoot: canonicalRoot,
                 catalog: catalog,
                 tree: tree,
                 report: &report
@@ -192,12 +194,13 @@ public enum Checker {
     static func assignTarget(
         file: String,
         workspacesRoot: String,
+        canonicalRoot: String? = nil,
         catalog: Catalog,
         tree: any SourceTree,
         report: inout CheckReport
     ) -> Target? {
         let absoluteFile = tree.canonical(file)
-        let absoluteRoot = tree.canonical(workspacesRoot)
+        let absoluteRoot = canonicalRoot ?? tree.canonical(workspacesRoot)
         if absoluteFile.hasPrefix(absoluteRoot + "/") {
             let relative = absoluteFile.dropFirst(absoluteRoot.count + 1)
             let components = relative.split(separator: "/")

@@ -21,15 +21,17 @@ public struct RenderedObject: Sendable {
     public var isClusterScoped: Bool { namespace == nil }
 
     /// The rank of a kind in install order (what must exist before what), as Helm and kustomize order them.
-    public static func installRank(_ kind: String) -> Int {
+    public static func installRank(_ kind: String) -> Int { installRanks[kind] ?? installRanks.count }
+
+    private static let installRanks: [String: Int] = {
         let order = [
             "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "ServiceAccount", "Secret", "ConfigMap",
             "StorageClass", "PersistentVolume", "PersistentVolumeClaim", "CustomResourceDefinition", "ClusterRole",
             "ClusterRoleBinding", "Role", "RoleBinding", "NodePool", "NodeClaim", "Machine", "Workspace", "Service",
             "DaemonSet", "Pod", "ReplicaSet", "Deployment", "StatefulSet", "Job", "CronJob",
         ]
-        return order.firstIndex(of: kind) ?? order.count
-    }
+        return Dictionary(uniqueKeysWithValues: order.enumerated().map { ($0.element, $0.offset) })
+    }()
 
     /// Install order: kind rank, then namespace, then name.
     public static func installOrder(_ a: RenderedObject, _ b: RenderedObject) -> Bool {
