@@ -120,10 +120,13 @@ extension Builder {
                 }
             }
             // Sorted through indices: comparing moves no object.
-            let order = merged.indices.sorted { a, b in
-                let (x, y) = (merged[a].object, merged[b].object)
-                return RenderedObject.installOrder((x.kind, x.namespace, x.name), (y.kind, y.namespace, y.name))
+            let sortKeys = merged.map { entry in
+                (
+                    RenderedObject.installRank(entry.object.kind), entry.object.kind, entry.object.namespace ?? "",
+                    entry.object.name
+                )
             }
+            let order = merged.indices.sorted { sortKeys[$0] < sortKeys[$1] }
             let winners = order.map { merged[$0] }
 
             // A cached workspace's files must be as kaitoc left them; otherwise the workspace is rendered.
@@ -223,7 +226,12 @@ extension Builder {
                 newCache.files[path] = newCache.files[path] ?? record
             }
         }
-        newCache.save(to: cacheFile, identity: identity)
+        // Saved only when it changes: a build that reused everything and found no racily clean file has nothing new.
+        let changed =
+            use.rendered > 0 || newCache.workspaces.count != cache.workspaces.count
+            || newCache.files.count != cache.files.count
+            || newCache.files.contains { path, record in cache.files[path] != record || cache.isRacy(record) }
+        if changed { newCache.save(to: cacheFile, identity: identity) }
         return report
     }
 }
