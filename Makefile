@@ -72,6 +72,7 @@ test: deps $(VENV)/.installed $(THIRD_PARTY)/.extracted $(TOKENIZER_VECTORS)
 	scripts/cli-tests.sh .build/debug/kaitoc
 	$(PYTHON) scripts/format_tests.py .build/debug/kaitoc
 	$(PYTHON) scripts/schema_tests.py .build/debug/kaitoc
+	scripts/cache-tests.sh .build/debug/kaitoc
 	scripts/render-tests.sh .build/debug/kaitoc $(PYTHON)
 	scripts/git-tests.sh .build/debug/kaitoc $(VENV)/bin/pre-commit
 	scripts/serve-tests.sh .build/debug/kaito-serve $(PYTHON)

@@ -2,11 +2,14 @@
 """kaitoc benchmarks (`make bench`): generates a repository of N workspaces and prints figures.
 
 Measures, with the release binary:
+  * `kaitoc build` at 1k / 10k / 50k workspaces (--sizes), cold (empty out/) and with nothing changed, with the
+    build cache and with --no-cache, each beside its floor measured in the same alternating rounds: libyaml
+    parse + re-emit of every output file (scripts/yaml_floor.c) for a build with nothing changed, `cp -r` of out/ for
+    a cold one, and at 1k `kubectl kustomize` of the output; medians, ratios, peak RSS;
   * `kaitoc check` over the whole generated repository: wall time and peak RSS;
   * `kaitoc check FILE` on one workspace file: wall time including process start (median of runs);
-  * `kaitoc build` over the whole repository, cold (empty out/) and again with nothing changed: wall time, peak RSS;
-  * for comparison, on a 1,000-workspace repository: `kaitoc build` and `kubectl kustomize` of the tree it wrote.
-Usage: scripts/bench.py [--workspaces N] [--kaitoc PATH]
+  * `kaitoc commit` for a one-workspace change.
+Usage: scripts/bench.py [--sizes 1000,10000,50000] [--rounds 3] [--workspaces N] [--kaitoc PATH]
 """
 import argparse, os, resource, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -64,19 +67,135 @@ def peak_rss_mib(cmd, cwd):
                           stderr=subprocess.PIPE, text=True)
     return int(proc.stderr.strip().splitlines()[-1]) / 1024
 
+def timed(cmd, cwd):
+    """Wall time and peak RSS (MiB, via GNU time) of one run; exits on failure. Dirty pages of earlier runs are
+    flushed first (untimed), so that no run pays for the write-back of the one before."""
+    os.sync()
+    start = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-f", "RSS %M"] + cmd, cwd=cwd, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
+    rss = [l for l in proc.stderr.splitlines() if l.startswith("RSS ")]
+    return wall, int(rss[-1].split()[1]) / 1024, proc.stdout
+
+
+def yaml_floor_binary(repo, tmp):
+    """Compiles scripts/yaml_floor.c (libyaml parse + re-emit of every output file), or None without a compiler."""
+    binary = os.path.join(tmp, "yaml_floor")
+    proc = subprocess.run(["cc", "-O2", "-o", binary, os.path.join(repo, "scripts", "yaml_floor.c"), "-lyaml"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return binary if proc.returncode == 0 else None
+
+
+def bench_build(kaitoc, root, n, rounds, floor, kustomize, before=None):
+    """`kaitoc build` cold (empty out/) and with nothing changed, with and without the build cache, each beside
+    its floor measured in the same rounds (rounds alternate the commands; medians)."""
+    out = os.path.join(root, "out")
+    cache = os.path.join(root, ".kaitoc-cache")
+    copy = os.path.join(root, "copy")
+    def reset():
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(cache, ignore_errors=True)
+    reset()
+    timed([kaitoc, "build"], root)
+    # Warm: files written less than 2 s before the cache was saved are verified once by content (racily clean,
+    # docs/build-cache.md); after this build the cache is in the steady state a build with nothing changed sees.
+    time.sleep(2.1)
+    timed([kaitoc, "build"], root)
+    files = sum(len(names) for _, _, names in os.walk(out))
+    keys = ["cold-nocache", "cold-cache", "same-nocache", "same-cache", "cp", "yaml", "same-before", "cold-before"]
+    results = {k: [] for k in keys}
+    rss = {k: 0.0 for k in results}
+    def record(key, wall_rss):
+        results[key].append(wall_rss[0])
+        rss[key] = max(rss[key], wall_rss[1])
+    for _ in range(rounds):
+        record("same-cache", timed([kaitoc, "build"], root))
+        record("same-nocache", timed([kaitoc, "build", "--no-cache"], root))
+        if floor:
+            record("yaml", timed([floor, out], root))
+        shutil.rmtree(copy, ignore_errors=True)
+        record("cp", timed(["cp", "-r", out, copy], root))
+        shutil.rmtree(copy, ignore_errors=True)
+        reset()
+        record("cold-nocache", timed([kaitoc, "build", "--no-cache"], root))
+        reset()
+        record("cold-cache", timed([kaitoc, "build"], root))
+        if before:
+            record("same-before", timed([before, "build"], root))
+            reset()
+            record("cold-before", timed([before, "build"], root))
+            timed([kaitoc, "build"], root)
+        time.sleep(2.1)
+        timed([kaitoc, "build"], root)  # back to the warm state for the next round
+    med = {k: statistics.median(v) for k, v in results.items() if v}
+    print(f"build, {n} workspaces ({files} files), {rounds} alternating rounds, medians, peak RSS:")
+    def line(label, key, floor_key, floor_label):
+        ratio = f"{med[key] / med[floor_key]:.2f}x {floor_label}" if floor_key in med else "no floor"
+        print(f"  {label:<32} {med[key]:7.2f} s  {rss[key]:6.0f} MiB   {ratio}")
+    if "yaml" in med:
+        print(f"  {'floor: libyaml parse+emit':<32} {med['yaml']:7.2f} s  {rss['yaml']:6.0f} MiB")
+    print(f"  {'floor: cp -r out/':<32} {med['cp']:7.2f} s")
+    line("nothing changed, cache", "same-cache", "yaml", "libyaml floor")
+    line("nothing changed, --no-cache", "same-nocache", "yaml", "libyaml floor")
+    line("empty out/, cache", "cold-cache", "cp", "cp -r")
+    line("empty out/, --no-cache", "cold-nocache", "cp", "cp -r")
+    if "same-before" in med:
+        line("before (--before): nothing changed", "same-before", "yaml", "libyaml floor")
+        line("before (--before): empty out/", "cold-before", "cp", "cp -r")
+    print(f"  {'empty out/ minus cp -r':<32} {med['cold-cache'] - med['cp']:7.2f} s (cache), "
+          f"{med['cold-nocache'] - med['cp']:.2f} s (--no-cache)")
+    if kustomize and shutil.which("kubectl"):
+        start = time.perf_counter()
+        proc = subprocess.run(["kubectl", "kustomize", os.path.join(out, "aks-prod")], cwd=root,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        k = time.perf_counter() - start
+        objects = proc.stdout.count("\nkind: ") + proc.stdout.startswith("kind: ")
+        print(f"  {'floor: kubectl kustomize (1 run)':<32} {k:7.2f} s  ({objects} objects): "
+              f"build with nothing changed is {k / med['same-cache']:.0f}x faster with the cache, "
+              f"{k / med['same-nocache']:.0f}x without")
+    elif kustomize:
+        print("  kubectl not installed: no kustomize comparison")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--workspaces", type=int, default=10000)
+    ap.add_argument("--workspaces", type=int, default=10000, help="size for check, check FILE and commit")
+    ap.add_argument("--sizes", default="1000,10000,50000", help="sizes for the build figures")
     ap.add_argument("--kaitoc", default=".build/release/kaitoc")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--before", help="an older kaitoc (no build cache) measured beside, up to 10,000 workspaces")
     args = ap.parse_args()
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     kaitoc = os.path.abspath(args.kaitoc)
+    tools = tempfile.mkdtemp(prefix="kaitoc-bench-tools-")
+    floor = yaml_floor_binary(repo, tools)
+    if floor is None:
+        print("no C compiler or libyaml headers: the libyaml floor is left out")
+    print(f"{os.cpu_count()} CPUs; a shared machine may slow any figure")
+    try:
+        for n in [int(x) for x in args.sizes.split(",") if x]:
+            tmp = tempfile.mkdtemp(prefix="kaitoc-bench-")
+            try:
+                generate(tmp, n, repo)
+                before = os.path.abspath(args.before) if args.before and n <= 10000 else None
+                bench_build(kaitoc, tmp, n, args.rounds, floor, kustomize=(n == 1000), before=before)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        bench_check_and_commit(kaitoc, repo, args.workspaces, args.runs)
+    finally:
+        shutil.rmtree(tools, ignore_errors=True)
+
+
+def bench_check_and_commit(kaitoc, repo, n, runs):
     tmp = tempfile.mkdtemp(prefix="kaitoc-bench-")
     try:
         t0 = time.perf_counter()
-        generate(tmp, args.workspaces, repo)
-        print(f"generated {args.workspaces} workspaces in {time.perf_counter() - t0:.1f} s ({tmp})")
+        generate(tmp, n, repo)
+        print(f"generated {n} workspaces in {time.perf_counter() - t0:.1f} s ({tmp})")
         cpus = os.cpu_count()
         proc, wall = run([kaitoc, "check"], tmp)
         if proc.returncode != 0:
@@ -84,33 +203,21 @@ def main():
             sys.exit("kaitoc check failed on the generated repository")
         walls = [wall] + [run([kaitoc, "check"], tmp)[1] for _ in range(2)]
         rss = peak_rss_mib([kaitoc, "check"], tmp)
-        print(f"kaitoc check, whole repo ({args.workspaces} workspaces, {cpus} CPUs): "
+        print(f"kaitoc check, whole repo ({n} workspaces, {cpus} CPUs): "
               f"wall {statistics.median(walls):.2f} s (median of {len(walls)}), peak RSS {rss:.0f} MiB")
         one = os.path.join("workspaces", "aks-prod", "team-7", "ws-00007.yaml")
         singles = []
-        for _ in range(args.runs):
+        for _ in range(runs):
             proc, wall = run([kaitoc, "check", one], tmp)
             if proc.returncode != 0:
                 sys.exit("kaitoc check FILE failed: " + proc.stdout + proc.stderr)
             singles.append(wall)
         rss1 = peak_rss_mib([kaitoc, "check", one], tmp)
         print(f"kaitoc check FILE (one workspace, process start included): "
-              f"wall {statistics.median(singles) * 1000:.0f} ms (median of {args.runs}), peak RSS {rss1:.0f} MiB")
-        out = os.path.join(tmp, "out")
-        proc, cold = run([kaitoc, "build"], tmp)
-        if proc.returncode != 0:
-            sys.exit("kaitoc build failed: " + proc.stdout[-2000:] + proc.stderr[-2000:])
-        files = sum(len(names) for _, _, names in os.walk(out))
-        proc, warm = run([kaitoc, "build"], tmp)
-        rss_warm = peak_rss_mib([kaitoc, "build"], tmp)
-        shutil.rmtree(out)
-        rss_cold = peak_rss_mib([kaitoc, "build"], tmp)
-        print(f"kaitoc build, whole repo ({args.workspaces} workspaces, {files} files): "
-              f"cold {cold:.2f} s (peak RSS {rss_cold:.0f} MiB), nothing changed {warm:.2f} s (peak RSS {rss_warm:.0f} MiB)")
+              f"wall {statistics.median(singles) * 1000:.0f} ms (median of {runs}), peak RSS {rss1:.0f} MiB")
         bench_commit(kaitoc, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    compare_with_kustomize(kaitoc, repo, 1000)
 
 
 def bench_commit(kaitoc, tmp):
@@ -119,6 +226,7 @@ def bench_commit(kaitoc, tmp):
                GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@example.com")
     git = lambda *a: subprocess.run(["git", *a], cwd=tmp, env=env, check=True, stdout=subprocess.DEVNULL)
     shutil.rmtree(os.path.join(tmp, "out"), ignore_errors=True)
+    shutil.rmtree(os.path.join(tmp, ".kaitoc-cache"), ignore_errors=True)
     git("init", "-q", "-b", "main")
     git("add", "-A")
     git("commit", "-q", "-m", "workspaces")
@@ -137,24 +245,6 @@ def bench_commit(kaitoc, tmp):
     print(f"kaitoc commit on the same repo: first rendering {first:.2f} s; one-workspace change {one:.2f} s "
           f"({proc.stdout.strip()})")
 
-
-def compare_with_kustomize(kaitoc, repo, n):
-    tmp = tempfile.mkdtemp(prefix="kaitoc-bench-small-")
-    try:
-        generate(tmp, n, repo)
-        proc, build = run([kaitoc, "build"], tmp)
-        if proc.returncode != 0:
-            sys.exit("kaitoc build failed: " + proc.stderr[-2000:])
-        target = os.path.join(tmp, "out", "aks-prod")
-        if shutil.which("kubectl") is None:
-            print(f"kaitoc build, {n} workspaces: {build:.2f} s (kubectl not installed: no kustomize comparison)")
-            return
-        proc, kustomize = run(["kubectl", "kustomize", target], tmp)
-        objects = proc.stdout.count("\nkind: ") + proc.stdout.startswith("kind: ")
-        print(f"comparison, {n} workspaces: kaitoc build {build:.2f} s; "
-              f"kubectl kustomize of its output ({objects} objects) {kustomize:.2f} s")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 if __name__ == "__main__":
     main()

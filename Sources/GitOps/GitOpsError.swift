@@ -1,4 +1,5 @@
 public import GitStore
+internal import KaitoCore
 
 /// A problem that stops a git operation of kaitoc before it writes anything: exit status 2 at the command line.
 public struct GitOpsError: Error, Sendable, CustomStringConvertible {
@@ -23,5 +24,5 @@ public struct GitOpsError: Error, Sendable, CustomStringConvertible {
 /// The version written into commit trailers.
 public enum KaitocVersion {
     /// The kaitoc version.
-    public static let current = "0.1.0"
+    public static let current = KaitocBuildInfo.version
 }

@@ -12,18 +12,25 @@
 public enum YAMLEmitter {
     /// Emits one node as a document body ending with `\n` (no `---`).
     public static func emit(_ node: Node) -> String {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(2048)
+        emit(node, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends one node as a document body ending with `\n` (no `---`) to `out`, as UTF-8.
+    public static func emit(_ node: Node, into out: inout [UInt8]) {
         switch node.content {
         case .scalar:
-            out = scalarText(node, indent: 0) + "\n"
+            appendScalarText(node, to: &out)
+            out.append(newline)
         case .sequence(let items) where items.isEmpty:
-            out = "[]\n"
+            out += "[]\n".utf8
         case .mapping(let pairs) where pairs.isEmpty:
-            out = "{}\n"
+            out += "{}\n".utf8
         default:
-            for line in block(node, indent: 0) { out += line + "\n" }
+            block(node, indent: 0, continuesLine: false, into: &out)
         }
-        return out
     }
 
     /// Emits several documents separated by `---` lines.
@@ -33,9 +40,14 @@ public enum YAMLEmitter {
 
     // MARK: Blocks
 
-    private static func pad(_ n: Int) -> String { String(repeating: " ", count: n) }
+    private static let newline = UInt8(ascii: "\n")
+    private static let space = UInt8(ascii: " ")
 
-    private static func isEmptyCollection(_ node: Node) -> String? {
+    private static func pad(_ n: Int, into out: inout [UInt8]) {
+        for _ in 0..<n { out.append(space) }
+    }
+
+    private static func emptyCollection(_ node: Node) -> StaticString? {
         switch node.content {
         case .sequence(let items) where items.isEmpty: return "[]"
         case .mapping(let pairs) where pairs.isEmpty: return "{}"
@@ -43,69 +55,101 @@ public enum YAMLEmitter {
         }
     }
 
-    private static func tagPrefix(_ node: Node) -> String {
-        guard let tag = node.tag, !tag.hasPrefix("tag:yaml.org,2002:") else { return "" }
-        return tag + " "
+    private static func append(_ text: StaticString, to out: inout [UInt8]) {
+        text.withUTF8Buffer { out.append(contentsOf: $0) }
     }
 
-    /// Lines of a non-empty collection at `indent`; the first line starts with `firstPrefix` instead of the
-    /// indentation when one is given (a mapping or sequence that is a sequence item starts after `- `).
-    private static func block(_ node: Node, indent: Int, firstPrefix: String? = nil) -> [String] {
-        var lines: [String] = []
-        let p = pad(indent)
+    private static func append(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { out.append(contentsOf: $0) }
+    }
 
+    /// The explicit tag written before a node (`!custom `), or `nil` for none or a core-schema tag.
+    private static func customTag(_ node: Node) -> String? {
+        guard let tag = node.tag, !tag.hasPrefix("tag:yaml.org,2002:") else { return nil }
+        return tag
+    }
+
+    /// Writes the lines of a non-empty collection at an indentation.
+    ///
+    /// When `continuesLine` is set, the first line goes on the current line (after a sequence item's `- `) instead of
+    /// starting with the indentation.
+    private static func block(_ node: Node, indent: Int, continuesLine: Bool, into out: inout [UInt8]) {
+        var continuing = continuesLine
         switch node.content {
         case .mapping(let pairs):
             for pair in pairs {
-                let key = p + keyText(pair.key) + ":"
+                if continuing { continuing = false } else { pad(indent, into: &out) }
+                appendKey(pair.key, to: &out)
+                out.append(UInt8(ascii: ":"))
                 let value = pair.value
-                if let empty = isEmptyCollection(value) {
-                    lines.append(key + " " + tagPrefix(value) + empty)
+                if let empty = emptyCollection(value) {
+                    out.append(space)
+                    if let tag = customTag(value) {
+                        append(tag, to: &out)
+                        out.append(space)
+                    }
+                    append(empty, to: &out)
+                    out.append(newline)
                     continue
                 }
                 switch value.content {
                 case .scalar:
-                    appendScalar(value, prefix: key + " ", indent: indent + 2, into: &lines)
+                    out.append(space)
+                    appendScalar(value, indent: indent + 2, into: &out)
                 case .mapping:
-                    lines.append(key + (tagPrefix(value).isEmpty ? "" : " " + tagPrefix(value).dropLast()))
-                    lines += block(value, indent: indent + 2)
+                    if let tag = customTag(value) {
+                        out.append(space)
+                        append(tag, to: &out)
+                    }
+                    out.append(newline)
+                    block(value, indent: indent + 2, continuesLine: false, into: &out)
                 case .sequence:
-                    lines.append(key + (tagPrefix(value).isEmpty ? "" : " " + tagPrefix(value).dropLast()))
-                    lines += block(value, indent: indent)
+                    if let tag = customTag(value) {
+                        out.append(space)
+                        append(tag, to: &out)
+                    }
+                    out.append(newline)
+                    block(value, indent: indent, continuesLine: false, into: &out)
                 }
             }
         case .sequence(let items):
             for item in items {
-                if let empty = isEmptyCollection(item) {
-                    lines.append(p + "- " + tagPrefix(item) + empty)
+                if continuing { continuing = false } else { pad(indent, into: &out) }
+                out.append(UInt8(ascii: "-"))
+                out.append(space)
+                if let empty = emptyCollection(item) {
+                    if let tag = customTag(item) {
+                        append(tag, to: &out)
+                        out.append(space)
+                    }
+                    append(empty, to: &out)
+                    out.append(newline)
                     continue
                 }
                 switch item.content {
                 case .scalar:
-                    appendScalar(item, prefix: p + "- ", indent: indent + 2, into: &lines)
+                    appendScalar(item, indent: indent + 2, into: &out)
                 case .mapping, .sequence:
-                    lines += block(item, indent: indent + 2, firstPrefix: p + "- ")
+                    block(item, indent: indent + 2, continuesLine: true, into: &out)
                 }
             }
         case .scalar:
-            appendScalar(node, prefix: p, indent: indent, into: &lines)
+            if !continuing { pad(indent, into: &out) }
+            appendScalar(node, indent: indent, into: &out)
         }
-        if let firstPrefix, !lines.isEmpty {
-            lines[0] = firstPrefix + String(decoding: lines[0].utf8.dropFirst(indent), as: UTF8.self)
-        }
-        return lines
     }
 
-    private static func appendScalar(_ node: Node, prefix: String, indent: Int, into lines: inout [String]) {
+    /// Writes a scalar value and ends its line (a literal block ends with its last line).
+    private static func appendScalar(_ node: Node, indent: Int, into out: inout [UInt8]) {
         guard case .scalar(let text, _) = node.content else { return }
-        if isString(node), let literal = literalBlock(text) {
-            lines.append(prefix + tagPrefix(node) + literal.header)
-            for line in literal.lines {
-                lines.append(line.isEmpty ? "" : pad(indent) + line)
-            }
-            return
+        if let tag = customTag(node) {
+            append(tag, to: &out)
+            out.append(space)
         }
-        lines.append(prefix + tagPrefix(node) + scalarText(node, indent: indent))
+        if isString(node), appendLiteralBlock(text, indent: indent, into: &out) { return }
+        appendScalarText(node, to: &out)
+        out.append(newline)
     }
 
     // MARK: Scalars
@@ -118,38 +162,72 @@ public enum YAMLEmitter {
         return ScalarResolver.resolve(text) == .string
     }
 
-    private static func keyText(_ key: Node) -> String {
-        guard case .scalar(let text, _) = key.content else { return "\"\"" }
-        return needsQuotes(text) ? doubleQuoted(text) : text
+    private static func appendKey(_ key: Node, to out: inout [UInt8]) {
+        guard case .scalar(let text, _) = key.content else {
+            append("\"\"", to: &out)
+            return
+        }
+        if needsQuotes(text) { append(doubleQuoted(text), to: &out) } else { append(text, to: &out) }
     }
 
-    private static func scalarText(_ node: Node, indent: Int) -> String {
-        guard case .scalar(let text, _) = node.content else { return "" }
-        if !isString(node) { return text }
-        return needsQuotes(text) ? doubleQuoted(text) : text
+    private static func appendScalarText(_ node: Node, to out: inout [UInt8]) {
+        guard case .scalar(let text, _) = node.content else { return }
+        if isString(node), needsQuotes(text) { append(doubleQuoted(text), to: &out) } else { append(text, to: &out) }
     }
 
-    /// A literal block (`|`) for multi-line strings, when it reproduces the text exactly.
-    private static func literalBlock(_ text: String) -> (header: String, lines: [String])? {
-        guard text.contains("\n"), !text.contains("\r") else { return nil }
-        guard text.unicodeScalars.allSatisfy({ $0 == "\n" || $0 == "\t" || isPrintable($0) }) else { return nil }
-        var body = Substring(text)
-        var trailing = 0
-        while body.hasSuffix("\n") {
-            body = body.dropLast()
-            trailing += 1
+    /// Writes a multi-line string as a literal block (`|`, `|-`, `|+`) at `indent` when that reproduces it exactly;
+    /// returns whether it did.
+    private static func appendLiteralBlock(_ text: String, indent: Int, into out: inout [UInt8]) -> Bool {
+        var hasNewline = false
+        var isASCII = true
+        for byte in text.utf8 {
+            if byte == newline {
+                hasNewline = true
+            } else if byte >= 0x80 {
+                isASCII = false
+            } else if byte != UInt8(ascii: "\t"), byte < 0x20 || byte == 0x7F {
+                return false  // control characters, `\r` among them
+            }
         }
-        let lines = body.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard let first = lines.first, !first.hasPrefix(" "), !first.hasPrefix("\t"), !first.isEmpty else { return nil }
-        // Lines made only of spaces would be read as indentation.
-        guard lines.allSatisfy({ $0.isEmpty || !$0.allSatisfy { $0 == " " } }) else { return nil }
-        let chomp: String
-        switch trailing {
-        case 0: chomp = "-"
-        case 1: chomp = ""
-        default: chomp = "+"
+        guard hasNewline else { return false }
+        if !isASCII, !text.unicodeScalars.allSatisfy({ $0 == "\n" || $0 == "\t" || isPrintable($0) }) { return false }
+        var text = text
+        return text.withUTF8 { bytes -> Bool in
+            var end = bytes.count
+            var trailing = 0
+            while end > 0, bytes[end - 1] == newline {
+                end -= 1
+                trailing += 1
+            }
+            // The first line must set the indentation: not empty, not starting with a space or tab.
+            guard end > 0, bytes[0] != space, bytes[0] != UInt8(ascii: "\t"), bytes[0] != newline else { return false }
+            // Lines made only of spaces would be read as indentation.
+            var lineStart = 0
+            var onlySpaces = true
+            for i in 0...end {
+                if i == end || bytes[i] == newline {
+                    if i > lineStart, onlySpaces { return false }
+                    lineStart = i + 1
+                    onlySpaces = true
+                } else if bytes[i] != space {
+                    onlySpaces = false
+                }
+            }
+            out.append(UInt8(ascii: "|"))
+            if trailing == 0 { out.append(UInt8(ascii: "-")) } else if trailing > 1 { out.append(UInt8(ascii: "+")) }
+            out.append(newline)
+            lineStart = 0
+            for i in 0...end where i == end || bytes[i] == newline {
+                if i > lineStart {
+                    pad(indent, into: &out)
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[lineStart..<i]))
+                }
+                out.append(newline)
+                lineStart = i + 1
+            }
+            for _ in 0..<max(trailing - 1, 0) { out.append(newline) }
+            return true
         }
-        return ("|" + chomp, lines + Array(repeating: "", count: max(trailing - 1, 0)))
     }
 
     private static func isPrintable(_ c: Unicode.Scalar) -> Bool {

@@ -29,59 +29,77 @@ enum ScalarResolver {
         default:
             break
         }
-        let scalars = Array(text.unicodeScalars)
-        if isInteger(scalars) { return .int }
-        if isFloat(scalars) { return .float }
-        return .string
+        // Every remaining form is ASCII, so bytes decide (a byte of a multi-byte scalar matches no class below).
+        var text = text
+        return text.withUTF8 { bytes in
+            if isInteger(bytes[...]) { return .int }
+            if isFloat(bytes[...]) { return .float }
+            return .string
+        }
     }
 
-    private static func isDigit(_ c: Unicode.Scalar) -> Bool { c >= "0" && c <= "9" }
+    private typealias Bytes = Slice<UnsafeBufferPointer<UInt8>>
 
-    private static func isInteger(_ s: [Unicode.Scalar]) -> Bool {
-        var body = s[...]
-        if let first = body.first, first == "+" || first == "-" { body = body.dropFirst() }
-        guard !body.isEmpty else { return false }
-        let text = String(String.UnicodeScalarView(body))
-        if text.hasPrefix("0x") || text.hasPrefix("0X") {
+    private static func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+
+    private static func isHexDigit(_ c: UInt8) -> Bool {
+        isDigit(c) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f"))
+            || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "F"))
+    }
+
+    private static func dropSign(_ s: Bytes) -> Bytes {
+        if let first = s.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") { return s.dropFirst() }
+        return s
+    }
+
+    private static func isInteger(_ s: Bytes) -> Bool {
+        let body = dropSign(s)
+        guard let first = body.first else { return false }
+        let second = body.dropFirst().first
+        let underscore = UInt8(ascii: "_")
+        if first == UInt8(ascii: "0"), second == UInt8(ascii: "x") || second == UInt8(ascii: "X") {
             let digits = body.dropFirst(2)
-            return !digits.isEmpty && digits.allSatisfy { $0.properties.isASCIIHexDigit || $0 == "_" }
+            return !digits.isEmpty && digits.allSatisfy { isHexDigit($0) || $0 == underscore }
         }
-        if text.hasPrefix("0o") || text.hasPrefix("0b") {
+        if first == UInt8(ascii: "0"), second == UInt8(ascii: "o") || second == UInt8(ascii: "b") {
             let digits = body.dropFirst(2)
-            return !digits.isEmpty && digits.allSatisfy { isDigit($0) || $0 == "_" }
+            return !digits.isEmpty && digits.allSatisfy { isDigit($0) || $0 == underscore }
         }
         // Decimal with YAML 1.1 underscores, and sexagesimal (190:20:30).
-        guard let first = body.first, isDigit(first) else { return false }
-        if body.contains(":") {
-            return body.allSatisfy { isDigit($0) || $0 == ":" || $0 == "_" } && body.last != ":"
+        guard isDigit(first) else { return false }
+        let colon = UInt8(ascii: ":")
+        if body.contains(colon) {
+            return body.allSatisfy { isDigit($0) || $0 == colon || $0 == underscore } && body.last != colon
         }
-        return body.allSatisfy { isDigit($0) || $0 == "_" }
+        return body.allSatisfy { isDigit($0) || $0 == underscore }
     }
 
-    private static func isFloat(_ s: [Unicode.Scalar]) -> Bool {
-        var body = s[...]
-        if let first = body.first, first == "+" || first == "-" { body = body.dropFirst() }
+    private static func isFloat(_ s: Bytes) -> Bool {
+        let body = dropSign(s)
         guard !body.isEmpty else { return false }
+        let underscore = UInt8(ascii: "_")
         var digitsBefore = 0
         var digitsAfter = 0
         var index = body.startIndex
-        while index < body.endIndex, isDigit(body[index]) || body[index] == "_" {
+        while index < body.endIndex, isDigit(body[index]) || body[index] == underscore {
             if isDigit(body[index]) { digitsBefore += 1 }
             index += 1
         }
         var sawDot = false
-        if index < body.endIndex, body[index] == "." {
+        if index < body.endIndex, body[index] == UInt8(ascii: ".") {
             sawDot = true
             index += 1
-            while index < body.endIndex, isDigit(body[index]) || body[index] == "_" {
+            while index < body.endIndex, isDigit(body[index]) || body[index] == underscore {
                 if isDigit(body[index]) { digitsAfter += 1 }
                 index += 1
             }
         }
         guard digitsBefore + digitsAfter > 0 else { return false }
-        if index < body.endIndex, body[index] == "e" || body[index] == "E" {
+        if index < body.endIndex, body[index] == UInt8(ascii: "e") || body[index] == UInt8(ascii: "E") {
             index += 1
-            if index < body.endIndex, body[index] == "+" || body[index] == "-" { index += 1 }
+            if index < body.endIndex, body[index] == UInt8(ascii: "+") || body[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             var exponentDigits = 0
             while index < body.endIndex, isDigit(body[index]) {
                 exponentDigits += 1
@@ -90,9 +108,11 @@ enum ScalarResolver {
             guard exponentDigits > 0 else { return false }
             return index == body.endIndex
         }
-        if index < body.endIndex, body[index] == ":" {
+        if index < body.endIndex, body[index] == UInt8(ascii: ":") {
             // YAML 1.1 sexagesimal float (190:20:30.15).
-            return body.allSatisfy { isDigit($0) || $0 == ":" || $0 == "." || $0 == "_" }
+            return body.allSatisfy {
+                isDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") || $0 == underscore
+            }
         }
         return index == body.endIndex && (sawDot || digitsBefore > 0)
     }
@@ -105,10 +125,9 @@ enum ScalarResolver {
             (firstByte >= UInt8(ascii: "0") && firstByte <= UInt8(ascii: "9")) || firstByte == UInt8(ascii: ".")
                 || firstByte == UInt8(ascii: "+") || firstByte == UInt8(ascii: "-")
         else { return false }
-        let scalars = Array(text.unicodeScalars)
-        if let first = scalars.first, isDigit(first) || first == "." || first == "+" || first == "-" {
-            return scalars.allSatisfy { isDigit($0) || $0 == "." || $0 == "_" || $0 == ":" || $0 == "+" || $0 == "-" }
+        return text.utf8.allSatisfy { byte in
+            isDigit(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":")
+                || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-")
         }
-        return false
     }
 }

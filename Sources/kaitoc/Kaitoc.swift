@@ -106,7 +106,9 @@ struct Build: AsyncParsableCommand {
         discussion: """
             Runs check first and writes nothing when it finds errors. Files are written atomically and only when \
             they change; files kaitoc wrote that no longer belong to the output are pruned; files it did not write \
-            are never touched. Exit status: 0 built, 1 check errors, 2 bad usage, unreadable input or a write failure.
+            are never touched. A workspace whose inputs and output files are unchanged since the last build is \
+            reused from the build cache (<git dir>/kaitoc-cache, else .kaitoc-cache; see docs/build-cache.md). \
+            Exit status: 0 built, 1 check errors, 2 bad usage, unreadable input or a write failure.
             """
     )
 
@@ -121,6 +123,12 @@ struct Build: AsyncParsableCommand {
 
     @Option(help: "Worker threads rendering and emitting (default: every core); the output does not depend on it.")
     var jobs: Int?
+
+    @Flag(
+        help:
+            "Ignore the build cache: render every workspace and compare every output file (an audit); the cache is neither read nor written."
+    )
+    var noCache = false
 
     @OptionGroup var source: RepositoryOptions
 
@@ -142,6 +150,7 @@ struct Build: AsyncParsableCommand {
             mode: mode.flatMap(OutputMode.init(rawValue:))
         )
         options.threads = jobs
+        options.cache = noCache ? .disabled : .automatic
         let report: BuildReport
         do {
             report = try Builder.build(options)

@@ -4,7 +4,7 @@ extension BuildReport {
         var lines: [String] = []
         for output in targets {
             lines.append(
-                "target \(output.target.name) (\(output.mode.rawValue)): \(output.workspaces) workspace\(output.workspaces == 1 ? "" : "s"), \(output.objects.count) object\(output.objects.count == 1 ? "" : "s")"
+                "target \(output.target.name) (\(output.mode.rawValue)): \(output.workspaces) workspace\(output.workspaces == 1 ? "" : "s"), \(output.objectCount) object\(output.objectCount == 1 ? "" : "s")"
             )
             for entry in output.capacity {
                 lines.append(
@@ -16,6 +16,12 @@ extension BuildReport {
                     "  warning: no workspaces; its kustomization lists nothing, so a sync with prune removes what it deployed"
                 )
             }
+        }
+        if let cacheUse {
+            lines.append(
+                "cache: \(cacheUse.reused) workspace\(cacheUse.reused == 1 ? "" : "s") reused, \(cacheUse.rendered) rendered"
+                    + (cacheUse.reRendered > 0 ? " (\(cacheUse.reRendered) because an output file changed)" : "")
+            )
         }
         if let write {
             lines.append(

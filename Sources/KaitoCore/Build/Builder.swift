@@ -18,6 +18,10 @@ public struct BuildOptions: Sendable {
     public var tree: any SourceTree
     /// Worker threads rendering and emitting workspaces (`nil`: every core); the output does not depend on it.
     public var threads: Int?
+    /// Whether `build` reuses the renderings of unchanged workspaces (the output does not depend on it).
+    public var cache: BuildCacheMode = .disabled
+    /// Stands in for the kaitoc build's identity in the cache (tests simulate another kaitoc version with it).
+    var cacheIdentity: String?
 
     /// Creates options.
     public init(
@@ -43,10 +47,15 @@ public struct TargetOutput: Sendable {
     public var target: Target
     /// The mode used.
     public var mode: OutputMode
-    /// The objects, in install order.
+    /// The objects, in install order; with the build cache, only those of the workspaces rendered this time.
     public var objects: [RenderedObject]
-    /// The files, `kustomization.yaml` included, keyed by path relative to `out/`.
+    /// The files, `kustomization.yaml` included, keyed by path relative to `out/`; with the build cache, only the
+    /// rendered ones (see ``reusedFiles``).
     public var files: [OutputFile]
+    /// Files of cached workspaces, verified unchanged on disk and not rendered (empty without the build cache).
+    public var reusedFiles: [String] = []
+    /// All objects of the target, rendered or reused.
+    public var objectCount: Int
     /// Workspaces rendered.
     public var workspaces: Int
     /// Nodes and GPUs per instance type.
@@ -61,6 +70,18 @@ public struct BuildReport: Sendable {
     public var targets: [TargetOutput] = []
     /// What the writer did (`nil` when nothing was written).
     public var write: WriteResult?
+    /// What the build cache saved (`nil` without one).
+    public var cacheUse: CacheUse?
+}
+
+/// How much the build cache saved.
+public struct CacheUse: Sendable, Hashable {
+    /// Workspaces whose cached rendering was used.
+    public var reused = 0
+    /// Workspaces rendered (not in the cache, or an output file of theirs was changed or deleted by hand).
+    public var rendered = 0
+    /// Of the rendered ones, workspaces that were cached but had an output file changed, deleted or unverifiable.
+    public var reRendered = 0
 }
 
 /// Renders the repository and writes the output tree (`kaitoc build`), or renders without writing (`generate`).
@@ -95,7 +116,7 @@ public enum Builder {
             let index = ConfigMapIndex(check.configMapsByTarget[target.name] ?? [], isComplete: true)
             let renderer = Renderer(catalog: catalog, configMaps: index)
             let threads = options.threads ?? ParallelMap.defaultThreads
-            let sortedPlans = plans.sorted(by: { $0.workspace.qualifiedName < $1.workspace.qualifiedName })
+            let sortedPlans = Builder.sortedPlans(plans, target: target)
             // Rendered across cores, merged in workspace order: the first object of an identity wins, as before.
             let rendered = ParallelMap.map(sortedPlans.count, threads: threads) { i in
                 renderer.render(sortedPlans[i], mode: mode)
@@ -108,9 +129,12 @@ public enum Builder {
                     if seen.insert(identity).inserted { objects.append(object) }
                 }
             }
-            objects.sort(by: RenderedObject.installOrder)
+            // Sorted through indices: comparing moves no object.
+            let unsorted = objects
+            objects = objects.indices.sorted { RenderedObject.installOrder(unsorted[$0], unsorted[$1]) }
+                .map { unsorted[$0] }
             var capacity: OrderedDictionary<String, (Int, Int)> = [:]
-            for plan in plans.sorted(by: { $0.workspace.qualifiedName < $1.workspace.qualifiedName }) {
+            for plan in sortedPlans {
                 guard let sku = plan.instanceType, mode == .expanded else { continue }
                 let current = capacity[sku.name] ?? (0, 0)
                 capacity[sku.name] = (current.0 + plan.nodeCount, current.1 + plan.nodeCount * sku.gpuCount)
@@ -126,6 +150,7 @@ public enum Builder {
                         repositoryRoot: options.repositoryRoot,
                         threads: threads
                     ),
+                    objectCount: objects.count,
                     workspaces: plans.count,
                     capacity: capacity.map { ($0.key, $0.value.0, $0.value.1) }
                 )
@@ -134,10 +159,20 @@ public enum Builder {
         return report
     }
 
+    /// The plans of one target, by `namespace/name` (sorted through indices: comparing copies no plan).
+    static func sortedPlans(_ plans: [WorkspacePlan], target: Target) -> [WorkspacePlan] {
+        let selected = plans.filter { $0.target.name == target.name }
+        let names = selected.map(\.workspace.qualifiedName)
+        return selected.indices.sorted { names[$0] < names[$1] }.map { selected[$0] }
+    }
+
     /// Renders and writes `out/`; writes nothing when the check finds errors.
     ///
     /// - Throws: ``OutputError`` when a path is unsafe, a user file is in the way, or the file system fails.
     public static func build(_ options: BuildOptions) throws(OutputError) -> BuildReport {
+        if let folder = BuildCache.folder(mode: options.cache, repositoryRoot: options.repositoryRoot) {
+            return try cachedBuild(options, cacheFolder: folder)
+        }
         var report = try render(options)
         guard report.check.unreadable.isEmpty, !report.check.hasErrors, report.check.catalog != nil else {
             return report
@@ -188,31 +223,41 @@ public enum OutputLayout {
         repositoryRoot: String = ".",
         threads: Int = 1
     ) -> [OutputFile] {
-        let prefix = repositoryRoot.hasSuffix("/") ? repositoryRoot : repositoryRoot + "/"
         var files = ParallelMap.map(objects.count, threads: threads) { i in
-            let object = objects[i]
-            let path = path(of: object, target: target)
-            // The header names the source relative to the repository, wherever kaitoc runs from.
-            var source = object.sourceFile
-            if let file = source, file.hasPrefix(prefix), repositoryRoot != "." && !repositoryRoot.isEmpty {
-                source = String(file.dropFirst(prefix.count))
-            }
-            if let file = source, file.hasPrefix("./") { source = String(file.dropFirst(2)) }
-            return OutputFile(path: path, contents: header(source: source) + YAMLEmitter.emit(object.body))
+            file(for: objects[i], target: target, repositoryRoot: repositoryRoot)
         }
-        let resources = files.map { String($0.path.dropFirst(target.name.count + 1)) }
+        files.append(kustomization(listing: files.map(\.path), target: target))
+        return files
+    }
+
+    /// The file of one object: kaitoc's header naming its source, then the object.
+    static func file(for object: RenderedObject, target: Target, repositoryRoot: String) -> OutputFile {
+        let prefix = repositoryRoot.hasSuffix("/") ? repositoryRoot : repositoryRoot + "/"
+        // The header names the source relative to the repository, wherever kaitoc runs from.
+        var source = object.sourceFile
+        if let file = source, file.hasPrefix(prefix), repositoryRoot != "." && !repositoryRoot.isEmpty {
+            source = String(file.dropFirst(prefix.count))
+        }
+        if let file = source, file.hasPrefix("./") { source = String(file.dropFirst(2)) }
+        // One buffer: the header, then the object emitted as UTF-8 after it.
+        var bytes = Array(header(source: source).utf8)
+        bytes.reserveCapacity(4096)
+        YAMLEmitter.emit(object.body, into: &bytes)
+        return OutputFile(path: path(of: object, target: target), contents: String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// A target's `kustomization.yaml` listing `paths` (relative to `out/`, in install order).
+    static func kustomization(listing paths: [String], target: Target) -> OutputFile {
+        let resources = paths.map { String($0.dropFirst(target.name.count + 1)) }
         let kustomization = M.map([
             ("apiVersion", M.str("kustomize.config.k8s.io/v1beta1")),
             ("kind", M.str("Kustomization")),
             ("resources", M.strings(resources)),
         ])
-        files.append(
-            OutputFile(
-                path: "\(target.name)/kustomization.yaml",
-                contents: header(source: nil) + YAMLEmitter.emit(kustomization)
-            )
+        return OutputFile(
+            path: "\(target.name)/kustomization.yaml",
+            contents: header(source: nil) + YAMLEmitter.emit(kustomization)
         )
-        return files
     }
 
     /// One YAML stream of a target's objects in install order, each document headed by its file path (what

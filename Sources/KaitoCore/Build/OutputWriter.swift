@@ -65,6 +65,35 @@ public enum OutputWriter {
     ) throws(OutputError)
         -> WriteResult
     {
+        try write(files: files, reused: [:], to: directory, ownedFolders: ownedFolders, cache: nil).result
+    }
+
+    /// What ``write(files:reused:to:ownedFolders:cache:)`` did, and the state of every output file it wrote or
+    /// verified (for the build cache; empty without one).
+    struct Outcome {
+        var result: WriteResult
+        var records: [String: FileRecord]
+    }
+
+    /// Writes `files`, leaves the `reused` files (verified unchanged through the build cache) as they are, and
+    /// prunes kaitoc's stale files and stray temporary files in the owned folders.
+    ///
+    /// - Parameters:
+    ///   - files: The rendered files.
+    ///   - reused: Files not rendered this time whose bytes on disk are known to be right, with their state.
+    ///   - directory: The output folder (`out/`).
+    ///   - ownedFolders: Top-level folders under `directory` whose stale kaitoc files are pruned.
+    ///   - cache: The build cache's file records; when given, a rendered file whose state and digest match its
+    ///     record is not read, and the state of every file is returned.
+    /// - Returns: What was written, left, pruned and found foreign, and the state of each file kept or written.
+    /// - Throws: ``OutputError`` as ``write(files:to:ownedFolders:)`` does.
+    static func write(
+        files: [OutputFile],
+        reused: [String: FileRecord],
+        to directory: String,
+        ownedFolders: [String],
+        cache: BuildCache?
+    ) throws(OutputError) -> Outcome {
         var seen: Set<String> = []
         for file in files {
             guard isSafe(file.path) else {
@@ -74,39 +103,58 @@ public enum OutputWriter {
                 throw OutputError(message: "two objects map to the same file \(file.path)")
             }
         }
+        for path in reused.keys where !isSafe(path) || seen.contains(path) {
+            throw OutputError(message: "refusing to write \(path) twice or outside the output folder")
+        }
         let fm = FileManager.default
-        let root = URL(fileURLWithPath: directory)
-        let plan = try reconcile(files: files, in: directory, ownedFolders: ownedFolders)
+        let root = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        let listing = list(directory: root, ownedFolders: ownedFolders)
+        var records = reused
+        let plan = try reconcile(
+            files: files,
+            reused: reused,
+            root: root,
+            ownedFolders: ownedFolders,
+            listing: listing,
+            cache: cache,
+            records: &records
+        )
         var byPath: [String: OutputFile] = [:]
         for file in files { byPath[file.path] = file }
-        var createdFolders: Set<String> = []
+        var createdFolders: Set<Substring> = []
         for path in plan.written {
             guard let file = byPath[path] else { continue }
-            let url = root.appendingPathComponent(path)
-            let data = Data(file.contents.utf8)
-            do {
-                let folder = url.deletingLastPathComponent()
-                if createdFolders.insert(folder.path).inserted {
-                    try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+            let full = root + "/" + path
+            let folder = full[..<(full.lastIndex(of: "/") ?? full.endIndex)]
+            if createdFolders.insert(folder).inserted, !listing.folders.contains(String(folder)) {
+                do {
+                    try fm.createDirectory(atPath: String(folder), withIntermediateDirectories: true)
+                } catch {
+                    throw OutputError(message: "cannot write \(path): \(error.localizedDescription)")
                 }
-                let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).kaitoc-tmp")
-                try writeFile(data, to: temporary.path)
-                if rename(temporary.path, url.path) != 0 {
-                    try? fm.removeItem(at: temporary)
-                    throw OutputError(message: "cannot rename into \(path): errno \(errno)")
-                }
-            } catch let error as OutputError {
-                throw error
-            } catch {
-                throw OutputError(message: "cannot write \(path): \(error.localizedDescription)")
+            }
+            let name = full[full.index(after: folder.endIndex)...]
+            let temporary = "\(folder)/.\(name)\(temporarySuffix)"
+            let stat = try writeFile(file.contents, to: temporary, renamingTo: full, displayPath: path)
+            if cache != nil, let stat { records[path] = FileRecord(stat: stat, hash: Digest.of(file.contents)) }
+        }
+        for path in plan.pruned {
+            unlink(root + "/" + path)
+            records[path] = nil
+        }
+        for path in listing.temporaryFiles { unlink(root + "/" + path) }
+        // Folders can be left empty only by pruning, or were empty already: only then is the tree swept.
+        if !plan.pruned.isEmpty || listing.hasEmptyFolder {
+            for folder in ownedFolders.sorted() where isSafe(folder) {
+                removeEmptyFolders(URL(fileURLWithPath: root + "/" + folder))
             }
         }
-        for path in plan.pruned { try? fm.removeItem(at: root.appendingPathComponent(path)) }
-        for folder in ownedFolders.sorted() where isSafe(folder) {
-            removeEmptyFolders(root.appendingPathComponent(folder))
-        }
-        return plan
+        return Outcome(result: plan, records: cache == nil ? [:] : records)
     }
+
+    /// The suffix of the temporary file a write goes through (`.<name><suffix>` beside its final path); one left
+    /// by an interrupted build is removed by the next.
+    static let temporarySuffix = ".kaitoc-tmp"
 
     /// Reconciles `files` with what is under `directory` now, without changing anything: the plan ``write``
     /// carries out, and the check `diff` makes of the working tree.
@@ -122,61 +170,161 @@ public enum OutputWriter {
         in directory: String,
         ownedFolders: [String]
     ) throws(OutputError) -> Reconciliation {
-        let fm = FileManager.default
-        let root = URL(fileURLWithPath: directory)
-        var rendered: [String: [UInt8]] = [:]
-        for file in files { rendered[file.path] = Array(file.contents.utf8) }
-        var existing: Set<String> = []
-        for path in rendered.keys where fm.fileExists(atPath: root.appendingPathComponent(path).path) {
-            existing.insert(path)
-        }
-        for folder in ownedFolders where isSafe(folder) {
-            let base = root.appendingPathComponent(folder)
-            guard let enumerator = fm.enumerator(atPath: base.path) else { continue }
-            while let entry = enumerator.nextObject() as? String {
-                var isDirectory: ObjCBool = false
-                let full = base.appendingPathComponent(entry).path
-                if fm.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue {
-                    existing.insert("\(folder)/\(entry)")
-                }
-            }
-        }
-        var cache: [String: [UInt8]] = [:]
-        let read = { (path: String) -> [UInt8]? in
-            if let bytes = cache[path] { return bytes }
-            guard let data = fm.contents(atPath: root.appendingPathComponent(path).path) else { return nil }
-            let bytes = [UInt8](data)
-            cache[path] = bytes
-            return bytes
-        }
-        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
-        let owned = Set(ownedFolders)
-        return try OutputReconciler.reconcile(
-            rendered: rendered,
-            existing: existing,
-            isUnchanged: { path, bytes in read(path) == bytes },
-            contents: read,
-            isOwned: { path in owned.contains(String(path.prefix { $0 != "/" })) },
-            displayPrefix: prefix
+        let root = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        var records: [String: FileRecord] = [:]
+        return try reconcile(
+            files: files,
+            reused: [:],
+            root: root,
+            ownedFolders: ownedFolders,
+            listing: list(directory: root, ownedFolders: ownedFolders),
+            cache: nil,
+            records: &records
         )
     }
 
-    /// Writes a new file with plain POSIX calls (no fsync: the output is a git working tree, rebuilt at will).
-    private static func writeFile(_ data: Data, to path: String) throws(OutputError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw OutputError(message: "cannot create \(path): errno \(errno)") }
+    private static func reconcile(
+        files: [OutputFile],
+        reused: [String: FileRecord],
+        root: String,
+        ownedFolders: [String],
+        listing: Listing,
+        cache: BuildCache?,
+        records: inout [String: FileRecord]
+    ) throws(OutputError) -> Reconciliation {
+        var rendered: [String: [UInt8]] = [:]
+        for file in files { rendered[file.path] = Array(file.contents.utf8) }
+        for path in reused.keys { rendered[path] = [] }
+        var existing = listing.files
+        let owned = Set(ownedFolders)
+        // Rendered paths outside the listed folders (a build of one target lists only its own).
+        for path in rendered.keys where !owned.contains(String(path.prefix { $0 != "/" })) {
+            var s = stat()
+            if stat(root + "/" + path, &s) == 0 { existing.insert(path) }
+        }
+        var read: [String: [UInt8]] = [:]
+        let contents = { (path: String) -> [UInt8]? in
+            if let bytes = read[path] { return bytes }
+            guard let bytes = RepositoryFiles.read(root + "/" + path) else { return nil }
+            read[path] = bytes
+            return bytes
+        }
+        var found: [String: FileRecord] = [:]
+        let result = try OutputReconciler.reconcile(
+            rendered: rendered,
+            existing: existing,
+            isUnchanged: { path, bytes in
+                if reused[path] != nil { return true }
+                guard let cache else { return contents(path) == bytes }
+                // The state is taken before the bytes are read: a later edit changes it, so it is never
+                // recorded with bytes it did not have.
+                guard let stat = FileStat.of(path: root + "/" + path) else { return false }
+                let digest = Digest.of(bytes)
+                if let record = cache.files[path], record.stat == stat, record.hash == digest, !cache.isRacy(record) {
+                    found[path] = record
+                    return true
+                }
+                guard contents(path) == bytes else { return false }
+                found[path] = FileRecord(stat: stat, hash: digest)
+                return true
+            },
+            contents: contents,
+            isOwned: { path in owned.contains(String(path.prefix { $0 != "/" })) },
+            displayPrefix: root + "/"
+        )
+        records.merge(found) { _, new in new }
+        return result
+    }
+
+    /// The regular files under the owned folders (relative to the output folder), the folders, and leftovers.
+    struct Listing {
+        var files: Set<String> = []
+        var folders: Set<String> = []
+        var temporaryFiles: [String] = []
+        var hasEmptyFolder = false
+    }
+
+    /// Lists the owned folders with one directory read per folder (the entry types come with the listing; only
+    /// entries of unknown type are looked up).
+    static func list(directory root: String, ownedFolders: [String]) -> Listing {
+        var listing = Listing()
+        for folder in ownedFolders.sorted() where isSafe(folder) {
+            walk(root + "/" + folder, relative: folder, into: &listing)
+        }
+        return listing
+    }
+
+    private static func walk(_ path: String, relative: String, into listing: inout Listing) {
+        guard let handle = opendir(path) else { return }
+        defer { closedir(handle) }
+        listing.folders.insert(path)
+        var entries = 0
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                guard let base = raw.baseAddress else { return "" }
+                return String(cString: base.assumingMemoryBound(to: CChar.self))
+            }
+            if name.isEmpty { continue }
+            if name == "." || name == ".." { continue }
+            entries += 1
+            var type = Int32(entry.pointee.d_type)
+            let full = path + "/" + name
+            if type == Int32(DT_UNKNOWN) || type == Int32(DT_LNK) {
+                // What the entry is (a link counts as what it points at, as before).
+                var s = stat()
+                guard stat(full, &s) == 0 else { continue }
+                type =
+                    (s.st_mode & S_IFMT) == S_IFDIR
+                    ? Int32(DT_DIR) : ((s.st_mode & S_IFMT) == S_IFREG ? Int32(DT_REG) : -1)
+                if type == Int32(DT_DIR), Int32(entry.pointee.d_type) == Int32(DT_LNK) { continue }
+            }
+            if type == Int32(DT_DIR) {
+                walk(full, relative: relative + "/" + name, into: &listing)
+            } else if type == Int32(DT_REG) {
+                if name.hasPrefix("."), name.hasSuffix(temporarySuffix) {
+                    listing.temporaryFiles.append(relative + "/" + name)
+                } else {
+                    listing.files.insert(relative + "/" + name)
+                }
+            }
+        }
+        if entries == 0 { listing.hasEmptyFolder = true }
+    }
+
+    /// Writes a new file with plain POSIX calls (no fsync: the output is a git working tree, rebuilt at will) and
+    /// renames it into place; returns the state of the file as written (taken from the open descriptor after the
+    /// rename, so a concurrent writer replacing the path cannot be mistaken for it).
+    private static func writeFile(
+        _ contents: String,
+        to temporary: String,
+        renamingTo path: String,
+        displayPath: String
+    ) throws(OutputError) -> FileStat? {
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw OutputError(message: "cannot create \(temporary): errno \(errno)") }
         defer { close(fd) }
-        let written = data.withUnsafeBytes { buffer -> Int in
-            guard let base = buffer.baseAddress else { return 0 }
+        var text = contents
+        let complete = text.withUTF8 { buffer -> Bool in
+            guard let base = buffer.baseAddress else { return true }
             var offset = 0
             while offset < buffer.count {
                 let n = Glibc.write(fd, base + offset, buffer.count - offset)
-                if n <= 0 { return -1 }
+                if n <= 0 { return false }
                 offset += n
             }
-            return offset
+            return true
         }
-        guard written == data.count else { throw OutputError(message: "cannot write \(path): errno \(errno)") }
+        guard complete else {
+            let code = errno
+            unlink(temporary)
+            throw OutputError(message: "cannot write \(displayPath): errno \(code)")
+        }
+        if rename(temporary, path) != 0 {
+            let code = errno
+            unlink(temporary)
+            throw OutputError(message: "cannot rename into \(displayPath): errno \(code)")
+        }
+        return FileStat.of(descriptor: fd)
     }
 
     /// Removes folders left empty under `url` (deepest first), never `url`'s parent.

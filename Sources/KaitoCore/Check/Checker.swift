@@ -51,6 +51,8 @@ public struct CheckReport: Sendable {
     public var inferenceSetsChecked = 0
     /// Whether the whole repository was checked.
     public var isWholeRepository = true
+    /// The catalog files read, sorted (what the build cache keys on besides the workspace files).
+    public var catalogFiles: [String] = []
     /// The ConfigMaps of each target, by target name.
     public var configMapsByTarget: [String: [ConfigMapObject]] = [:]
     /// Inputs that could not be read at all (missing path, unreadable file, no catalog): exit status 2.
@@ -85,6 +87,7 @@ public enum Checker {
         report.catalog = catalog
         report.diagnostics += catalogDiagnostics
         report.sources.merge(catalogSources) { a, _ in a }
+        report.catalogFiles = catalogSources.keys.sorted()
         if catalog.targets.isEmpty {
             report.diagnostics.append(
                 Diagnostic(
@@ -118,6 +121,7 @@ public enum Checker {
         report.checkedFiles = files
 
         // Read, parse and decode every file.
+        let canonicalRoot = tree.canonical(workspacesRoot)
         var workspaces: [(Workspace, Target?)] = []
         var configMaps: [(ConfigMapObject, Target?)] = []
         var inferenceSets: [(InferenceSet, Target?)] = []
@@ -130,6 +134,7 @@ public enum Checker {
             let target = assignTarget(
                 file: file,
                 workspacesRoot: workspacesRoot,
+                canonicalRoot: canonicalRoot,
                 catalog: catalog,
                 tree: tree,
                 report: &report
@@ -214,12 +219,13 @@ public enum Checker {
     static func assignTarget(
         file: String,
         workspacesRoot: String,
+        canonicalRoot: String? = nil,
         catalog: Catalog,
         tree: any SourceTree,
         report: inout CheckReport
     ) -> Target? {
         let absoluteFile = tree.canonical(file)
-        let absoluteRoot = tree.canonical(workspacesRoot)
+        let absoluteRoot = canonicalRoot ?? tree.canonical(workspacesRoot)
         if absoluteFile.hasPrefix(absoluteRoot + "/") {
             let relative = absoluteFile.dropFirst(absoluteRoot.count + 1)
             let components = relative.split(separator: "/")

@@ -21,7 +21,9 @@ public struct RenderedObject: Sendable {
     public var isClusterScoped: Bool { namespace == nil }
 
     /// The rank of a kind in install order (what must exist before what), as Helm and kustomize order them.
-    public static func installRank(_ kind: String) -> Int {
+    public static func installRank(_ kind: String) -> Int { installRanks[kind] ?? installRanks.count }
+
+    private static let installRanks: [String: Int] = {
         let order = [
             "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "ServiceAccount", "Secret", "ConfigMap",
             "StorageClass", "PersistentVolume", "PersistentVolumeClaim", "CustomResourceDefinition", "ClusterRole",
@@ -29,11 +31,19 @@ public struct RenderedObject: Sendable {
             "DaemonSet", "Pod", "ReplicaSet", "Deployment", "StatefulSet", "Job", "CronJob", "InferenceSet",
             "OCIRepository", "HelmRelease", "ScaledObject",
         ]
-        return order.firstIndex(of: kind) ?? order.count
-    }
+        return Dictionary(uniqueKeysWithValues: order.enumerated().map { ($0.element, $0.offset) })
+    }()
 
     /// Install order: kind rank, then namespace, then name.
     public static func installOrder(_ a: RenderedObject, _ b: RenderedObject) -> Bool {
+        installOrder((a.kind, a.namespace, a.name), (b.kind, b.namespace, b.name))
+    }
+
+    /// Install order of objects given by kind, namespace and name.
+    static func installOrder(
+        _ a: (kind: String, namespace: String?, name: String),
+        _ b: (kind: String, namespace: String?, name: String)
+    ) -> Bool {
         let (ra, rb) = (installRank(a.kind), installRank(b.kind))
         if ra != rb { return ra < rb }
         if a.kind != b.kind { return a.kind < b.kind }
