@@ -115,25 +115,32 @@ extension KaitoServeRoutes {
         let frozenStop = stop
         let logprobs = body.logprobs
         let tokenizer = queue.bundle.tokenizer
+        // Choice i of the request, generated with its admission.
+        let generate:
+            @Sendable (
+                Int, GenerationQueue.Admission, @escaping @Sendable (String) -> Bool,
+                (@Sendable (TokenLogprob) -> Void)?
+            ) async throws -> GenerationQueue.Output = { i, admission, onText, onLogprob in
+                try await queue.generate(
+                    prompt: prompt,
+                    addSpecialTokens: !chat,
+                    maxNewTokens: maxTokens,
+                    sampling: samplings[i],
+                    stop: frozenStop,
+                    strengths: strengths,
+                    logprobs: logprobs,
+                    grammar: grammar,
+                    keepSpecialTokens: keepSpecialTokens,
+                    admission: admission,
+                    onText: onText,
+                    onLogprob: onLogprob
+                )
+            }
         if !stream {
             let admissions = try (0..<n).map { _ in try queue.admit() }
             let outputs = try await withThrowingTaskGroup(of: (Int, GenerationQueue.Output).self) { group in
                 for i in 0..<n {
-                    group.addTask {
-                        let output = try await queue.generate(
-                            prompt: prompt,
-                            addSpecialTokens: !chat,
-                            maxNewTokens: maxTokens,
-                            sampling: samplings[i],
-                            stop: frozenStop,
-                            strengths: strengths,
-                            logprobs: logprobs,
-                            grammar: grammar,
-                            keepSpecialTokens: keepSpecialTokens,
-                            admission: admissions[i]
-                        )
-                        return (i, output)
-                    }
+                    group.addTask { (i, try await generate(i, admissions[i], { _ in true }, nil)) }
                 }
                 var outputs: [GenerationQueue.Output?] = Array(repeating: nil, count: n)
                 for try await (i, output) in group { outputs[i] = output }
@@ -187,22 +194,14 @@ extension KaitoServeRoutes {
                 return try await withThrowingTaskGroup(of: (Int, GenerationQueue.Output).self) { group in
                     for i in 0..<n {
                         group.addTask {
-                            let output = try await queue.generate(
-                                prompt: prompt,
-                                addSpecialTokens: !chat,
-                                maxNewTokens: maxTokens,
-                                sampling: samplings[i],
-                                stop: frozenStop,
-                                strengths: strengths,
-                                logprobs: logprobs,
-                                grammar: grammar,
-                                keepSpecialTokens: keepSpecialTokens,
-                                admission: admissions[i],
-                                onText: { piece in
+                            let output = try await generate(
+                                i,
+                                admissions[i],
+                                { piece in
                                     continuation.yield(.piece(i, piece))
                                     return !cancelled.isSet
                                 },
-                                onLogprob: { continuation.yield(.logprob(i, $0)) }
+                                { continuation.yield(.logprob(i, $0)) }
                             )
                             continuation.yield(.finish(i, output.finish))
                             return (i, output)

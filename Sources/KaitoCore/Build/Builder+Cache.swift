@@ -20,20 +20,9 @@ extension Builder {
     /// kaitoc build) is in the cache, and whose output files are as kaitoc last left them, is neither rendered nor
     /// compared.
     static func cachedBuild(_ options: BuildOptions, cacheFolder: String) throws(OutputError) -> BuildReport {
-        let check = Checker.check(
-            CheckOptions(
-                repositoryRoot: options.repositoryRoot,
-                presetsDirectory: options.presetsDirectory,
-                tree: options.tree
-            )
-        )
-        var report = BuildReport(check: check)
-        guard check.unreadable.isEmpty, !check.hasErrors, let catalog = check.catalog else { return report }
-        if let name = options.target, catalog.target(named: name) == nil {
-            throw OutputError(
-                message: "no target named \(name); targets: \(catalog.targets.map(\.name).joined(separator: ", "))"
-            )
-        }
+        var report = BuildReport(check: Builder.checked(options))
+        let check = report.check
+        guard let catalog = try Builder.renderable(check, options) else { return report }
         let out = options.outputDirectory ?? Checker.join(options.repositoryRoot, "out")
         let outRoot = out.hasSuffix("/") ? String(out.dropLast()) : out
         let identity = options.cacheIdentity ?? BuildCache.toolIdentity

@@ -91,20 +91,9 @@ public enum Builder {
     /// - Returns: The report; `targets` is empty when the check found errors or unreadable inputs.
     /// - Throws: ``OutputError`` when the selected target does not exist.
     public static func render(_ options: BuildOptions) throws(OutputError) -> BuildReport {
-        let check = Checker.check(
-            CheckOptions(
-                repositoryRoot: options.repositoryRoot,
-                presetsDirectory: options.presetsDirectory,
-                tree: options.tree
-            )
-        )
-        var report = BuildReport(check: check)
-        guard check.unreadable.isEmpty, !check.hasErrors, let catalog = check.catalog else { return report }
-        if let name = options.target, catalog.target(named: name) == nil {
-            throw OutputError(
-                message: "no target named \(name); targets: \(catalog.targets.map(\.name).joined(separator: ", "))"
-            )
-        }
+        var report = BuildReport(check: checked(options))
+        let check = report.check
+        guard let catalog = try renderable(check, options) else { return report }
         for target in catalog.targets where options.target == nil || options.target == target.name {
             let mode = options.mode ?? target.outputMode
             // In controller mode Kaito's InferenceSet controller creates the InferenceSets' Workspaces.
@@ -157,6 +146,30 @@ public enum Builder {
             )
         }
         return report
+    }
+
+    /// The repository checked as a build checks it.
+    static func checked(_ options: BuildOptions) -> CheckReport {
+        Checker.check(
+            CheckOptions(
+                repositoryRoot: options.repositoryRoot,
+                presetsDirectory: options.presetsDirectory,
+                tree: options.tree
+            )
+        )
+    }
+
+    /// The catalog to render with, or `nil` when the check found errors or unreadable inputs.
+    ///
+    /// - Throws: ``OutputError`` when the selected target does not exist.
+    static func renderable(_ check: CheckReport, _ options: BuildOptions) throws(OutputError) -> Catalog? {
+        guard check.unreadable.isEmpty, !check.hasErrors, let catalog = check.catalog else { return nil }
+        if let name = options.target, catalog.target(named: name) == nil {
+            throw OutputError(
+                message: "no target named \(name); targets: \(catalog.targets.map(\.name).joined(separator: ", "))"
+            )
+        }
+        return catalog
     }
 
     /// The plans of one target, by `namespace/name` (sorted through indices: comparing copies no plan).
