@@ -67,5 +67,28 @@ contains "missing path message" "$tmp/out" "kaitoc: error: no such file: workspa
 rm -rf "$tmp/empty" && mkdir -p "$tmp/empty" && cd "$tmp/empty"
 "$kaitoc" check --presets "$repo/presets" >"$tmp/out" 2>&1; expect "no workspaces folder is exit 2" 2 $?
 
+# kaitoc plan (docs/plan.md): the shipped repository, its formats, and --diff against a committed revision.
+cd "$repo"
+"$kaitoc" plan >"$tmp/out" 2>&1; expect "plan of the shipped repository" 0 $?
+contains "plan estimator" "$tmp/out" "2 × Standard_NC24ads_A100_v4 = 2 nodes, 2 × NVIDIA A100; nodes from estimator (docs/reference/kaito.md section 2.5)"
+contains "plan layout" "$tmp/out" "vLLM layout: tensor-parallel 1, pipeline-parallel 2, data-parallel 1"
+contains "plan quota" "$tmp/out" "quota on instance type Standard_NC6s_v3: 3 of 4 nodes (1 left)"
+"$kaitoc" plan --format json >"$tmp/out" 2>&1; expect "plan json" 0 $?
+python3 -c "import json; d=json.load(open('$tmp/out')); assert {t['name'] for t in d['targets']} == {'aks-prod', 'quickstart'}, d['targets']" \
+    && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: plan json"; head -50 "$tmp/out"; }
+"$kaitoc" plan --format yaml >"$tmp/out" 2>&1; expect "plan bad format is exit 2" 2 $?
+"$kaitoc" plan --target nope >"$tmp/out" 2>&1; expect "plan unknown target is exit 2" 2 $?
+rm -rf "$tmp/plan" && mkdir -p "$tmp/plan/workspaces" && cd "$tmp/plan"
+cp -r "$repo/presets" presets && cp -r "$repo/workspaces/aks-prod" workspaces/aks-prod
+git init -q -b main . && git add -A && git -c user.name=t -c user.email=t@example.com commit -qm init
+"$kaitoc" plan --diff HEAD >"$tmp/out" 2>&1; expect "plan diff, nothing changed" 0 $?
+contains "plan diff empty" "$tmp/out" "no capacity or cost change against HEAD"
+sed -i 's/instanceType: Standard_NC24ads_A100_v4/instanceType: Standard_NC96ads_A100_v4/' workspaces/aks-prod/workspace-qwen-coder-32b.yaml
+"$kaitoc" plan --diff HEAD --format markdown >"$tmp/out" 2>&1; expect "plan diff" 0 $?
+contains "plan diff row" "$tmp/out" "| changed | aks-prod | coding/workspace-qwen-coder-32b | 2 × Standard_NC24ads_A100_v4, 2 GPUs"
+contains "plan diff totals" "$tmp/out" "| aks-prod | 5 → 4 (-1) | 5 → 7 (+2) | no prices |"
+"$kaitoc" plan --diff no-such-revision >"$tmp/out" 2>&1; expect "plan unknown revision is exit 2" 2 $?
+contains "plan unknown revision message" "$tmp/out" "kaitoc: error: unknown revision no-such-revision"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed == 0 ]]

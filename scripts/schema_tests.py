@@ -74,7 +74,7 @@ def schema_for(document):
     if api and "/" in api and kind:
         group, version = api.split("/", 1)
         return f"{group}/{kind.lower()}_{version}.json"
-    if kind in ("TargetList", "ModelCatalog", "InstanceTypeCatalog") and not api:
+    if kind in ("TargetList", "ModelCatalog", "InstanceTypeCatalog", "PriceList") and not api:
         return f"kaitoc/{kind.lower()}.json"
     return None
 
@@ -143,6 +143,7 @@ def main():
             "kaito.sh/workspace_v1alpha1.json", "kaito.sh/workspace_v1beta1.json",
             "kaito.sh/inferenceset_v1alpha1.json", "kaito.sh/inferenceset_v1beta1.json",
             "kaitoc/targetlist.json", "kaitoc/modelcatalog.json", "kaitoc/instancetypecatalog.json",
+            "kaitoc/pricelist.json",
         }
         check("layout", set(shipped) == expected, f"{sorted(shipped)}")
         generate(kaitoc, os.path.join(REPO, "presets"), os.path.join(tmp, "again"))
@@ -177,6 +178,12 @@ def main():
         catalog_files = sorted(glob.glob(os.path.join(REPO, "presets", "**", "*.yaml"), recursive=True))
         count = expect_valid("presets", shipped, catalog_files, kinds=("TargetList", "ModelCatalog", "InstanceTypeCatalog"))
         check("presets: every catalog file validated", count == len(catalog_files), f"{count}")
+        # The PriceList example of presets/README.md validates; one without its source does not.
+        with open(os.path.join(REPO, "presets", "README.md"), encoding="utf-8") as f:
+            prices = yaml.safe_load(f.read().split("## PriceList", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0])
+        check("presets/README.md PriceList example validates", errors(shipped, prices) == [], f"{errors(shipped, prices)}")
+        unsourced = {k: v for k, v in prices.items() if k != "source"}
+        check("a PriceList without its source is rejected", bool(errors(shipped, unsourced)))
         found = errors(shipped, INFERENCE_SET)
         check("an InferenceSet like Kaito's example validates", found == [], f"{found}")
         alpha = dict(INFERENCE_SET, apiVersion="kaito.sh/v1alpha1")

@@ -9,7 +9,9 @@ struct Kaitoc: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kaitoc",
         abstract: "Compile Kaito Workspaces into the Kubernetes objects Kaito's controllers would create.",
-        subcommands: [Check.self, Build.self, Generate.self, Diff.self, Commit.self, Hook.self, Schema.self]
+        subcommands: [
+            Check.self, Build.self, Generate.self, Diff.self, Commit.self, Hook.self, Schema.self, Plan.self,
+        ]
     )
 
     /// Runs the command; usage errors exit with status 2 (not ArgumentParser's 64) as `check` documents.
@@ -392,7 +394,7 @@ struct Schema: AsyncParsableCommand {
         discussion: """
             Writes kaito.sh/workspace_v1alpha1.json, workspace_v1beta1.json, inferenceset_v1alpha1.json and \
             inferenceset_v1beta1.json in the CRDs-catalog layout kubeconform reads ({group}/{kind}_{version}.json), \
-            and kaitoc/targetlist.json, modelcatalog.json and instancetypecatalog.json for presets/. Preset names \
+            and kaitoc/targetlist.json, modelcatalog.json, instancetypecatalog.json and pricelist.json for presets/. Preset names \
             and instance types of the catalog are enums, for yaml-language-server completion (docs/schemas.md). \
             Exit status: 0 written, 1 catalog errors (nothing written), 2 bad usage or a write failure.
             """
@@ -469,6 +471,99 @@ struct Hook: AsyncParsableCommand {
 
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+struct Plan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what each workspace occupies and costs, and which instance types would fit it.",
+        discussion: """
+            For each workspace: the estimator's memory breakdown, the nodes, GPUs and vLLM layout chosen, every \
+            instance type of the target's catalog that fits (the cheapest priced one and the one with the fewest GPUs \
+            marked), and kaito-serve's CPU option; then per target the nodes and GPUs per instance type, quota \
+            headroom and hourly cost. Prices come only from PriceList files in presets/ (presets/README.md). With \
+            --diff REV, the change from the workspaces and catalog committed in REV instead (for pull request \
+            comments; docs/plan.md). Exit status: 0 planned, 1 check errors (the plan is still printed), 2 bad usage, \
+            unreadable input or an unknown revision.
+            """
+    )
+
+    @Argument(help: "Workspace files or folders to plan (default: the whole repository).")
+    var paths: [String] = []
+
+    @Option(help: "Plan only this target.")
+    var target: String?
+
+    @Option(help: "Output format: text, json or markdown.")
+    var format: String = "text"
+
+    @Option(help: ArgumentHelp("Show the change against the workspaces committed in this revision.", valueName: "rev"))
+    var diff: String?
+
+    @OptionGroup var source: RepositoryOptions
+
+    func validate() throws {
+        guard PlanFormat(rawValue: format) != nil else {
+            throw ValidationError("--format must be text, json or markdown")
+        }
+    }
+
+    func run() async throws {
+        // A diff compares whole repositories (target totals included) and then shows the rows of the paths.
+        let report = Checker.check(
+            CheckOptions(
+                repositoryRoot: source.repository,
+                paths: diff == nil ? paths : [],
+                presetsDirectory: source.presets
+            )
+        )
+        if !report.unreadable.isEmpty {
+            for problem in report.unreadable { printError("kaitoc: error: \(problem)") }
+            throw ExitCode(2)
+        }
+        if let target, report.catalog?.target(named: target) == nil {
+            printError("kaitoc: error: no target named \(target) in the catalog")
+            throw ExitCode(2)
+        }
+        let outputFormat = PlanFormat(rawValue: format) ?? .text
+        let plan = selected(CapacityPlanner.plan(report))
+        if let diff {
+            let base: CheckReport
+            do {
+                base = try PlanAtRevision.check(repositoryPath: source.repository, revision: diff)
+            } catch {
+                printError("kaitoc: error: \(error.message)")
+                throw ExitCode(2)
+            }
+            let change = plan.diff(from: selected(CapacityPlanner.plan(base)), baseName: diff)
+            print(change.rendered(as: outputFormat), terminator: "")
+        } else {
+            print(plan.rendered(as: outputFormat), terminator: "")
+        }
+        if report.hasErrors {
+            printError(report.rendered(as: .text))
+            throw ExitCode.failure
+        }
+    }
+
+    /// The rows and summaries of the chosen target and paths.
+    func selected(_ plan: CapacityPlan) -> CapacityPlan {
+        var plan = plan
+        if let target {
+            plan.workspaces.removeAll { $0.target != target }
+            plan.targets.removeAll { $0.name != target }
+        }
+        let prefixes = paths.map { path in
+            var p = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
+            while p.hasSuffix("/") { p.removeLast() }
+            return p
+        }
+        if !prefixes.isEmpty {
+            plan.workspaces.removeAll { row in
+                !prefixes.contains { row.file == $0 || row.file.hasPrefix($0 + "/") || row.file.hasSuffix("/" + $0) }
+            }
+        }
+        return plan
+    }
 }
 
 /// The repository and catalog that `check`, `build` and `generate` read.

@@ -16,7 +16,8 @@ struct SchemaTests {
             Self.generated().map(\.path) == [
                 "kaito.sh/inferenceset_v1alpha1.json", "kaito.sh/inferenceset_v1beta1.json",
                 "kaito.sh/workspace_v1alpha1.json", "kaito.sh/workspace_v1beta1.json",
-                "kaitoc/instancetypecatalog.json", "kaitoc/modelcatalog.json", "kaitoc/targetlist.json",
+                "kaitoc/instancetypecatalog.json", "kaitoc/modelcatalog.json", "kaitoc/pricelist.json",
+                "kaitoc/targetlist.json",
             ]
         )
     }

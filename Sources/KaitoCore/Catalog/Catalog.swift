@@ -1,4 +1,4 @@
-/// Everything in `presets/`: model catalogs per Kaito release, instance types, and targets.
+/// Everything in `presets/`: model catalogs per Kaito release, instance types, targets and prices.
 public struct Catalog: Sendable {
     /// Model catalogs, oldest release first.
     public var modelCatalogs: [ModelCatalog]
@@ -6,12 +6,20 @@ public struct Catalog: Sendable {
     public var instanceTypes: [InstanceType]
     /// The cluster targets.
     public var targets: [Target]
+    /// Hourly prices of instance types (`PriceList` files; none by default).
+    public var prices: [InstancePrice]
 
     /// Creates a catalog.
-    public init(modelCatalogs: [ModelCatalog], instanceTypes: [InstanceType], targets: [Target]) {
+    public init(
+        modelCatalogs: [ModelCatalog],
+        instanceTypes: [InstanceType],
+        targets: [Target],
+        prices: [InstancePrice] = []
+    ) {
         self.modelCatalogs = modelCatalogs.sorted { $0.kaitoVersion < $1.kaitoVersion }
         self.instanceTypes = instanceTypes
         self.targets = targets
+        self.prices = prices
     }
 
     /// The model catalog of the newest release not newer than `version`.

@@ -19,6 +19,7 @@ public enum CatalogLoader {
         var modelCatalogs: [KaitoVersion: ModelCatalog] = [:]
         var instanceTypes: [InstanceType] = []
         var targets: [Target] = []
+        var prices: [InstancePrice] = []
         let files = tree.yamlFiles(under: directory)
         if files.isEmpty {
             diagnostics.append(
@@ -81,10 +82,12 @@ public enum CatalogLoader {
                     instanceTypes += decodeInstanceTypes(root, context: context)
                 case "TargetList":
                     targets += decodeTargets(root, context: context)
+                case "PriceList":
+                    prices += decodePrices(root, context: context)
                 default:
                     context.error(
                         DiagnosticCode.catalog,
-                        "unknown catalog document; kind must be ModelCatalog, InstanceTypeCatalog or TargetList",
+                        "unknown catalog document; kind must be ModelCatalog, InstanceTypeCatalog, TargetList or PriceList",
                         at: root.mark
                     )
                 }
@@ -113,10 +116,27 @@ public enum CatalogLoader {
             }
             seenInstanceTypes[key] = instanceType
         }
+        var seenPrices: [String: InstancePrice] = [:]
+        for price in prices {
+            let key = "\(price.cloud)/\(price.instanceType.lowercased())"
+            if let first = seenPrices[key] {
+                diagnostics.append(
+                    Diagnostic(
+                        .error,
+                        code: DiagnosticCode.catalog,
+                        message: "instance type \(price.instanceType) has two prices for cloud \(price.cloud)",
+                        location: price.location,
+                        notes: ["first priced at \(first.location.file):\(first.location.line)"]
+                    )
+                )
+            }
+            seenPrices[key] = price
+        }
         let catalog = Catalog(
             modelCatalogs: Array(modelCatalogs.values),
             instanceTypes: instanceTypes,
-            targets: targets
+            targets: targets,
+            prices: prices
         )
         for target in targets where catalog.modelCatalog(for: target.kaitoVersion) == nil {
             diagnostics.append(
@@ -398,6 +418,59 @@ public enum CatalogLoader {
             )
         }
         r.finish()
+        return result
+    }
+
+    /// A `PriceList`: hourly prices with the source, date, currency and region they were read for (presets/README.md).
+    static func decodePrices(_ root: Node, context: DecodeContext) -> [InstancePrice] {
+        guard var r = MappingReader(root, path: "", context: context) else { return [] }
+        _ = r.value("kind")
+        let source = r.string("source")
+        let date = r.string("date")
+        let currency = r.string("currency")
+        let region = r.string("region")
+        let cloud = r.string("cloud")
+        let items = r.value("prices")?.sequence ?? []
+        r.finish()
+        guard let source, !source.isEmpty, let date, let currency, let region, let cloud else {
+            context.error(
+                DiagnosticCode.catalog,
+                "a PriceList needs source, date, currency, region and cloud: a price is shown with where and when it was read",
+                at: root.mark
+            )
+            return []
+        }
+        if date.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}/) == nil {
+            context.error(DiagnosticCode.catalog, "date: must be YYYY-MM-DD, got \(date)", at: root.mark)
+        }
+        var result: [InstancePrice] = []
+        for (i, item) in items.enumerated() {
+            let path = "prices[\(i)]"
+            guard var p = MappingReader(item, path: path, context: context) else { continue }
+            let name = p.string("instanceType")
+            let perHour = double(&p, "perHour")
+            p.finish()
+            guard let name, let perHour, perHour.isFinite, perHour >= 0 else {
+                context.error(
+                    DiagnosticCode.catalog,
+                    "\(path): a price needs instanceType and a non-negative perHour",
+                    at: item.mark
+                )
+                continue
+            }
+            result.append(
+                InstancePrice(
+                    instanceType: name,
+                    cloud: cloud,
+                    perHour: perHour,
+                    currency: currency,
+                    region: region,
+                    source: source,
+                    date: date,
+                    location: SourceLocation(file: context.file, mark: item.mark)
+                )
+            )
+        }
         return result
     }
 

@@ -59,17 +59,21 @@ extension RenderContext {
         let totalMemory = plan.instanceType?.gpuMemory.gibibytes ?? 0
         let size = preset.modelFileSize?.gibibytes ?? 0
         var disableOffload = vllm.disableKVCacheOffload || plan.instanceType?.mig == true
-        if multiNode {
-            flags["tensor-parallel-size"] = String(g)
-            flags["pipeline-parallel-size"] = String(plan.nodeCount)
+        let layout = ParallelLayout.vllm(
+            gpusPerNode: g,
+            nodes: multiNode ? plan.nodeCount : 1,
+            modelSizeGiB: size,
+            nodeGPUMemoryGiB: totalMemory,
+            dataParallel: shape.headVLLMCommandLine
+        )
+        flags["tensor-parallel-size"] = String(layout.tensor)
+        if layout.pipeline > 1 {
+            flags["pipeline-parallel-size"] = String(layout.pipeline)
             flags["distributed-executor-backend"] = "ray"
             disableOffload = true
-        } else if shape.headVLLMCommandLine, g > 1, size * Double(g) * 2 < totalMemory {
-            flags["data-parallel-size"] = String(g)
-            flags["tensor-parallel-size"] = "1"
+        } else if layout.data > 1 {
+            flags["data-parallel-size"] = String(layout.data)
             disableOffload = true
-        } else {
-            flags["tensor-parallel-size"] = String(g)
         }
         if shape.headVLLMCommandLine, disableOffload { flags["kaito-kv-cache-cpu-memory-utilization"] = "0" }
         return flags

@@ -59,6 +59,7 @@ public enum JSONSchemas {
         files.append(File(path: "kaitoc/targetlist.json", contents: encode(targetList())))
         files.append(File(path: "kaitoc/modelcatalog.json", contents: encode(modelCatalog())))
         files.append(File(path: "kaitoc/instancetypecatalog.json", contents: encode(instanceTypeCatalog())))
+        files.append(File(path: "kaitoc/pricelist.json", contents: encode(priceList())))
         return files.sorted { $0.path < $1.path }
     }
 
@@ -587,6 +588,22 @@ public enum JSONSchemas {
             kind: "InstanceTypeCatalog",
             ["instanceTypes": array(instanceType)],
             required: ["instanceTypes"]
+        )
+    }
+
+    static func priceList() -> JSONValue {
+        let price = object(
+            ["instanceType": string(), "perHour": number("The price of one node for one hour.")],
+            required: ["instanceType", "perHour"]
+        )
+        return catalogDocument(
+            kind: "PriceList",
+            [
+                "cloud": string(enum: ["azure", "aws", "arc"]),
+                "currency": string(), "region": string(), "source": string(),
+                "date": string(pattern: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#), "prices": array(price),
+            ],
+            required: ["cloud", "currency", "region", "source", "date", "prices"]
         )
     }
 }

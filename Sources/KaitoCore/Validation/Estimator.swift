@@ -38,3 +38,46 @@ public enum NodeEstimator {
         return .success((minGPUs + Int(g) - 1) / Int(g))
     }
 }
+
+/// How vLLM spreads a model over the GPUs of its nodes: the `--tensor-parallel-size`, `--pipeline-parallel-size` and
+/// `--data-parallel-size` Kaito passes (docs/reference/kaito.md sections 4.4 and 4.6).
+public struct ParallelLayout: Sendable, Hashable, Codable {
+    /// GPUs one copy of the model is split across inside a node.
+    public var tensor: Int
+    /// Nodes the layers are split across (Ray, one stage per node).
+    public var pipeline: Int
+    /// Whole copies of the model per node, each on its own GPU.
+    public var data: Int
+
+    /// Creates a layout.
+    public init(tensor: Int, pipeline: Int, data: Int) {
+        self.tensor = tensor
+        self.pipeline = pipeline
+        self.data = data
+    }
+
+    /// The layout of a vLLM workspace.
+    ///
+    /// - Parameters:
+    ///   - gpusPerNode: GPUs of the instance type (`G`).
+    ///   - nodes: The node count (`targetNodeCount`).
+    ///   - modelSizeGiB: The checkpoint's size (`S`).
+    ///   - nodeGPUMemoryGiB: Total GPU memory of a node (`M`).
+    ///   - dataParallel: Whether the release replicates a small model on every GPU of one node (v0.11 and later:
+    ///     when `S × G × 2 < M`).
+    /// - Returns: Pipeline stages across nodes, else one copy per GPU for a small model, else tensor parallel.
+    public static func vllm(
+        gpusPerNode: Int,
+        nodes: Int,
+        modelSizeGiB: Double,
+        nodeGPUMemoryGiB: Double,
+        dataParallel: Bool
+    ) -> ParallelLayout {
+        let g = max(gpusPerNode, 1)
+        if nodes > 1 { return ParallelLayout(tensor: g, pipeline: nodes, data: 1) }
+        if dataParallel, g > 1, modelSizeGiB * Double(g) * 2 < nodeGPUMemoryGiB {
+            return ParallelLayout(tensor: 1, pipeline: 1, data: g)
+        }
+        return ParallelLayout(tensor: g, pipeline: 1, data: 1)
+    }
+}
