@@ -259,6 +259,23 @@ struct CapacityPlanTests {
         #expect(decoded == plan)
     }
 
+    /// Kaito v0.12's KEDA guide (docs/reference/kaito.md section 4.19): an InferenceSet KEDA scales up to five
+    /// replicas is planned at its replicas now and at most five.
+    @Test func autoscaledInferenceSetShowsItsCeiling() throws {
+        let source = try String(
+            contentsOf: TestSupport.fixtures.appendingPathComponent(
+                "render/inferenceset-controller/workspaces/operator/phi-4-mini.yaml"
+            ),
+            encoding: .utf8
+        )
+        let (plan, report) = try Self.plan([("workspaces/aks-prod/phi-4-mini.yaml", source)])
+        #expect(!report.hasErrors, "\(report.diagnostics)")
+        let row = try #require(plan.workspaces.first)
+        #expect(row.kind == "InferenceSet" && row.replicas == 1 && row.totalGPUs == 1)
+        #expect(row.autoscaling == ReplicaRange(min: 1, max: 5))
+        #expect(plan.rendered(as: .text).contains("autoscaled by KEDA between 1 and 5 replicas: up to 5 nodes, 5 GPUs"))
+    }
+
     @Test func diffShowsAddedResizedAndRemovedWorkspaces() throws {
         let llama = Self.workspace(
             "llama",

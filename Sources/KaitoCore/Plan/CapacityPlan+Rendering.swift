@@ -64,6 +64,13 @@ struct PlanText {
         } else {
             facts.append("no instance type from the catalog; nodes from \(row.sizing)")
         }
+        if let range = row.autoscaling {
+            let most = range.max * row.nodes
+            facts.append(
+                "autoscaled by KEDA between \(range.min) and \(range.max) replicas: up to \(most) node\(most == 1 ? "" : "s"), \(most * row.gpusPerNode) GPUs"
+                    + (row.price.map { " and \(money($0.perHour * Double(most))) \($0.currency)/h" } ?? "")
+            )
+        }
         if let layout = row.layout {
             facts.append(
                 "vLLM layout: tensor-parallel \(layout.tensor), pipeline-parallel \(layout.pipeline), data-parallel \(layout.data)"

@@ -35,6 +35,9 @@ public struct WorkspaceCapacity: Sendable, Hashable, Codable {
     public var gpuModel: String?
     /// Workspaces the row stands for: `spec.replicas` of an InferenceSet, else 1.
     public var replicas: Int
+    /// The replicas KEDA may scale an InferenceSet between (`scaledobject.kaito.sh/min-replicas`, `max-replicas`;
+    /// docs/reference/kaito.md section 4.19), when it is autoscaled.
+    public var autoscaling: ReplicaRange? = nil
     /// Nodes per replica.
     public var nodes: Int
     /// GPUs per node.
@@ -60,6 +63,20 @@ public struct WorkspaceCapacity: Sendable, Hashable, Codable {
     public var totalGPUs: Int { replicas * nodes * gpusPerNode }
     /// The hourly cost of the row, when the price is known.
     public var hourlyCost: Double? { price.map { $0.perHour * Double(totalNodes) } }
+}
+
+/// The replicas an autoscaled InferenceSet runs between.
+public struct ReplicaRange: Sendable, Hashable, Codable {
+    /// `minReplicaCount`.
+    public var min: Int
+    /// `maxReplicaCount`.
+    public var max: Int
+
+    /// Creates a range.
+    public init(min: Int, max: Int) {
+        self.min = min
+        self.max = max
+    }
 }
 
 /// Where the memory of one GPU goes, as Kaito's estimator counts it (docs/reference/kaito.md section 2.5), or the

@@ -23,11 +23,12 @@ public enum CapacityPlanner {
                 var row = capacity(plan, catalog: catalog)
                 row.kind = "InferenceSet"
                 row.name = set
-                if let source = report.inferenceSetPlans.first(where: {
+                if let setPlan = report.inferenceSetPlans.first(where: {
                     $0.target.name == plan.target.name && $0.inferenceSet.qualifiedName == set
-                })?.inferenceSet.source {
-                    row.file = source.file
-                    row.line = source.location("metadata.name").line
+                }) {
+                    row.file = setPlan.inferenceSet.source.file
+                    row.line = setPlan.inferenceSet.source.location("metadata.name").line
+                    row.autoscaling = setPlan.autoscaling.map { ReplicaRange(min: $0.minReplicas, max: $0.maxReplicas) }
                 }
                 rows.append(row)
             } else {
