@@ -72,12 +72,7 @@ public enum CommitWorkflow {
     ///   locked reference, a user's file at a rendered path in `out/`, a failed or rejected push (exit status 1), or a
     ///   branch that kept moving for `maxAttempts` attempts.
     public static func run(_ options: CommitOptions) throws(GitOpsError) -> CommitResult {
-        let repository: Repository
-        do {
-            repository = try Repository(discovering: options.repositoryPath)
-        } catch {
-            throw GitOpsError("not a git repository: \(options.repositoryPath)", cause: error)
-        }
+        let repository = try Repository.opening(options.repositoryPath)
         let author =
             options.author ?? repository.configuredSignature() ?? Signature(name: "kaitoc", email: "kaitoc@localhost")
         let committer = options.committer ?? author

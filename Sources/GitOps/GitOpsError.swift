@@ -26,3 +26,14 @@ public enum KaitocVersion {
     /// The kaitoc version.
     public static let current = KaitocBuildInfo.version
 }
+
+extension Repository {
+    /// The repository containing `path`, or the one error every kaitoc git command gives when there is none.
+    static func opening(_ path: String) throws(GitOpsError) -> Repository {
+        do {
+            return try Repository(discovering: path)
+        } catch {
+            throw GitOpsError("not a git repository: \(path)", cause: error)
+        }
+    }
+}

@@ -26,12 +26,7 @@ public enum HookInstaller {
     /// - Returns: The path of the hook.
     /// - Throws: ``GitOpsError`` when there is no repository (or it is bare), or a foreign hook is in the way.
     public static func install(repositoryPath: String, kaitoc: String, force: Bool) throws(GitOpsError) -> String {
-        let repository: Repository
-        do {
-            repository = try Repository(discovering: repositoryPath)
-        } catch {
-            throw GitOpsError("not a git repository: \(repositoryPath)", cause: error)
-        }
+        let repository = try Repository.opening(repositoryPath)
         guard let gitDirectory = repository.gitDirectory, !repository.isBare else {
             throw GitOpsError("a bare repository has no pre-commit hook; use a post-receive hook (docs/gitops.md)")
         }

@@ -32,12 +32,7 @@ public enum ManifestDiff {
         repositoryPath: String,
         revision: String = "HEAD"
     ) throws(GitOpsError) -> Result<[ObjectChange], CheckReportBox> {
-        let repository: Repository
-        do {
-            repository = try Repository(discovering: repositoryPath)
-        } catch {
-            throw GitOpsError("not a git repository: \(repositoryPath)", cause: error)
-        }
+        let repository = try Repository.opening(repositoryPath)
         guard let workingDirectory = repository.workingDirectory else {
             throw GitOpsError("kaitoc diff compares the working tree; this repository is bare")
         }

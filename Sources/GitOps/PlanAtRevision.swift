@@ -12,12 +12,7 @@ public enum PlanAtRevision {
     /// - Returns: The check report of that revision; its file paths are relative to the repository root.
     /// - Throws: ``GitOpsError`` when there is no repository or the revision is unknown.
     public static func check(repositoryPath path: String, revision: String) throws(GitOpsError) -> CheckReport {
-        let repository: Repository
-        do {
-            repository = try Repository(discovering: path)
-        } catch {
-            throw GitOpsError("not a git repository: \(path)", cause: error)
-        }
+        let repository = try Repository.opening(path)
         let files: [String: [UInt8]]
         do {
             let commit = try repository.commit(try repository.resolveCommit(revision))

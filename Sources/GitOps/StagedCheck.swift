@@ -13,12 +13,7 @@ public enum StagedCheck {
     /// - Returns: The report; file paths in it are relative to the repository root.
     /// - Throws: ``GitOpsError`` when there is no repository or the index cannot be read (for example while locked).
     public static func run(repositoryPath path: String, files: [String] = []) throws(GitOpsError) -> CheckReport {
-        let repository: Repository
-        do {
-            repository = try Repository(discovering: path)
-        } catch {
-            throw GitOpsError("not a git repository: \(path)", cause: error)
-        }
+        let repository = try Repository.opening(path)
         let staged: [String: [UInt8]]
         do {
             staged = try repository.stagedFiles(under: ["workspaces", "presets"])
