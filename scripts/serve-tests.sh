@@ -33,6 +33,24 @@ assert text == reply.choices[0].message.content, (text, reply.choices[0].message
 print("openai client: models, chat and streaming chat agree")
 PY
 # Structured output: 20 JSON schemas, each answer validated by jsonschema (issue 11).
+"$python" - "$port" <<'PY' && ok || ko "prefix caching"
+import re, sys, urllib.request
+from openai import OpenAI
+port = sys.argv[1]
+client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused")
+def hits():
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+    found = re.search(r'^vllm:prefix_cache_hits_total\{[^}]*\} (\d+)', text, re.M)
+    assert found, "vllm:prefix_cache_hits_total missing"
+    return int(found.group(1))
+system = {"role": "system", "content": "You answer questions about the platform team's clusters. " * 4}
+before = hits()
+first = client.chat.completions.create(model="tiny-chat", messages=[system, {"role": "user", "content": "Which nodes?"}], max_tokens=4, temperature=0)
+second = client.chat.completions.create(model="tiny-chat", messages=[system, {"role": "user", "content": "Which GPUs?"}], max_tokens=4, temperature=0)
+found = hits() - before
+assert found >= 16 and found % 16 == 0, found
+print(f"prefix caching: the second chat found {found} of its {second.usage.prompt_tokens} prompt tokens cached")
+PY
 "$python" "$repo/scripts/serve_structured.py" "$port" && ok || ko "structured output"
 # Tool calls through the openai client (issue 11).
 "$python" "$repo/scripts/serve_tools.py" "$port" && ok || ko "tool calls"

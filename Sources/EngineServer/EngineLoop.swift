@@ -14,12 +14,17 @@ public struct SchedulerLimits: Sendable, Hashable {
     /// context (`--max-model-len`), the cache the rendered workload's memory request counts (docs/kaito-serve.md,
     /// "Memory model").
     public var cacheTokens: Int?
+    /// Whether finished sequences' KV caches are kept for prompts that begin the same way
+    /// (`--enable-prefix-caching`, on by default as in vLLM); they use only budget no request needs.
+    public var prefixCaching: Bool
 
-    /// Creates limits (defaults: 16 sequences, 64 tokens per step, the default cache budget).
-    public init(maxSequences: Int = 16, maxBatchedTokens: Int = 64, cacheTokens: Int? = nil) {
+    /// Creates limits (defaults: 16 sequences, 64 tokens per step, the default cache budget, prefix caching).
+    public init(maxSequences: Int = 16, maxBatchedTokens: Int = 64, cacheTokens: Int? = nil, prefixCaching: Bool = true)
+    {
         self.maxSequences = maxSequences
         self.maxBatchedTokens = maxBatchedTokens
         self.cacheTokens = cacheTokens
+        self.prefixCaching = prefixCaching
     }
 
     /// The budget in positions for `model`.
@@ -78,6 +83,8 @@ final class SequenceJob: @unchecked Sendable {
     var emitted = 0
     var lastToken: ContinuousClock.Instant
     var cache: KVCache?
+    /// Whether the cache's positions were computed with Phi-3's long-context factors.
+    var longFactors = false
 
     init(
         prompt: [Int],
@@ -138,6 +145,7 @@ final class EngineLoop: @unchecked Sendable {
     private var waiting: [SequenceJob] = []
     private var running: [SequenceJob] = []
     private var reserved = 0
+    private var prefixes = PrefixCache()
     /// The adapter sets last published in `vllm:lora_requests_info`.
     private var publishedAdapters: (running: [String], waiting: [String]) = ([], [])
 
@@ -255,8 +263,29 @@ final class EngineLoop: @unchecked Sendable {
                 continue
             }
             job.cache = runner.makeCache()
+            if let original = bundle.model.config.longRopeOriginalLength {
+                job.longFactors = job.prompt.count > original
+            }
+            if limits.prefixCaching {
+                metrics.prefixQueries.increment(by: Int64(job.prompt.count))
+                if let hit = prefixes.lookup(job.prompt, context: context(job)) {
+                    job.cache = hit.cache
+                    job.fed = hit.positions
+                    metrics.prefixHits.increment(by: Int64(hit.positions))
+                }
+                // Cached prefixes give way to running sequences.
+                prefixes.evict(toHold: budget - reserved)
+            }
             running.append(job)
         }
+    }
+
+    /// What a sequence's cached positions depend on besides its tokens.
+    private func context(_ job: SequenceJob) -> PrefixCache.Context {
+        PrefixCache.Context(
+            strengths: job.strengths ?? bundle.model.defaultStrengths,
+            longFactors: job.longFactors
+        )
     }
 
     /// One forward pass over the running sequences, then sampling.
@@ -379,6 +408,7 @@ final class EngineLoop: @unchecked Sendable {
             job.pending = job.prompt + job.generated
             job.fed = 0
             job.prefilling = true
+            job.longFactors = true
         } else {
             job.pending = [token]
             job.prefilling = false
@@ -390,6 +420,11 @@ final class EngineLoop: @unchecked Sendable {
         guard let index = running.firstIndex(where: { $0 === job }) else { return }
         running.remove(at: index)
         reserved -= job.reservation
+        if limits.prefixCaching, let cache = job.cache, !job.prefilling {
+            // A sequence that ran its whole prompt (cancelled or not) leaves its positions for the next prompts.
+            prefixes.store(cache, tokens: job.prompt + job.generated, context: context(job))
+            prefixes.evict(toHold: budget - reserved)
+        }
         job.cache = nil
         if finish != .cancelled && !stopString {
             let rest = job.decoder.finish()

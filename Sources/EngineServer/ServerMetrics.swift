@@ -19,6 +19,9 @@ public final class ServerMetrics: Sendable {
     let cacheUsage: Gauge
     let promptTokens: Counter
     let generationTokens: Counter
+    /// Prompt tokens looked up in the prefix cache, and those found (vLLM v1's counters).
+    let prefixQueries: Counter
+    let prefixHits: Counter
     let timeToFirstToken: DurationHistogram
     let interTokenLatency: DurationHistogram
     let endToEnd: DurationHistogram
@@ -86,6 +89,22 @@ public final class ServerMetrics: Sendable {
                 metricName: "vllm:generation_tokens_total",
                 unitName: "",
                 helpText: "Number of generation tokens processed."
+            ),
+            labels: label
+        )
+        prefixQueries = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                metricName: "vllm:prefix_cache_queries_total",
+                unitName: "",
+                helpText: "Prefix cache queries, in terms of number of queried tokens."
+            ),
+            labels: label
+        )
+        prefixHits = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                metricName: "vllm:prefix_cache_hits_total",
+                unitName: "",
+                helpText: "Prefix cache hits, in terms of number of cached tokens."
             ),
             labels: label
         )

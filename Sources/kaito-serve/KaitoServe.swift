@@ -58,6 +58,16 @@ struct KaitoServe: AsyncParsableCommand {
     )
     var kvCacheTokens: Int?
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            "Keep finished sequences' KV caches for prompts that begin the same way (vLLM's automatic prefix caching).",
+            discussion:
+                "Prompts sharing whole 16-token blocks with a cached sequence (same adapters) prefill only the rest; cached positions use only KV budget no request needs. vllm:prefix_cache_queries_total and vllm:prefix_cache_hits_total count the tokens."
+        )
+    )
+    var enablePrefixCaching = true
+
     @Option(help: "The longest sequence (prompt and answer) served, at most the model's max_position_embeddings.")
     var maxModelLen: Int?
 
@@ -123,7 +133,8 @@ struct KaitoServe: AsyncParsableCommand {
             let limits = SchedulerLimits(
                 maxSequences: maxNumSeqs,
                 maxBatchedTokens: maxNumBatchedTokens,
-                cacheTokens: kvCacheTokens
+                cacheTokens: kvCacheTokens,
+                prefixCaching: enablePrefixCaching
             )
             let queue = try GenerationQueue(bundle: bundle, capacity: maxWaiting, limits: limits)
             state.ready(queue)

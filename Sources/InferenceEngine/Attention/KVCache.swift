@@ -24,6 +24,15 @@ public struct KVCache: Sendable {
     }
 
     mutating func advance(by positions: Int) { count += positions }
+
+    /// The cache of the first `positions` positions only: it shares this cache's storage until the first forward
+    /// pass through it, which copies those positions (prefix reuse: a prompt that begins like a cached sequence runs
+    /// only the rest).
+    public func prefix(_ positions: Int) -> KVCache {
+        var cache = self
+        cache.count = max(0, min(positions, count))
+        return cache
+    }
 }
 
 /// Sizes of a sequence's buffers, from the model.
