@@ -138,6 +138,14 @@ public struct ReleaseShape: Sendable, Hashable {
     /// KV events, the data-parallel tier, `VLLM_*` variables, the A10 utilisation (v0.11).
     public var headVLLMCommandLine: Bool { since(0, 11) }
 
+    /// The node estimator sets `targetNodeCount` of vLLM workspaces (docs/reference/kaito.md section 2.5; before
+    /// v0.11 `resource.count` is the node count).
+    public var estimatesNodeCount: Bool { since(0, 11) }
+
+    /// Presets state GPU count and memory requirements that the webhook checks (docs/reference/kaito.md section 1.7,
+    /// the "classic" rules of v0.3.0-v0.4.x).
+    public var classicGPURequirements: Bool { !since(0, 5) }
+
     /// vLLM publishes KV-cache events on port 5557, exposed by the container and the main Service (v0.11).
     public var kvEventsPort: Bool { since(0, 11) }
 

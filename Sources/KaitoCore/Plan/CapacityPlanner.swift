@@ -245,11 +245,11 @@ struct ModelFacts {
 
     /// Kaito v0.11 and later estimate the node count of vLLM workspaces; before, `resource.count` is used as is.
     var usesEstimator: Bool {
-        runtime == .vllm && target.kaitoVersion >= KaitoVersion(0, 11, 0) && preset.modelFileSize != nil
+        runtime == .vllm && target.shape.estimatesNodeCount && preset.modelFileSize != nil
             && preset.bytesPerToken != nil
     }
 
-    var isClassic: Bool { target.kaitoVersion < KaitoVersion(0, 5, 0) }
+    var isClassic: Bool { target.shape.classicGPURequirements }
 
     /// Whether and how the preset fits an instance type.
     ///

@@ -65,8 +65,8 @@ struct Run {
     var target: Target { validator.target }
     var catalog: Catalog { validator.catalog }
     var models: ModelCatalog? { catalog.modelCatalog(for: target.kaitoVersion) }
-    var isHead: Bool { target.kaitoVersion >= KaitoVersion(0, 11, 0) }
-    var isClassic: Bool { target.kaitoVersion < KaitoVersion(0, 5, 0) }
+    var isHead: Bool { target.shape.estimatesNodeCount }
+    var isClassic: Bool { target.shape.classicGPURequirements }
     var annotations: [String: String] {
         var result: [String: String] = [:]
         for (k, v) in ws.metadata.annotations { result[k] = v }
