@@ -76,6 +76,9 @@ contains "plan quota" "$tmp/out" "quota on instance type Standard_NC6s_v3: 3 of 
 "$kaitoc" plan --format json >"$tmp/out" 2>&1; expect "plan json" 0 $?
 python3 -c "import json; d=json.load(open('$tmp/out')); assert {t['name'] for t in d['targets']} == {'aks-prod', 'quickstart'}, d['targets']" \
     && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: plan json"; head -50 "$tmp/out"; }
+(cd "$tmp/repo" && "$kaitoc" plan >"$tmp/out" 2>"$tmp/err"); expect "plan with check errors is exit 1" 1 $?
+contains "plan printed despite errors" "$tmp/out" "target quickstart"
+contains "plan diagnostics on stderr" "$tmp/err" "[KAITO-T14]"
 "$kaitoc" plan --format yaml >"$tmp/out" 2>&1; expect "plan bad format is exit 2" 2 $?
 "$kaitoc" plan --target nope >"$tmp/out" 2>&1; expect "plan unknown target is exit 2" 2 $?
 rm -rf "$tmp/plan" && mkdir -p "$tmp/plan/workspaces" && cd "$tmp/plan"
