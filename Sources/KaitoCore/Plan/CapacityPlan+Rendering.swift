@@ -81,7 +81,7 @@ struct PlanText {
             facts.append(
                 "cost: \(money(cost)) \(price.currency)/h (\(money(price.perHour)) a node; \(citation(price)))"
             )
-        } else if row.instanceType != nil {
+        } else if row.instanceType != nil, !row.ownNodes {
             facts.append("cost: no price for \(row.instanceType ?? "") in the catalog")
         }
         out += facts.map { markdown ? "- \($0)\n" : "  \($0)\n" }.joined()
@@ -101,7 +101,7 @@ struct PlanText {
                 "pod memory (kaito-serve): \(gi(m.usableGiB)) limit of \(gi(m.capacityGiB)) RAM = weights \(gi(m.weightsGiB)) (\(m.weightsFormat)) + F32 KV cache \(gi(m.kvCacheGiB)) (\(m.contextLength) tokens) + process \(gi(m.runtimeReserveGiB)) + 10 % \(gi(m.marginGiB)) + headroom \(gi(m.headroomGiB))"
         default:
             return
-                "GPU memory of the nodes: \(gi(m.capacityGiB)) = weights \(gi(m.weightsGiB)) (\(m.weightsFormat)) + \(gi(m.headroomGiB)) for the KV cache and runtime (this release does not estimate them)"
+                "GPU memory of the nodes: \(gi(m.capacityGiB)) = weights \(gi(m.weightsGiB)) (\(m.weightsFormat)) + \(gi(m.headroomGiB)) for the KV cache and runtime (Kaito estimates them only for vLLM from v0.11)"
         }
     }
 

@@ -44,6 +44,8 @@ public struct WorkspaceCapacity: Sendable, Hashable, Codable {
     public var gpusPerNode: Int
     /// How the node count was found.
     public var sizing: String
+    /// Whether the target brings its own nodes (`disableNodeAutoProvisioning`): nothing is provisioned or priced.
+    public var ownNodes = false
     /// The memory of one GPU (or, on kaito-serve, of the pod) the model takes, when it can be estimated.
     public var memory: MemoryBreakdown?
     /// vLLM's parallel layout.

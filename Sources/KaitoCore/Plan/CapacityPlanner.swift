@@ -112,7 +112,11 @@ public enum CapacityPlanner {
             break
         }
         guard plan.target.nodeAutoProvisioning else {
-            row.sizing = plan.nodeCount > 1 ? "estimator over the BYO nodes' GPU labels" : row.sizing
+            if facts.usesEstimator, sku != nil {
+                row.sizing = "estimator over the GPU labels of the matching node pools"
+            }
+            row.ownNodes = true
+            row.price = nil
             if let sku { row.memory = facts.breakdown(sku: sku, nodes: plan.nodeCount) }
             row.layout = facts.layout(sku: sku, nodes: plan.nodeCount)
             row.optionsNote =
