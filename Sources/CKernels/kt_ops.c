@@ -1,6 +1,7 @@
 // Per-token operations of the model graph (see kt_ops.h). Each operation has a portable scalar path and an
 // AVX2/FMA/F16C path chosen at run time; the hot loop of each lives here and nowhere else.
 #include "kt_ops.h"
+#include "kt_types.h"
 
 #include <math.h>
 #include <string.h>
@@ -15,18 +16,9 @@
 
 int kt_ops_version(void) { return 2; }
 
-static int use_avx2(void) {
-#if KT_X86
-    static int has = -1;
-    if (has < 0) {
-        __builtin_cpu_init();
-        has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    }
-    return has;
-#else
-    return 0;
-#endif
-}
+// The CPU probe is kt_types.c's (one relaxed-atomic cache for every kernel file); these operations do not follow
+// kt_force_scalar, which selects the weight kernels' path only.
+static int use_avx2(void) { return KT_X86 && kt_cpu_has_avx2(); }
 
 void kt_cpu_relax(void) {
 #if KT_X86
