@@ -4,6 +4,10 @@ internal import InferenceEngine
 /// chained hashes of their full 16-token blocks, so a request whose prompt begins with the same blocks (a system
 /// prompt, the chat history of an earlier turn) starts from a copy of those positions and prefills only the rest.
 ///
+/// Past the last whole block the match goes on token by token through the cached sequence (as llama.cpp's server
+/// reuses a slot's prompt), since the cache keeps every position of the sequence anyway: a repeated prompt runs
+/// one token, not up to 16.
+///
 /// A hit needs the same tokens (compared, not only hashed), the same adapter strengths and, for Phi-3's long-context
 /// models, the same rotary factors. What the cache holds counts against the KV budget and is evicted, least recently
 /// used first, whenever a request needs the room: cached prefixes never make a request wait.
@@ -57,8 +61,9 @@ struct PrefixCache {
         return result
     }
 
-    /// The longest cached prefix of `prompt` in whole blocks, leaving at least one token to run (its logits start
-    /// the answer): a cache of those positions and their count, or `nil`.
+    /// The longest cached prefix of `prompt`, leaving at least one token to run (its logits start the answer): whole
+    /// blocks found through the index, then the tokens of the same cached sequence that go on agreeing; a cache of
+    /// those positions and their count, or `nil`.
     mutating func lookup(_ prompt: [Int], context: Context) -> (cache: KVCache, positions: Int)? {
         let blocks = (prompt.count - 1) / Self.blockSize
         guard blocks > 0, !index.isEmpty else { return nil }
@@ -68,10 +73,12 @@ struct PrefixCache {
             best = (found.entry, i + 1)
         }
         guard let best, var entry = entries[best.entry] else { return nil }
-        let count = best.blocks * Self.blockSize
+        var count = best.blocks * Self.blockSize
         // The hashes only index: the tokens and context decide.
         guard entry.context == context, entry.tokens.count >= count, entry.tokens[..<count] == prompt[..<count]
         else { return nil }
+        let limit = min(prompt.count - 1, entry.tokens.count)
+        while count < limit, entry.tokens[count] == prompt[count] { count += 1 }
         clock += 1
         entry.lastUse = clock
         entries[best.entry] = entry
@@ -80,12 +87,13 @@ struct PrefixCache {
 
     /// Keeps a finished sequence's cache: `tokens` are the tokens at its positions (prompt, then answer).
     mutating func store(_ cache: KVCache, tokens: [Int], context: Context) {
-        let blocks = min(cache.count, tokens.count) / Self.blockSize
+        let length = min(cache.count, tokens.count)
+        let blocks = length / Self.blockSize
         guard blocks > 0 else { return }
         let hashes = Self.hashes(tokens, blocks: blocks, context: context)
         clock += 1
         if let last = hashes.last, let found = index[last], found.blocks == blocks, var entry = entries[found.entry],
-            entry.context == context, entry.tokens.starts(with: tokens[..<(blocks * Self.blockSize)])
+            entry.context == context, entry.tokens.count >= length, entry.tokens.starts(with: tokens[..<length])
         {
             // Already cached (the same conversation again): only its recency changes.
             entry.lastUse = clock
@@ -94,10 +102,9 @@ struct PrefixCache {
         }
         let id = nextID
         nextID += 1
-        let held = cache.prefix(blocks * Self.blockSize)
         entries[id] = Entry(
-            cache: held,
-            tokens: Array(tokens[..<(blocks * Self.blockSize)]),
+            cache: cache.prefix(length),
+            tokens: Array(tokens[..<length]),
             context: context,
             hashes: hashes,
             lastUse: clock,
