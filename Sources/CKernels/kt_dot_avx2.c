@@ -6,8 +6,9 @@
 //  - F32/F16/BF16 x F32: one 8-lane accumulator per output, elements k..k+7 fused-multiply-added into it in order,
 //    then a fixed horizontal sum, then the tail (n % 8 elements) added one by one.
 //  - Q8_0/Q4_0 x Q8_0: per 32-block, the integer products summed in 8 lanes (sign trick + maddubs + madd, as
-//    llama.cpp's AVX2 path), converted, times d_w, then fused-multiply-added with d_x into 8 lanes (two vector
-//    operations, no scalar product to broadcast); then the fixed horizontal sum.
+//    llama.cpp's AVX2 path, or one vpdpbusd where the CPU has VNNI: the same integers), converted, times d_w, then
+//    fused-multiply-added with d_x into 8 lanes (two vector operations, no scalar product to broadcast); then the
+//    fixed horizontal sum. The tile is kt_tile_q8.h, instantiated below for AVX2, AVX-VNNI and AVX512-VNNI.
 //  - Q4_K/Q6_K x Q8_K: per 256-block the exact integer sums, then `sum += d * isum` in F32 as the scalar path does
 //    (so these agree with the scalar kernels bit for bit); tiles of 1 row x up to 4 activations.
 // The matrix product tiles several weight rows by several activations, so each loaded (and unpacked) weight block
@@ -144,65 +145,31 @@ KT_INLINE void tile_float(int kind, int RM, int RN, int64_t n, const char *w, si
 
 // MARK: - Q8_0 / Q4_0 weights x Q8_0 activations
 
-/// One 32-block of a Q8_0 or Q4_0 row times one Q8_0 activation block, as 8 lanes of exact integer sums (each the
-/// sum of 4 products), converted to F32.
-///  - Q8_0: llama.cpp's sign trick, `maddubs(|w|, x * sign(w))` (|x| <= 127, so the sign never overflows; w = -128
-///    works, as |w| = 128 unsigned);
-///  - Q4_0: the unsigned nibbles q directly, `maddubs(q, x) - 8 * (sums of 4 x)` (`x8` holds that correction per
-///    activation block), which gives the lanes of `(q - 8) * x` exactly.
+#define KT_Q8_NAME tile_q8
+#define KT_Q8_ATTR KT_INLINE
+#define KT_Q8_DOT4(u, s) _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1))
+#include "kt_tile_q8.h"
+#undef KT_Q8_NAME
+#undef KT_Q8_ATTR
+#undef KT_Q8_DOT4
 
-KT_INLINE void tile_q8(int q4, int RM, int RN, int64_t nblocks, const char *w, size_t w_stride, const char *x,
-                       size_t x_stride, float *y, int64_t ldy) {
-    __m256 acc[KT_MAX_RM][KT_MAX_RN];
-    for (int i = 0; i < RM; i++) {
-        for (int j = 0; j < RN; j++) {
-            acc[i][j] = _mm256_setzero_ps();
-        }
-    }
-    const __m256i ones = _mm256_set1_epi16(1);
-    const __m256i low = _mm256_set1_epi8(0x0F);
-    for (int64_t b = 0; b < nblocks; b++) {
-        __m256i qx[KT_MAX_RN];
-        __m256i x8[KT_MAX_RN];
-        __m256 dx[KT_MAX_RN];
-        for (int j = 0; j < RN; j++) {
-            const kt_block_q8_0 *xb = (const kt_block_q8_0 *)(x + (size_t)j * x_stride) + b;
-            qx[j] = _mm256_loadu_si256((const __m256i *)xb->qs);
-            dx[j] = f16_scale_at(xb);
-            if (q4) {
-                x8[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(8), qx[j]), ones);
-            }
-        }
-        for (int i = 0; i < RM; i++) {
-            if (q4) {
-                const kt_block_q4_0 *wb = (const kt_block_q4_0 *)(w + (size_t)i * w_stride) + b;
-                _mm_prefetch((const char *)wb + KT_PREFETCH_TILE * w_stride, _MM_HINT_T0);
-                const __m256 dwv = f16_scale_at(wb);
-                const __m128i packed = _mm_loadu_si128((const __m128i *)wb->qs);
-                const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low);
-                for (int j = 0; j < RN; j++) {
-                    const __m256i s = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(q, qx[j]), ones), x8[j]);
-                    acc[i][j] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), dwv), dx[j], acc[i][j]);
-                }
-            } else {
-                const kt_block_q8_0 *wb = (const kt_block_q8_0 *)(w + (size_t)i * w_stride) + b;
-                _mm_prefetch((const char *)wb + KT_PREFETCH_TILE * w_stride, _MM_HINT_T0);
-                const __m256 dwv = f16_scale_at(wb);
-                const __m256i qw = _mm256_loadu_si256((const __m256i *)wb->qs);
-                const __m256i aw = _mm256_sign_epi8(qw, qw);
-                for (int j = 0; j < RN; j++) {
-                    const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(qx[j], qw)), ones);
-                    acc[i][j] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), dwv), dx[j], acc[i][j]);
-                }
-            }
-        }
-    }
-    for (int i = 0; i < RM; i++) {
-        for (int j = 0; j < RN; j++) {
-            y[(int64_t)j * ldy + i] = hsum_ps(acc[i][j]);
-        }
-    }
-}
+// AVX-VNNI (VEX: Intel Alder Lake and later, AMD Zen 5) and AVX512-VNNI with AVX512VL (EVEX, 256-bit vectors: Intel
+// Cascade Lake and later servers, AMD Zen 4): one `vpdpbusd` instead of `vpmaddubsw` + `vpmaddwd`.
+#define KT_Q8_NAME tile_q8_vnni
+#define KT_Q8_ATTR static inline __attribute__((always_inline, target("avx2,fma,f16c,avxvnni")))
+#define KT_Q8_DOT4(u, s) _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), (u), (s))
+#include "kt_tile_q8.h"
+#undef KT_Q8_NAME
+#undef KT_Q8_ATTR
+#undef KT_Q8_DOT4
+
+#define KT_Q8_NAME tile_q8_vnni512
+#define KT_Q8_ATTR static inline __attribute__((always_inline, target("avx2,fma,f16c,avx512vnni,avx512vl")))
+#define KT_Q8_DOT4(u, s) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u), (s))
+#include "kt_tile_q8.h"
+#undef KT_Q8_NAME
+#undef KT_Q8_ATTR
+#undef KT_Q8_DOT4
 
 // MARK: - Q4_K / Q6_K weights x Q8_K activations
 
@@ -316,19 +283,19 @@ KT_INLINE void tile_q6_K(int RN, int64_t nblocks, const kt_block_q6_K *w, const 
 typedef void (*tile_fn)(int64_t n, const char *w, size_t w_stride, const char *x, size_t x_stride, float *y,
                         int64_t ldy);
 
-#define KT_TILE(name, body, RM, RN)                                                                                   \
-    static KT_TARGET void name##_##RM##x##RN(int64_t n, const char *w, size_t w_stride, const char *x,                \
+#define KT_TILE(attr, name, body, RM, RN)                                                                                 \
+    static attr void name##_##RM##x##RN(      int64_t n, const char *w, size_t w_stride, const char *x,                \
                                              size_t x_stride, float *y, int64_t ldy) {                                \
         body(RM, RN, n, w, w_stride, x, x_stride, y, ldy);                                                            \
     }
-#define KT_TILES(name, body) \
-    KT_TILE(name, body, 1, 1) KT_TILE(name, body, 2, 1) KT_TILE(name, body, 3, 1) KT_TILE(name, body, 4, 1) \
-    KT_TILE(name, body, 5, 1) KT_TILE(name, body, 6, 1) KT_TILE(name, body, 7, 1) KT_TILE(name, body, 8, 1) \
-    KT_TILE(name, body, 1, 2) KT_TILE(name, body, 2, 2) KT_TILE(name, body, 3, 2) KT_TILE(name, body, 4, 2) \
-    KT_TILE(name, body, 1, 3) KT_TILE(name, body, 2, 3) KT_TILE(name, body, 3, 3) KT_TILE(name, body, 4, 3) \
-    KT_TILE(name, body, 1, 4) KT_TILE(name, body, 2, 4) KT_TILE(name, body, 3, 4) KT_TILE(name, body, 4, 4) \
-    KT_TILE(name, body, 1, 5) KT_TILE(name, body, 2, 5) KT_TILE(name, body, 3, 5) KT_TILE(name, body, 4, 5) \
-    KT_TILE(name, body, 1, 6) KT_TILE(name, body, 2, 6) KT_TILE(name, body, 3, 6) KT_TILE(name, body, 4, 6) \
+#define KT_TILES(attr, name, body) \
+    KT_TILE(attr, name, body, 1, 1) KT_TILE(attr, name, body, 2, 1) KT_TILE(attr, name, body, 3, 1) KT_TILE(attr, name, body, 4, 1) \
+    KT_TILE(attr, name, body, 5, 1) KT_TILE(attr, name, body, 6, 1) KT_TILE(attr, name, body, 7, 1) KT_TILE(attr, name, body, 8, 1) \
+    KT_TILE(attr, name, body, 1, 2) KT_TILE(attr, name, body, 2, 2) KT_TILE(attr, name, body, 3, 2) KT_TILE(attr, name, body, 4, 2) \
+    KT_TILE(attr, name, body, 1, 3) KT_TILE(attr, name, body, 2, 3) KT_TILE(attr, name, body, 3, 3) KT_TILE(attr, name, body, 4, 3) \
+    KT_TILE(attr, name, body, 1, 4) KT_TILE(attr, name, body, 2, 4) KT_TILE(attr, name, body, 3, 4) KT_TILE(attr, name, body, 4, 4) \
+    KT_TILE(attr, name, body, 1, 5) KT_TILE(attr, name, body, 2, 5) KT_TILE(attr, name, body, 3, 5) KT_TILE(attr, name, body, 4, 5) \
+    KT_TILE(attr, name, body, 1, 6) KT_TILE(attr, name, body, 2, 6) KT_TILE(attr, name, body, 3, 6) KT_TILE(attr, name, body, 4, 6) \
     static const tile_fn name##_tiles[KT_MAX_RM][KT_MAX_RN] = { \
     [0][0] = name##_1x1, [1][0] = name##_2x1, [2][0] = name##_3x1, [3][0] = name##_4x1, \
     [4][0] = name##_5x1, [5][0] = name##_6x1, [6][0] = name##_7x1, [7][0] = name##_8x1, \
@@ -344,20 +311,31 @@ typedef void (*tile_fn)(int64_t n, const char *w, size_t w_stride, const char *x
 #define BODY_BF16(RM, RN, ...) tile_float(W_BF16, RM, RN, __VA_ARGS__)
 #define BODY_Q8_0(RM, RN, n, ...) tile_q8(0, RM, RN, (n) / KT_QK8_0, __VA_ARGS__)
 #define BODY_Q4_0(RM, RN, n, ...) tile_q8(1, RM, RN, (n) / KT_QK4_0, __VA_ARGS__)
+#define BODY_Q8_0_VNNI(RM, RN, n, ...) tile_q8_vnni(0, RM, RN, (n) / KT_QK8_0, __VA_ARGS__)
+#define BODY_Q4_0_VNNI(RM, RN, n, ...) tile_q8_vnni(1, RM, RN, (n) / KT_QK4_0, __VA_ARGS__)
+#define BODY_Q8_0_VNNI512(RM, RN, n, ...) tile_q8_vnni512(0, RM, RN, (n) / KT_QK8_0, __VA_ARGS__)
+#define BODY_Q4_0_VNNI512(RM, RN, n, ...) tile_q8_vnni512(1, RM, RN, (n) / KT_QK4_0, __VA_ARGS__)
+#define KT_TARGET_VNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
+#define KT_TARGET_VNNI512 __attribute__((target("avx2,fma,f16c,avx512vnni,avx512vl")))
 
-KT_TILES(f32, BODY_F32)
-KT_TILES(f16, BODY_F16)
-KT_TILES(bf16, BODY_BF16)
-KT_TILES(q8_0, BODY_Q8_0)
-KT_TILES(q4_0, BODY_Q4_0)
+KT_TILES(KT_TARGET, f32, BODY_F32)
+KT_TILES(KT_TARGET, f16, BODY_F16)
+KT_TILES(KT_TARGET, bf16, BODY_BF16)
+KT_TILES(KT_TARGET, q8_0, BODY_Q8_0)
+KT_TILES(KT_TARGET, q4_0, BODY_Q4_0)
+KT_TILES(KT_TARGET_VNNI, q8_0_vnni, BODY_Q8_0_VNNI)
+KT_TILES(KT_TARGET_VNNI, q4_0_vnni, BODY_Q4_0_VNNI)
+KT_TILES(KT_TARGET_VNNI512, q8_0_vnni512, BODY_Q8_0_VNNI512)
+KT_TILES(KT_TARGET_VNNI512, q4_0_vnni512, BODY_Q4_0_VNNI512)
 
 static const tile_fn (*tiles_for(kt_type type))[KT_MAX_RN] {
+    const int vnni = kt_use_vnni();
     switch (type) {
     case KT_F32: return f32_tiles;
     case KT_F16: return f16_tiles;
     case KT_BF16: return bf16_tiles;
-    case KT_Q8_0: return q8_0_tiles;
-    case KT_Q4_0: return q4_0_tiles;
+    case KT_Q8_0: return vnni == 1 ? q8_0_vnni_tiles : vnni == 2 ? q8_0_vnni512_tiles : q8_0_tiles;
+    case KT_Q4_0: return vnni == 1 ? q4_0_vnni_tiles : vnni == 2 ? q4_0_vnni512_tiles : q4_0_tiles;
     default: return NULL;
     }
 }

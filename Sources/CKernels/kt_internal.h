@@ -139,6 +139,10 @@ static inline void kt_q4_K_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8
 /// 1 where the AVX2 paths run: the CPU has them and `kt_force_scalar` is off.
 int kt_use_simd(void);
 
+/// The VNNI flavour the 8-bit and 4-bit AVX2 tiles use: 1 AVX-VNNI, 2 AVX512-VNNI, 0 none (`kt_force_vnni`, else the
+/// first the CPU has).
+int kt_use_vnni(void);
+
 /// The scalar kernels (kt_dot_scalar.c): the reference the SIMD paths are tested against.
 float kt_vec_dot_scalar(kt_type type, int64_t n, const void *w, const void *x);
 void kt_matmul_scalar(kt_type type, int64_t n, const void *w, int64_t r0, int64_t r1, const void *x,

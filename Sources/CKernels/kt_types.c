@@ -78,6 +78,39 @@ int kt_cpu_has_avx2(void) {
 
 void kt_force_scalar(int on) { forced_scalar = on ? 1 : 0; }
 
+// VNNI for 256-bit vectors, probed once like the above: a mask of 1 (AVX-VNNI, VEX) and 2 (AVX512-VNNI with
+// AVX512VL, EVEX); `kt_force_vnni` chooses one of them, or none, on the calling thread.
+static int vnni_state = -1;
+static _Thread_local int forced_vnni = -1;
+
+int kt_cpu_vnni(void) {
+    int state = __atomic_load_n(&vnni_state, __ATOMIC_RELAXED);
+    if (state < 0) {
+        state = 0;
+#if defined(__x86_64__)
+        __builtin_cpu_init();
+        if (kt_cpu_has_avx2() && __builtin_cpu_supports("avxvnni")) {
+            state |= 1;
+        }
+        if (kt_cpu_has_avx2() && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl")) {
+            state |= 2;
+        }
+#endif
+        __atomic_store_n(&vnni_state, state, __ATOMIC_RELAXED);
+    }
+    return state;
+}
+
+void kt_force_vnni(int flavour) { forced_vnni = flavour; }
+
+int kt_use_vnni(void) {
+    const int available = kt_cpu_vnni();
+    if (forced_vnni >= 0) {
+        return (forced_vnni & available) == forced_vnni ? forced_vnni : 0;
+    }
+    return (available & 1) ? 1 : (available & 2) ? 2 : 0;
+}
+
 int kt_use_simd(void) { return !forced_scalar && kt_cpu_has_avx2(); }
 
 float kt_vec_dot(kt_type type, int64_t n, const void *w, const void *x) {

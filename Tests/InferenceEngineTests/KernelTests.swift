@@ -431,6 +431,60 @@ struct KernelTests {
         }
     }
 
+    /// The VNNI tiles (`vpdpbusd`) compute the Q8_0/Q4_0 products with the AVX2 tiles' bits: the same exact integer
+    /// sums, then the same floating-point steps.
+    ///
+    /// Random quants of every byte value (Q8_0 weights of -128 included,
+    /// activations at ±127 and -128), small F16 scales, every tile shape through the batch sizes and row ranges.
+    /// Runs each flavour the CPU has (AVX-VNNI, AVX512-VNNI with AVX512VL).
+    @Test(.enabled(if: kt_cpu_vnni() != 0), arguments: [Kind.q80, .q40])
+    func vnniHasTheBitsOfAVX2(_ kind: Kind) {
+        for flavour: Int32 in [1, 2] where kt_cpu_vnni() & flavour != 0 {
+            Self.compareVNNI(kind, flavour: flavour)
+        }
+    }
+
+    static func compareVNNI(_ kind: Kind, flavour: Int32) {
+        var generator = Generator(state: 31 &+ UInt64(kind.type.rawValue))
+        let n = 256
+        let rows = 19
+        let maxBatch = 9
+        let blockBytes = kt_block_bytes(kind.type)
+        var w = (0..<(kt_row_bytes(kind.type, Int64(n)) * rows)).map { _ in generator.byte() }
+        var x = (0..<(kt_row_bytes(KT_Q8_0, Int64(n)) * maxBatch)).map { _ in generator.byte() }
+        for (bytes, size) in [(0, blockBytes), (1, kt_block_bytes(KT_Q8_0))] {
+            for block in 0..<((bytes == 0 ? w.count : x.count) / size) {
+                let scale = Float16(Float(generator.next() % 1000 + 1) * 1e-4).bitPattern
+                if bytes == 0 {
+                    w[block * size] = UInt8(scale & 0xFF)
+                    w[block * size + 1] = UInt8(scale >> 8)
+                } else {
+                    x[block * size] = UInt8(scale & 0xFF)
+                    x[block * size + 1] = UInt8(scale >> 8)
+                    // Activations are ggml's Q8_0 (-127 ... 127): -128 only as a tested extreme, in one block.
+                    for j in 2..<size where block != 3 && x[block * size + j] == 0x80 { x[block * size + j] = 0x81 }
+                }
+            }
+        }
+        let xStride = kt_row_bytes(KT_Q8_0, Int64(n))
+        for nb in [1, 2, 3, 4, 5, 9] {
+            for (r0, r1) in [(0, rows), (2, 17), (7, 8)] {
+                var vnni = [Float](repeating: .nan, count: rows * nb)
+                var avx2 = vnni
+                kt_force_vnni(flavour)
+                kt_matmul(kind.type, Int64(n), w, Int64(r0), Int64(r1), x, xStride, Int64(nb), &vnni, Int64(rows))
+                kt_force_vnni(0)
+                kt_matmul(kind.type, Int64(n), w, Int64(r0), Int64(r1), x, xStride, Int64(nb), &avx2, Int64(rows))
+                kt_force_vnni(-1)
+                let differing = vnni.indices.filter { vnni[$0].bitPattern != avx2[$0].bitPattern }
+                #expect(
+                    differing.isEmpty,
+                    "\(kind.rawValue) VNNI \(flavour) nb=\(nb) rows \(r0)..<\(r1): \(differing.prefix(4))"
+                )
+            }
+        }
+    }
+
     /// Large magnitudes: F16 weights at ±65504 against large activations keep finite, correctly rounded sums.
     @Test(arguments: paths)
     func largeMagnitudes(scalar: Bool) {

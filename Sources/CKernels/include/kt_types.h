@@ -54,6 +54,12 @@ void kt_matmul(kt_type type, int64_t n, const void *w, int64_t r0, int64_t r1, c
 int kt_cpu_has_avx2(void);
 /// Forces the portable scalar paths (1) or the best available (0) on the calling thread; for tests that compare them.
 void kt_force_scalar(int on);
+/// The VNNI instructions the CPU has for 256-bit vectors, as a mask: 1 AVX-VNNI, 2 AVX512-VNNI with AVX512VL (0 also
+/// without AVX2). The Q8_0/Q4_0 products use them; the results are the same bits as without.
+int kt_cpu_vnni(void);
+/// Makes the Q8_0/Q4_0 products on the calling thread use VNNI flavour 1 or 2 (if the CPU has it, else none), none
+/// (0), or the best available (-1, the default); for tests and benchmarks that compare them.
+void kt_force_vnni(int flavour);
 
 #ifdef __cplusplus
 }
