@@ -146,6 +146,153 @@ struct ReleaseFidelityTests {
     }
 }
 
+/// The flags of a rendered preset workload's vLLM command line, `--key` → value (`""` for a bare flag).
+func vllmFlags(_ objects: [String: Node], workload: String) throws -> [String: String] {
+    let pod = try #require(objects[workload]?["spec"]?["template"]?["spec"])
+    let command = try #require(pod["containers"]?.sequence?.first?["command"]?.sequence?.last?.scalar)
+    var flags: [String: String] = [:]
+    for word in command.split(separator: " ") where word.hasPrefix("--") {
+        let parts = word.dropFirst(2).split(separator: "=", maxSplits: 1)
+        flags[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+    }
+    return flags
+}
+
+/// A v1beta1 preset workspace on one instance type, with an optional `inference.config`.
+func presetWorkspace(_ name: String, preset: String, instanceType: String, config: String? = nil) -> String {
+    """
+    apiVersion: kaito.sh/v1beta1
+    kind: Workspace
+    metadata:
+      name: \(name)
+    resource:
+      instanceType: \(instanceType)
+      labelSelector:
+        matchLabels:
+          apps: \(name)
+    inference:
+      preset:
+        name: \(preset)
+    \(config.map { "  config: \($0)\n" } ?? "")
+    """
+}
+
+/// Issue 13: the vLLM command line of Kaito v0.10.0 (docs/reference/kaito.md section 4.4.1;
+/// `buildVLLMInferenceCommand` and `configureParallelism` in `pkg/model/interface.go`, `computeMaxModelLen` in
+/// `pkg/workspace/inference/max_model_len_strategy.go`, `GenerateInferencePodSpec` in
+/// `pkg/workspace/inference/preset_inferences.go`, all at tag v0.10.0).
+struct VLLMCommandLineV010Tests {
+    /// Phi-3-mini-128k on one A100 80 GB: `(80 × 0.84 − 7.12 × 1.02 − 2.3) GiB / 393216 B` = 157389 tokens, clamped to
+    /// `ModelTokenLimit` 131072; utilization is the fixed 0.84, not v0.4.6's `getGPUMemoryUtilForVLLM` 0.95; none of
+    /// HEAD's `--load_format`/`--trust-remote-code`/`--max-model-len=auto` defaults.
+    @Test func phi3OnOneA100() throws {
+        let workspace = presetWorkspace(
+            "phi-3",
+            preset: "phi-3-mini-128k-instruct",
+            instanceType: "Standard_NC24ads_A100_v4"
+        )
+        let flags = try vllmFlags(
+            renderObjects(["phi-3.yaml": workspace], target: "v010"),
+            workload: "StatefulSet/phi-3"
+        )
+        #expect(
+            flags == [
+                "gpu-memory-utilization": "0.84",
+                "kaito-config-file": "/mnt/config/inference_config.yaml",
+                "max-model-len": "131072",
+                "served-model-name": "phi-3-mini-128k-instruct",
+                "tensor-parallel-size": "1",
+            ]
+        )
+    }
+
+    /// Four T4s (64 GiB, compute capability 7.5): the 7.12 GiB model is under half a GPU, so one copy per GPU with the
+    /// KV-cache offload off (`configureParallelism`), `--dtype=float16` (`SupportsBFloat16`), and
+    /// `(64 × 0.84 / 4 − 7.12 × 1.02 / 4 − 2.3) GiB / (393216 B / 4)` = 101847 tokens, aligned down to 101632.
+    @Test func phi3OnFourT4s() throws {
+        let workspace = presetWorkspace(
+            "phi-3",
+            preset: "phi-3-mini-128k-instruct",
+            instanceType: "Standard_NC64as_T4_v3"
+        )
+        let flags = try vllmFlags(
+            renderObjects(["phi-3.yaml": workspace], target: "v010"),
+            workload: "StatefulSet/phi-3"
+        )
+        #expect(flags["max-model-len"] == "101632")
+        #expect(flags["dtype"] == "float16")
+        #expect(flags["data-parallel-size"] == "4")
+        #expect(flags["tensor-parallel-size"] == "1")
+        #expect(flags["kaito-kv-cache-cpu-memory-utilization"] == "0")
+        #expect(flags["gpu-memory-utilization"] == "0.84")
+    }
+
+    /// Falcon-7B has `DisableTensorParallelism`: no parallelism flag at all, and its whole weights and KV bytes per
+    /// token count on the one GPU (far more than its 2048-token limit fits).
+    @Test func falconWithoutTensorParallelism() throws {
+        let workspace = presetWorkspace("falcon", preset: "falcon-7b", instanceType: "Standard_NC48ads_A100_v4")
+        let flags = try vllmFlags(
+            renderObjects(["falcon.yaml": workspace], target: "v010"),
+            workload: "StatefulSet/falcon"
+        )
+        #expect(flags["max-model-len"] == "2048")
+        #expect(flags["tensor-parallel-size"] == nil)
+        #expect(flags["data-parallel-size"] == nil)
+        #expect(flags["chat-template"] == "/workspace/chat_templates/falcon-instruct.jinja")
+    }
+
+    /// A user ConfigMap whose `inference_config.yaml` is empty leaves `GenerateInferencePodSpec`'s default 2048.
+    @Test func emptyInferenceConfigKeepsTheDefault() throws {
+        let workspace = presetWorkspace(
+            "phi-3",
+            preset: "phi-3-mini-128k-instruct",
+            instanceType: "Standard_NC24ads_A100_v4",
+            config: "empty-config"
+        )
+        let configMap = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: empty-config
+            data:
+              inference_config.yaml: ""
+
+            """
+        let objects = try renderObjects(["phi-3.yaml": workspace, "config.yaml": configMap], target: "v010")
+        let flags = try vllmFlags(objects, workload: "StatefulSet/phi-3")
+        #expect(flags["max-model-len"] == "2048")
+        #expect(flags["kaito-config-file"] == "/mnt/config/inference_config.yaml")
+    }
+
+    /// Where each difference starts (`ReleaseShape`): `--max-model-len` is absent at v0.6.2, computed from v0.7.0 to
+    /// v0.10.0 and `auto` from v0.11.0; the fixed 0.84 utilization from v0.7.0; the data-parallel tier from v0.10.0.
+    @Test func eraBoundaries() {
+        #expect(ReleaseShape(KaitoVersion(0, 6, 2)).maxModelLength == .unset)
+        #expect(ReleaseShape(KaitoVersion(0, 7, 0)).maxModelLength == .computed)
+        #expect(ReleaseShape(KaitoVersion(0, 10, 0)).maxModelLength == .computed)
+        #expect(ReleaseShape(KaitoVersion(0, 11, 0)).maxModelLength == .auto)
+        #expect(!ReleaseShape(KaitoVersion(0, 6, 2)).fixedGPUMemoryUtilization)
+        #expect(ReleaseShape(KaitoVersion(0, 7, 0)).fixedGPUMemoryUtilization)
+        #expect(!ReleaseShape(KaitoVersion(0, 9, 4)).vllmDataParallel)
+        #expect(ReleaseShape(KaitoVersion(0, 10, 0)).vllmDataParallel)
+        #expect(ReleaseShape(KaitoVersion(0, 10, 0)).float16WithoutBFloat16)
+        #expect(!ReleaseShape(KaitoVersion(0, 12, 0)).float16WithoutBFloat16)
+    }
+
+    /// v0.4.6 keeps `getGPUMemoryUtilForVLLM` and passes no `--max-model-len` (docs/reference/kaito.md section 2.7).
+    @Test func classicKeepsItsFlags() throws {
+        let workspace = presetWorkspace(
+            "phi-3",
+            preset: "phi-3-mini-128k-instruct",
+            instanceType: "Standard_NC24ads_A100_v4"
+        )
+        let objects = try renderObjects(["phi-3.yaml": workspace], target: "classic-vllm")
+        let flags = try vllmFlags(objects, workload: "Deployment/phi-3")
+        #expect(flags["max-model-len"] == nil)
+        #expect(flags["gpu-memory-utilization"] == "0.95")
+    }
+}
+
 /// Issue 13 point 9: the startup budget as upstream computes it from the model's size.
 struct StartupProbeTests {
     /// `readinessTimeoutForModelSize` (`presets/workspace/models/vllm_model.go`, v0.12): 15 min + 51.75 GiB × 18 s =

@@ -306,6 +306,7 @@ public enum CatalogLoader {
             params.deepGEMM = v.bool("deepGEMM") ?? false
             params.cudaToolkit = v.bool("cudaToolkit") ?? false
             params.disallowLoRA = v.bool("disallowLoRA") ?? false
+            params.disableTensorParallelism = v.bool("disableTensorParallelism") ?? false
             v.finish()
             p.vllm = params
         }

@@ -24,6 +24,11 @@ public struct VLLMParameters: Sendable, Hashable {
     public var cudaToolkit = false
     /// vLLM cannot serve LoRA adapters for this model (rule I6).
     public var disallowLoRA = false
+    /// The model is never split across GPUs: no parallelism flags, the whole model on each GPU.
+    ///
+    /// The release's `DisableTensorParallelism` (Falcon-7B and Falcon-7B-instruct, whose 71 attention heads no GPU
+    /// count divides).
+    public var disableTensorParallelism = false
 }
 
 /// The transformers-runtime facts of a preset (docs/reference/kaito.md section 2.4).

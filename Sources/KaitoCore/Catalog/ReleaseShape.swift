@@ -134,9 +134,48 @@ public struct ReleaseShape: Sendable, Hashable {
     /// Inference and tuning pods tolerate Azure spot nodes (`defaultTolerations`, v0.10).
     public var spotToleration: Bool { since(0, 10) }
 
-    /// The vLLM command line and environment of HEAD (docs/reference/kaito.md section 4.4): `--load_format`/`--model`/`--download-dir`,
-    /// KV events, the data-parallel tier, `VLLM_*` variables, the A10 utilisation (v0.11).
+    /// The vLLM command line and environment of HEAD (docs/reference/kaito.md section 4.4): the `--load_format`,
+    /// `--config_format` and `--tokenizer_mode` defaults, `--trust-remote-code`, `--model`/`--download-dir` for
+    /// every preset, KV events, `VLLM_*` variables, the KV-cache offload off for hybrid-KV models and MIG (v0.11).
     public var headVLLMCommandLine: Bool { since(0, 11) }
+
+    /// How the operator sets vLLM's `--max-model-len`.
+    public enum MaxModelLength: Sendable, Hashable {
+        /// Not passed: vLLM serves the model's whole context (until v0.6).
+        case unset
+        /// Computed from the GPU memory left once the weights are loaded, at most `ModelTokenLimit`, aligned down to
+        /// 256 tokens; 2048 when the mounted `inference_config.yaml` is empty (v0.7 to v0.10).
+        case computed
+        /// `auto`: vLLM sizes it when it starts (v0.11).
+        case auto
+    }
+
+    /// `--max-model-len` (`buildVLLMInferenceCommand` in `pkg/model/interface.go`): from v0.7.0 to v0.10.0 the value
+    /// of `computeMaxModelLen` (`pkg/workspace/inference/max_model_len_strategy.go`, called by
+    /// `GenerateInferencePodSpec` in `preset_inferences.go`; the same formula at every tag in between); absent at
+    /// v0.6.2; `MaxModelLenAuto` from v0.11.0 (docs/reference/kaito.md section 4.4.1).
+    public var maxModelLength: MaxModelLength { since(0, 11) ? .auto : since(0, 7) ? .computed : .unset }
+
+    /// `--gpu-memory-utilization` is `0.84` (`buildVLLMInferenceCommand`, from v0.7.0); until v0.6.2
+    /// `getGPUMemoryUtilForVLLM` derives it from the memory per GPU (docs/reference/kaito.md section 2.7).
+    public var fixedGPUMemoryUtilization: Bool { since(0, 7) }
+
+    /// `--gpu-memory-utilization=0.82` on NVIDIA A10 (`gpuMemoryUtilizationByGPUModel` in `pkg/model/interface.go`,
+    /// v0.12.0; v0.11.0 passes 0.84 there too).
+    public var lowerA10GPUMemoryUtilization: Bool { since(0, 12) }
+
+    /// `--dtype=float16` on GPUs without native bfloat16, whatever the preset's dtype (`SupportsBFloat16` in
+    /// `buildVLLMInferenceCommand`: at v0.10.0 and v0.11.0, not at v0.9.4 nor v0.12.0).
+    public var float16WithoutBFloat16: Bool { since(0, 10) && !since(0, 12) }
+
+    /// A model smaller than half a GPU runs one copy per GPU of its node (`--data-parallel-size=G
+    /// --tensor-parallel-size=1 --kaito-kv-cache-cpu-memory-utilization=0`, `configureParallelism` in
+    /// `pkg/model/interface.go`, from v0.10.0; v0.9.4 always splits it across the node's GPUs).
+    public var vllmDataParallel: Bool { since(0, 10) }
+
+    /// Multi-node vLLM turns the KV-cache CPU offload off (`--kaito-kv-cache-cpu-memory-utilization=0` beside
+    /// `--pipeline-parallel-size` in `buildVLLMInferenceCommand`: from v0.9.3, not at v0.9.2).
+    public var multiNodeDisablesKVCacheOffload: Bool { since(0, 9, 3) }
 
     /// The node estimator sets `targetNodeCount` of vLLM workspaces (docs/reference/kaito.md section 2.5; before
     /// v0.11 `resource.count` is the node count).

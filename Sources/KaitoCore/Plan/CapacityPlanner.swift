@@ -360,7 +360,7 @@ struct ModelFacts {
             nodes: nodes,
             modelSizeGiB: preset.modelFileSize?.gibibytes ?? 0,
             nodeGPUMemoryGiB: sku.gpuMemory.gibibytes,
-            dataParallel: target.shape.headVLLMCommandLine
+            dataParallel: target.shape.vllmDataParallel
         )
     }
 }

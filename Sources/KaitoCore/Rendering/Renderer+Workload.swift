@@ -26,7 +26,8 @@ extension RenderContext {
 
     var multiNode: Bool { runtime == .vllm && plan.nodeCount > 1 }
 
-    /// The vLLM flags of docs/reference/kaito.md section 4.4 (HEAD) or of older releases' `ModelRunParams`.
+    /// The vLLM flags of docs/reference/kaito.md section 4.4 (HEAD), 4.4.1 (v0.7–v0.10) or of older releases'
+    /// `ModelRunParams`.
     func vllmFlags() -> [String: String?] {
         guard let preset = plan.preset, let vllm = preset.vllm else { return [:] }
         var flags = Self.parameters(vllm.extraFlags)
@@ -35,13 +36,23 @@ extension RenderContext {
             flags["config_format"] = vllm.configFormat
             flags["tokenizer_mode"] = vllm.tokenizerMode
             flags["trust-remote-code"] = .some(nil)
-            flags["max-model-len"] = "auto"
             flags["kv-events-config"] = "'{\"enable_kv_cache_events\":true}'"
             flags["compilation-config.pass_config.fuse_allreduce_rms"] = "False"
             flags["model"] = presetName.contains("/") ? presetName.lowercased() : preset.name.lowercased()
             flags["download-dir"] = "/workspace/weights"
+        } else {
+            // Before the HEAD defaults, a format is passed only where the preset's `ModelRunParams` names one (the
+            // Ministral 3 presets of v0.10.0, `mistral3RunParamsVLLM` in `presets/workspace/models/mistral/model.go`).
+            let formats = [
+                ("load_format", vllm.loadFormat), ("config_format", vllm.configFormat),
+                ("tokenizer_mode", vllm.tokenizerMode),
+            ]
+            for (key, value) in formats where value != "auto" { flags[key] = value }
         }
         if let dtype = vllm.dtype { flags["dtype"] = dtype }
+        if shape.float16WithoutBFloat16, let sku = plan.instanceType, !sku.supportsBFloat16 {
+            flags["dtype"] = "float16"
+        }
         if let parser = vllm.toolCallParser {
             flags["tool-call-parser"] = parser
             flags["enable-auto-tool-choice"] = .some(nil)
@@ -49,40 +60,87 @@ extension RenderContext {
         if let parser = vllm.reasoningParser { flags["reasoning-parser"] = parser }
         if let template = vllm.chatTemplate { flags["chat-template"] = "/workspace/chat_templates/\(template)" }
         flags["served-model-name"] = preset.servedModelName
+        switch shape.maxModelLength {
+        case .unset: break
+        case .computed:
+            if let length = computedMaxModelLength { flags["max-model-len"] = String(length) }
+        case .auto: flags["max-model-len"] = "auto"
+        }
         flags["gpu-memory-utilization"] = gpuMemoryUtilization
         if !adapters.isEmpty { flags["enable-lora"] = .some(nil) }
         if inferenceConfigMapName != nil {
             flags["kaito-config-file"] = "/mnt/config/inference_config.yaml"
         }
         if let mode = annotations["kaito.sh/performance-mode"], mode != "balanced" { flags["performance-mode"] = mode }
-        let g = gpuCount
-        let totalMemory = plan.instanceType?.gpuMemory.gibibytes ?? 0
-        let size = preset.modelFileSize?.gibibytes ?? 0
-        var disableOffload = vllm.disableKVCacheOffload || plan.instanceType?.mig == true
-        let layout = ParallelLayout.vllm(
-            gpusPerNode: g,
-            nodes: multiNode ? plan.nodeCount : 1,
-            modelSizeGiB: size,
-            nodeGPUMemoryGiB: totalMemory,
-            dataParallel: shape.headVLLMCommandLine
-        )
-        flags["tensor-parallel-size"] = String(layout.tensor)
-        if layout.pipeline > 1 {
-            flags["pipeline-parallel-size"] = String(layout.pipeline)
-            flags["distributed-executor-backend"] = "ray"
-            disableOffload = true
-        } else if layout.data > 1 {
-            flags["data-parallel-size"] = String(layout.data)
-            disableOffload = true
+        var disableOffload = shape.headVLLMCommandLine && (vllm.disableKVCacheOffload || plan.instanceType?.mig == true)
+        // `DisableTensorParallelism` presets get no parallelism flags at all (`configureParallelism`, v0.10.0;
+        // `buildVLLMInferenceCommand` leaves out `--tensor-parallel-size` at v0.4.6).
+        if !vllm.disableTensorParallelism {
+            let layout = ParallelLayout.vllm(
+                gpusPerNode: gpuCount,
+                nodes: multiNode ? plan.nodeCount : 1,
+                modelSizeGiB: preset.modelFileSize?.gibibytes ?? 0,
+                nodeGPUMemoryGiB: plan.instanceType?.gpuMemory.gibibytes ?? 0,
+                dataParallel: shape.vllmDataParallel
+            )
+            flags["tensor-parallel-size"] = String(layout.tensor)
+            if layout.pipeline > 1 {
+                flags["pipeline-parallel-size"] = String(layout.pipeline)
+                flags["distributed-executor-backend"] = "ray"
+                disableOffload = disableOffload || shape.multiNodeDisablesKVCacheOffload
+            } else if layout.data > 1 {
+                flags["data-parallel-size"] = String(layout.data)
+                disableOffload = true
+            }
         }
-        if shape.headVLLMCommandLine, disableOffload { flags["kaito-kv-cache-cpu-memory-utilization"] = "0" }
+        if disableOffload { flags["kaito-kv-cache-cpu-memory-utilization"] = "0" }
         return flags
     }
 
-    /// `--gpu-memory-utilization`: 0.84 (0.82 on A10) today; before v0.8 `floor((1 − 1.5 GiB / per-GPU memory) × 100)
-    /// / 100`, at most 0.95 (docs/reference/kaito.md section 2.7, 3.1).
+    /// `--max-model-len` of v0.7–v0.10 (docs/reference/kaito.md section 4.4.1), or `nil` when none is passed.
+    ///
+    /// `GenerateInferencePodSpec` (`pkg/workspace/inference/preset_inferences.go` at v0.10.0) starts from 2048 and,
+    /// when the mounted ConfigMap's `inference_config.yaml` has content (always for the default template), replaces
+    /// it with `computeMaxModelLen` (`max_model_len_strategy.go`); a result of 0 passes no flag. With `M` the node's
+    /// GPU memory, `G` its GPUs, `N` the nodes, `W` the weights and `B` the KV-cache bytes per token:
+    /// `(M × 0.84 / G − W × 1.02 / (N × G) − 2.3 GiB) / (B / G × N)` tokens, at most `ModelTokenLimit`, aligned down
+    /// to 256; a `DisableTensorParallelism` preset keeps `W × 1.02` and `B` whole. Quantities are whole bytes (Go's
+    /// `Quantity.Value()` rounds up) and the arithmetic is float64 in upstream's order.
+    var computedMaxModelLength: Int? {
+        guard inferenceConfigHasContent else { return 2048 }
+        guard let preset = plan.preset, let sku = plan.instanceType, let limit = preset.modelTokenLimit,
+            let bytesPerToken = preset.bytesPerToken, limit > 0, bytesPerToken > 0, sku.gpuCount > 0,
+            sku.gpuMemory.value > 0, plan.nodeCount > 0,
+            let weights = preset.modelFileSize?.value.rounded(.up), weights > 0
+        else { return nil }
+        let gib = 1_073_741_824.0
+        let gpus = Double(sku.gpuCount)
+        let nodes = Double(plan.nodeCount)
+        let whole = preset.vllm?.disableTensorParallelism == true
+        let usablePerGPU = (sku.gpuMemory.value.rounded(.up) / gib * 0.84) / gpus
+        let weightsPerGPU = whole ? weights / gib * 1.02 : (weights / gib * 1.02) / (nodes * gpus)
+        let available = (usablePerGPU - weightsPerGPU - 2.3) * gib
+        let perToken = whole ? Double(bytesPerToken) : Double(bytesPerToken) / gpus * nodes
+        guard available > 0 else { return nil }
+        let candidate = Int(available / perToken)
+        guard candidate > 0 else { return nil }
+        return min(candidate, limit) / 256 * 256
+    }
+
+    /// Whether the ConfigMap mounted at `/mnt/config` has a non-empty `inference_config.yaml`: the default template
+    /// does; a ConfigMap the repository does not hold is taken to (the webhook requires the key).
+    var inferenceConfigHasContent: Bool {
+        guard let name = ws.inference?.config, !name.isEmpty,
+            let configMap = configMaps.find(namespace: namespace, name: name)
+        else { return true }
+        return !(configMap.data["inference_config.yaml"] ?? "").isEmpty
+    }
+
+    /// `--gpu-memory-utilization`: 0.84 from v0.7 (0.82 on A10 from v0.12); before, `floor((1 − 1.5 GiB / per-GPU
+    /// memory) × 100) / 100`, at most 0.95 (docs/reference/kaito.md section 2.7, 4.4).
     var gpuMemoryUtilization: String {
-        if shape.headVLLMCommandLine { return plan.instanceType?.gpuModel == "NVIDIA A10" ? "0.82" : "0.84" }
+        if shape.lowerA10GPUMemoryUtilization, plan.instanceType?.gpuModel == "NVIDIA A10" { return "0.82" }
+        if shape.fixedGPUMemoryUtilization { return "0.84" }
         guard let sku = plan.instanceType, sku.gpuCount > 0 else { return "0.90" }
         let perGPU = sku.gpuMemory.gibibytes / Double(sku.gpuCount)
         guard perGPU > 1.5 else { return "0.90" }

@@ -527,7 +527,7 @@ public enum JSONSchemas {
                 "dtype": string(), "loadFormat": string(), "configFormat": string(), "tokenizerMode": string(),
                 "toolCallParser": string(), "reasoningParser": string(), "chatTemplate": string(),
                 "extraFlags": array(string()), "disableKVCacheOffload": boolean(), "deepGEMM": boolean(),
-                "cudaToolkit": boolean(), "disallowLoRA": boolean(),
+                "cudaToolkit": boolean(), "disallowLoRA": boolean(), "disableTensorParallelism": boolean(),
             ]
         )
         let kaitoServe = object(

@@ -63,8 +63,8 @@ public struct ParallelLayout: Sendable, Hashable, Codable {
     ///   - nodes: The node count (`targetNodeCount`).
     ///   - modelSizeGiB: The checkpoint's size (`S`).
     ///   - nodeGPUMemoryGiB: Total GPU memory of a node (`M`).
-    ///   - dataParallel: Whether the release replicates a small model on every GPU of one node (v0.11 and later:
-    ///     when `S × G × 2 < M`).
+    ///   - dataParallel: Whether the release replicates a small model on every GPU of one node (v0.10 and later:
+    ///     when `S × G × 2 < M`; ``ReleaseShape/vllmDataParallel``).
     /// - Returns: Pipeline stages across nodes, else one copy per GPU for a small model, else tensor parallel.
     public static func vllm(
         gpusPerNode: Int,
