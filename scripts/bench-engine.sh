@@ -7,9 +7,10 @@
 #   src/        llama-cpp-python's PyPI source distribution, fetched by pip (it vendors llama.cpp);
 #   llama/      llama.cpp built from that tree with cmake and ninja from the venv (GGML_NATIVE, like a pip build
 #               with CMAKE_ARGS="-DGGML_NATIVE=ON"): llama-bench and llama-quantize;
-#   llama-avx2/ the same restricted to the instructions kaito-serve's kernels use (AVX2, FMA, F16C; no AVX-512, no
-#               VNNI), built and used instead with LLAMA_ISA=avx2: on a machine with AVX-512 the native build is the
-#               reference users get, the AVX2 build says how far apart the kernels are on the same instructions;
+#   llama-avx2/ the same restricted to AVX2, FMA and F16C (no AVX-512, no VNNI), built and used instead with
+#               LLAMA_ISA=avx2: on a machine with AVX-512 the native build is the reference users get, the AVX2 build
+#               says how far apart the kernels are on nearly the same instructions (kaito-serve adds VNNI on 256-bit
+#               vectors to its Q8_0/Q4_0 products where the CPU has it);
 #   work/       the model (BF16 and F16 safetensors), its GGUF files, the bandwidth probe.
 # Variables: THREADS (2), ROUNDS (3), PROMPT (256), DECODE (64), ONLY (subset of configurations, comma-separated),
 # LLAMA_ISA (native or avx2);
