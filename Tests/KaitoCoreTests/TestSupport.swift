@@ -20,13 +20,15 @@ enum TestSupport {
         return url
     }
 
-    /// A catalog folder made of the shipped models and instance types plus the test targets and test presets.
+    /// A catalog folder made of the shipped models and instance types plus the test targets and test presets;
+    /// removed when the test process exits.
     static let testPresets: URL = {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
             "kaitoc-test-presets-\(UUID().uuidString)"
         )
         let fm = FileManager.default
         try? fm.createDirectory(at: dir, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: TestSupport.testPresets) }
         let shipped = repositoryRoot.appendingPathComponent("presets")
         try? fm.copyItem(at: shipped.appendingPathComponent("models"), to: dir.appendingPathComponent("models"))
         for file in ["skus.yaml", "cpu-skus.yaml"] {
