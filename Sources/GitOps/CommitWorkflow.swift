@@ -27,6 +27,9 @@ public struct CommitOptions: Sendable {
     public var hydratorMetadata = true
     /// The repository URL written into `hydrator.metadata`; `nil`: git's `remote.origin.url`, else left out.
     public var repositoryURL: String?
+    /// Whether unchanged workspaces are taken from the commit cache (`<git dir>/kaitoc-cache/commit`) instead of
+    /// rendered; the commit is the same either way.
+    public var cache = true
 
     /// Creates options.
     public init(
@@ -175,12 +178,26 @@ public enum CommitWorkflow {
                 return .nothingToCommit(branch: branch, source: sourceID)
             }
             let inputs = try repository.files(inTree: source.tree, under: ["workspaces", "presets"])
-            let report: BuildReport
+            var existing: [String: ObjectID] = [:]
+            for (path, id) in try repository.blobIDs(inTree: source.tree, under: "out") {
+                existing[String(path.dropFirst("out/".count))] = id
+            }
+            // Unchanged workspaces are not rendered: the commit cache names their files' blobs, which the repository
+            // must still hold (the source's out/ or any earlier commit).
+            let cacheFile = options.cache ? repository.gitDirectory.map { $0 + "kaitoc-cache/commit" } : nil
+            let rendering: CommitRendering
             do throws(OutputError) {
-                report = try Builder.render(BuildOptions(repositoryRoot: "", tree: MemoryTree(files: inputs)))
+                rendering = try Builder.renderForCommit(
+                    BuildOptions(repositoryRoot: "", tree: MemoryTree(files: inputs)),
+                    cacheFile: cacheFile
+                ) { path, hex in
+                    guard let id = ObjectID(hex: hex) else { return false }
+                    return existing[path] == id || repository.hasObject(id)
+                }
             } catch {
                 throw GitOpsError(error.message)
             }
+            let report = rendering.report
             guard report.check.unreadable.isEmpty else {
                 throw GitOpsError(report.check.unreadable.joined(separator: "; "))
             }
@@ -188,12 +205,12 @@ public enum CommitWorkflow {
 
             // The new out/ through the one reconcile `build` uses: a user's file at a rendered path is an error;
             // files in out/ that kaitoc did not write stay; kaitoc's stale files go. Unchanged files keep their blob.
-            var existing: [String: ObjectID] = [:]
-            for (path, id) in try repository.blobIDs(inTree: source.tree, under: "out") {
-                existing[String(path.dropFirst("out/".count))] = id
-            }
+            var reusedIDs: [String: ObjectID] = [:]
+            for (path, hex) in rendering.reusedBlobs { reusedIDs[path] = ObjectID(hex: hex) }
             var rendered: [String: [UInt8]] = [:]
             for file in report.targets.flatMap(\.files) { rendered[file.path] = Array(file.contents.utf8) }
+            // A reused file's bytes are its blob's: no placeholder bytes are ever written.
+            for path in reusedIDs.keys { rendered[path] = [] }
             var gitError: GitError?
             let plan: Reconciliation
             do throws(OutputError) {
@@ -201,6 +218,7 @@ public enum CommitWorkflow {
                     rendered: rendered,
                     existing: Set(existing.keys),
                     isUnchanged: { path, bytes in
+                        if let id = reusedIDs[path] { return existing[path] == id }
                         do throws(GitError) {
                             return try repository.hashBlob(bytes) == existing[path]
                         } catch {
@@ -226,7 +244,13 @@ public enum CommitWorkflow {
             var out: [String: ObjectID] = [:]
             for path in plan.foreign { out[path] = existing[path] }
             for path in plan.unchanged { out[path] = existing[path] }
-            for path in plan.written { out[path] = try repository.writeBlob(rendered[path] ?? []) }
+            for path in plan.written {
+                if let id = reusedIDs[path] {
+                    out[path] = id
+                } else {
+                    out[path] = try repository.writeBlob(rendered[path] ?? [])
+                }
+            }
             let changedPaths = (plan.written + plan.pruned).map { "out/" + $0 }
             var previousTree: ObjectID?
             if let branchHead { previousTree = try repository.commit(branchHead).tree }

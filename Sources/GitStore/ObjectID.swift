@@ -10,17 +10,28 @@ public struct ObjectID: Hashable, Sendable, CustomStringConvertible {
         bytes = withUnsafeBytes(of: &copy.id) { Array($0) }
     }
 
-    /// Parses 40 hex digits.
+    /// Parses 40 hex digits (either case).
     public init?(hex: String) {
-        guard hex.utf8.count == 40 else { return nil }
         var result: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            result.append(byte)
-            index = next
+        result.reserveCapacity(20)
+        var high: UInt8?
+        for character in hex.utf8 {
+            let nibble: UInt8
+            switch character {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = character - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = character - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = character - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            if let first = high {
+                guard result.count < 20 else { return nil }
+                result.append(first << 4 | nibble)
+                high = nil
+            } else {
+                high = nibble
+            }
         }
+        guard result.count == 20, high == nil else { return nil }
         bytes = result
     }
 

@@ -198,6 +198,15 @@ public final class Repository {
         return ObjectID(oid)
     }
 
+    /// Whether the object database holds an object with this id (loose or packed); `false` when it cannot be read.
+    public func hasObject(_ id: ObjectID) -> Bool {
+        var odb: OpaquePointer?
+        guard git_repository_odb(&odb, handle) == 0 else { return false }
+        defer { git_odb_free(odb) }
+        var oid = id.raw
+        return git_odb_exists(odb, &oid) == 1
+    }
+
     /// Writes a tree from blob ids (the blobs must exist), creating subtrees as needed.
     public func writeTree(blobs: [String: ObjectID]) throws(GitError) -> ObjectID {
         var direct: [String: ObjectID] = [:]

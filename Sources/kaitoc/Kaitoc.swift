@@ -289,6 +289,12 @@ struct Commit: AsyncParsableCommand {
     )
     var repositoryURL: String?
 
+    @Flag(
+        help:
+            "Render every workspace instead of taking unchanged ones from the commit cache (an audit); the cache is neither read nor written."
+    )
+    var noCache = false
+
     func validate() throws {
         if let signingFormat, CommitSigning.Format(rawValue: signingFormat) == nil {
             throw ValidationError("--signing-format must be ssh or openpgp")
@@ -312,6 +318,7 @@ struct Commit: AsyncParsableCommand {
             options.pushRemote = push
             options.hydratorMetadata = hydratorMetadata
             options.repositoryURL = repositoryURL
+            options.cache = !noCache
             if sign {
                 options.signing = CommitSigning(
                     format: signingFormat.flatMap(CommitSigning.Format.init(rawValue:)),

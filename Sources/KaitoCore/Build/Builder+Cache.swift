@@ -30,6 +30,107 @@ extension Builder {
         let cache = BuildCache.load(from: cacheFile, identity: identity)
         let threads = options.threads ?? ParallelMap.defaultThreads
 
+        // A cached workspace's files must be as kaitoc left them (same inode, size and times; racily clean files
+        // read back); otherwise the workspace is rendered.
+        let rendering = renderReusing(
+            options,
+            check: check,
+            catalog: catalog,
+            cached: cache.workspaces,
+            identity: identity,
+            fileDigest: { Digest.of($0) },
+            verify: { objects in
+                ParallelMap.map(objects.count, threads: threads) { j -> FileRecord? in
+                    let object = objects[j]
+                    guard let record = cache.files[object.path], record.hash == object.hash,
+                        let stat = FileStat.of(path: outRoot + "/" + object.path), stat == record.stat
+                    else { return nil }
+                    if cache.isRacy(record) {
+                        guard let bytes = RepositoryFiles.read(outRoot + "/" + object.path),
+                            Digest.of(bytes) == record.hash
+                        else { return nil }
+                    }
+                    return record
+                }
+            }
+        )
+        report.targets = rendering.targets
+        let use = rendering.use
+        let reused = rendering.reused
+        var newCache = BuildCache()
+        newCache.workspaces = rendering.workspaces
+
+        var owned = report.targets.map(\.target.name)
+        if options.target == nil {
+            // Folders of targets that no longer exist are pruned too (only files kaitoc wrote).
+            let existing = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
+            owned += existing.filter { !$0.hasPrefix(".") && RepositoryFiles.isDirectory(Checker.join(out, $0)) }
+        }
+        let outcome = try OutputWriter.write(
+            files: report.targets.flatMap(\.files),
+            reused: reused,
+            to: out,
+            ownedFolders: Array(Set(owned)),
+            cache: cache
+        )
+        report.write = outcome.result
+        report.cacheUse = use
+
+        newCache.files = outcome.records
+        if options.target != nil {
+            // A build of one target keeps what the cache knows of the others.
+            newCache.workspaces.merge(cache.workspaces) { new, _ in new }
+            let built = Set(report.targets.map(\.target.name))
+            for (path, record) in cache.files where !built.contains(String(path.prefix { $0 != "/" })) {
+                newCache.files[path] = newCache.files[path] ?? record
+            }
+        }
+        // Saved only when it changes: a build that reused everything and found no racily clean file has nothing new.
+        let changed =
+            use.rendered > 0 || newCache.workspaces.count != cache.workspaces.count
+            || newCache.files.count != cache.files.count
+            || newCache.files.contains { path, record in cache.files[path] != record || cache.isRacy(record) }
+        if changed { newCache.save(to: cacheFile, identity: identity) }
+        return report
+    }
+}
+
+/// What rendering with cached workspaces produced.
+struct CachedRendering<Witness: Sendable> {
+    /// The targets: rendered files, and the paths of reused ones.
+    var targets: [TargetOutput] = []
+    /// The cache entries of every workspace of the rendered targets.
+    var workspaces: [Digest: [CachedObject]] = [:]
+    /// The reused files, each with what confirmed it.
+    var reused: [String: Witness] = [:]
+    /// How much was reused.
+    var use = CacheUse()
+}
+
+extension Builder {
+    /// Renders the targets of a checked repository, reusing the cached objects of workspaces whose key is in `cached`
+    /// and whose files `verify` confirms; the files of every other workspace are rendered.
+    ///
+    /// - Parameters:
+    ///   - options: What to render.
+    ///   - check: The repository's check (no errors).
+    ///   - catalog: Its catalog.
+    ///   - cached: Earlier renderings by workspace key.
+    ///   - identity: The kaitoc build's identity (part of every key).
+    ///   - fileDigest: The digest recorded for a rendered file's contents (``CachedObject/hash``).
+    ///   - verify: For cached objects, what confirms that each file is present as recorded (`nil`: it is not, and
+    ///     its workspace is rendered).
+    /// - Returns: The targets, the new entries, the reused files with their witnesses, and the counts.
+    static func renderReusing<Witness: Sendable>(
+        _ options: BuildOptions,
+        check: CheckReport,
+        catalog: Catalog,
+        cached: [Digest: [CachedObject]],
+        identity: String,
+        fileDigest: @escaping @Sendable (String) -> Digest,
+        verify: ([CachedObject]) -> [Witness?]
+    ) -> CachedRendering<Witness> {
+        let threads = options.threads ?? ParallelMap.defaultThreads
         var catalogHasher = KeyHasher()
         for path in check.catalogFiles {
             catalogHasher.add(path)
@@ -42,9 +143,7 @@ extension Builder {
         }
         let sourceDigest = Dictionary(uniqueKeysWithValues: zip(sourcePaths, sourceDigests))
 
-        var use = CacheUse()
-        var newCache = BuildCache()
-        var reused: [String: FileRecord] = [:]
+        var result = CachedRendering<Witness>()
         for target in catalog.targets where options.target == nil || options.target == target.name {
             let mode = options.mode ?? target.outputMode
             // In controller mode Kaito's InferenceSet controller creates the InferenceSets' Workspaces.
@@ -53,7 +152,7 @@ extension Builder {
                 target: target
             )
             // The InferenceSets' own objects (the set, its ScaledObject, gateway objects) are rendered every time,
-            // after the workspaces' (as ``generate(_:)`` merges them): few, and keyed by no single workspace file.
+            // after the workspaces' (as ``render(_:)`` merges them): few, and keyed by no single workspace file.
             let setPlans = check.inferenceSetPlans.filter { $0.target.name == target.name }
                 .sorted(by: { $0.inferenceSet.qualifiedName < $1.inferenceSet.qualifiedName })
             let configMaps = check.configMapsByTarget[target.name] ?? []
@@ -96,12 +195,12 @@ extension Builder {
             let renderOne = { @Sendable (i: Int) -> [RenderedFile] in
                 renderer.render(plans[i], mode: mode).map { object in
                     let file = OutputLayout.file(for: object, target: target, repositoryRoot: options.repositoryRoot)
-                    return RenderedFile(object: object, file: file, hash: Digest.of(file.contents))
+                    return RenderedFile(object: object, file: file, hash: fileDigest(file.contents))
                 }
             }
 
             // Render what the cache does not have.
-            let misses = (0..<plans.count).filter { cache.workspaces[keys[$0]] == nil }
+            let misses = (0..<plans.count).filter { cached[keys[$0]] == nil }
             var rendered: [Int: [RenderedFile]] = [:]
             for (i, files) in zip(misses, ParallelMap.map(misses.count, threads: threads) { renderOne(misses[$0]) }) {
                 rendered[i] = files
@@ -109,7 +208,7 @@ extension Builder {
             for (k, setPlan) in setPlans.enumerated() {
                 rendered[plans.count + k] = renderer.render(setPlan, mode: mode).map { object in
                     let file = OutputLayout.file(for: object, target: target, repositoryRoot: options.repositoryRoot)
-                    return RenderedFile(object: object, file: file, hash: Digest.of(file.contents))
+                    return RenderedFile(object: object, file: file, hash: fileDigest(file.contents))
                 }
             }
             let workspaceRendered = { rendered.keys.filter { $0 < plans.count }.count }
@@ -118,7 +217,7 @@ extension Builder {
             var merged: [(object: CachedObject, workspace: Int)] = []
             var seen: Set<String> = []
             for i in 0..<(plans.count + setPlans.count) {
-                let objects = rendered[i]?.map(\.cached) ?? (i < plans.count ? cache.workspaces[keys[i]] : nil) ?? []
+                let objects = rendered[i]?.map(\.cached) ?? (i < plans.count ? cached[keys[i]] : nil) ?? []
                 for object in objects where seen.insert(object.identity).inserted {
                     merged.append((object, i))
                 }
@@ -133,23 +232,14 @@ extension Builder {
             let order = merged.indices.sorted { sortKeys[$0] < sortKeys[$1] }
             let winners = order.map { merged[$0] }
 
-            // A cached workspace's files must be as kaitoc left them; otherwise the workspace is rendered.
+            // A cached workspace's files must be confirmed; otherwise the workspace is rendered.
             let cachedWinners = winners.indices.filter { rendered[winners[$0].workspace] == nil }
-            let verified = ParallelMap.map(cachedWinners.count, threads: threads) { j -> FileRecord? in
-                let object = winners[cachedWinners[j]].object
-                guard let record = cache.files[object.path], record.hash == object.hash,
-                    let stat = FileStat.of(path: outRoot + "/" + object.path), stat == record.stat
-                else { return nil }
-                if cache.isRacy(record) {
-                    guard let bytes = RepositoryFiles.read(outRoot + "/" + object.path), Digest.of(bytes) == record.hash
-                    else { return nil }
-                }
-                return record
-            }
+            let verified = verify(cachedWinners.map { winners[$0].object })
             var stale: Set<Int> = []
-            for (j, record) in zip(cachedWinners, verified) {
-                if let record {
-                    reused[winners[j].object.path] = record
+            var reused: [String: Witness] = [:]
+            for (j, witness) in zip(cachedWinners, verified) {
+                if let witness {
+                    reused[winners[j].object.path] = witness
                 } else {
                     stale.insert(winners[j].workspace)
                 }
@@ -161,16 +251,16 @@ extension Builder {
             ) {
                 rendered[i] = files
             }
-            for (j, record) in zip(cachedWinners, verified) where record != nil && stale.contains(winners[j].workspace)
-            {
+            for j in cachedWinners where stale.contains(winners[j].workspace) {
                 reused[winners[j].object.path] = nil
             }
-            use.rendered += workspaceRendered()
-            use.reRendered += stale.count
-            use.reused += plans.count - workspaceRendered()
+            result.reused.merge(reused) { _, new in new }
+            result.use.rendered += workspaceRendered()
+            result.use.reRendered += stale.count
+            result.use.reused += plans.count - workspaceRendered()
 
             for i in plans.indices {
-                newCache.workspaces[keys[i]] = rendered[i]?.map(\.cached) ?? cache.workspaces[keys[i]]
+                result.workspaces[keys[i]] = rendered[i]?.map(\.cached) ?? cached[keys[i]]
             }
             var files: [OutputFile] = []
             var objects: [RenderedObject] = []
@@ -202,40 +292,8 @@ extension Builder {
                 capacity: capacity.map { ($0.key, $0.value.0, $0.value.1) }
             )
             output.reusedFiles = reusedFiles
-            report.targets.append(output)
+            result.targets.append(output)
         }
-
-        var owned = report.targets.map(\.target.name)
-        if options.target == nil {
-            // Folders of targets that no longer exist are pruned too (only files kaitoc wrote).
-            let existing = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
-            owned += existing.filter { !$0.hasPrefix(".") && RepositoryFiles.isDirectory(Checker.join(out, $0)) }
-        }
-        let outcome = try OutputWriter.write(
-            files: report.targets.flatMap(\.files),
-            reused: reused,
-            to: out,
-            ownedFolders: Array(Set(owned)),
-            cache: cache
-        )
-        report.write = outcome.result
-        report.cacheUse = use
-
-        newCache.files = outcome.records
-        if options.target != nil {
-            // A build of one target keeps what the cache knows of the others.
-            newCache.workspaces.merge(cache.workspaces) { new, _ in new }
-            let built = Set(report.targets.map(\.target.name))
-            for (path, record) in cache.files where !built.contains(String(path.prefix { $0 != "/" })) {
-                newCache.files[path] = newCache.files[path] ?? record
-            }
-        }
-        // Saved only when it changes: a build that reused everything and found no racily clean file has nothing new.
-        let changed =
-            use.rendered > 0 || newCache.workspaces.count != cache.workspaces.count
-            || newCache.files.count != cache.files.count
-            || newCache.files.contains { path, record in cache.files[path] != record || cache.isRacy(record) }
-        if changed { newCache.save(to: cacheFile, identity: identity) }
-        return report
+        return result
     }
 }
