@@ -43,6 +43,16 @@ struct CommitCacheTests {
         #expect(Digest.gitBlob(of: "é\n").gitHex == "c6003325155f475bd7c87731607525dce73be9cf")
     }
 
+    @Test func theCommitCacheNamesTheKaitocBuildByContent() {
+        // The SHA-256 of the running executable (first 128 bits), not its inode or times.
+        let identity = BuildCache.contentIdentity
+        let hex = identity.split(separator: " ").last.map(String.init) ?? ""
+        #expect(identity.hasPrefix("kaitoc \(KaitocBuildInfo.version) cache "))
+        #expect(identity.contains(" exe-sha256 "))
+        #expect(hex.count == 32 && hex.allSatisfy(\.isHexDigit))
+        #expect(!identity.contains(" exe "))
+    }
+
     @Test func onlyChangedWorkspacesAreRenderedAndTheResultIsTheFullRendering() throws {
         let root = try BuildCacheTests.makeRepository(count: 6)
         defer { try? FileManager.default.removeItem(at: root) }

@@ -210,6 +210,25 @@ struct BuildCache: Sendable {
         return identity
     }
 
+    /// What identifies the kaitoc build by content: its version and the SHA-256 of the running executable's bytes.
+    ///
+    /// The same build installed anew (a CI runner that restores `<git dir>/kaitoc-cache` with a cache action and
+    /// builds or downloads kaitoc again) keeps its cache, and any other build does not. Read once per process.
+    static let contentIdentity: String = {
+        var identity = "kaitoc \(KaitocBuildInfo.version) cache \(formatVersion)"
+        #if os(Linux)
+        let executable = "/proc/self/exe"
+        #else
+        let executable = CommandLine.arguments.first ?? ""
+        #endif
+        guard let handle = FileHandle(forReadingAtPath: executable) else { return identity + " exe unknown" }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        let digest = Digest(hasher.finalize())
+        return identity + " exe-sha256 " + String(format: "%016llx%016llx", digest.w0.bigEndian, digest.w1.bigEndian)
+    }()
+
     /// The git directory of the repository holding `folder`, if any (`.git` a folder, or a file `gitdir: …` as in a
     /// worktree or submodule).
     static func gitDirectory(containing folder: String) -> String? {

@@ -69,8 +69,9 @@ extension Builder {
         guard let cacheFile else { return CommitRendering(report: try render(options)) }
         var report = BuildReport(check: checked(options))
         guard let catalog = try renderable(report.check, options) else { return CommitRendering(report: report) }
-        // Its own identity: its digests are git blob ids, not the SHA-256 of `build`'s cache.
-        let identity = (options.cacheIdentity ?? BuildCache.toolIdentity) + " commit"
+        // Its own identity: its digests are git blob ids, not the SHA-256 of `build`'s cache; the executable is
+        // named by content, since CI runners restore the cache beside a freshly installed kaitoc.
+        let identity = (options.cacheIdentity ?? BuildCache.contentIdentity) + " commit"
         let cache = BuildCache.load(from: cacheFile, identity: identity)
         let rendering = renderReusing(
             options,
