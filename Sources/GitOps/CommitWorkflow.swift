@@ -267,7 +267,17 @@ public enum CommitWorkflow {
                     drySha: sourceID.description
                 )
             }
-            let outTree = out.isEmpty ? nil : try repository.writeTree(blobs: out)
+            let outTree: ObjectID?
+            if out.isEmpty {
+                outTree = nil
+            } else if sameBranch, !existing.isEmpty, let base = try repository.entry("out", inTree: source.tree) {
+                // Only the trees on changed paths are written; the source's out/ keeps the rest.
+                var upserts: [String: ObjectID] = [:]
+                for path in plan.written { upserts[path] = out[path] }
+                outTree = try repository.updatingTree(base, upserting: upserts, removing: plan.pruned)
+            } else {
+                outTree = try repository.writeTree(blobs: out)
+            }
             var newRoot = try repository.replacing("out", in: source.tree, with: outTree)
             // The root hydrator.metadata names the dry commit; like Argo CD, it alone is no reason to commit.
             var comparable = previousTree

@@ -240,6 +240,50 @@ public final class Repository {
         return ObjectID(result)
     }
 
+    /// A copy of `base` with blobs put at some paths and others removed; only the trees on changed paths are written
+    /// (a tree left empty disappears), the rest are `base`'s own.
+    ///
+    /// - Parameters:
+    ///   - base: The tree to change.
+    ///   - upserting: Blob ids by path (the blobs must exist), added or replacing what is there.
+    ///   - removing: Paths of blobs to remove; none may also be upserted.
+    /// - Returns: The new tree's id.
+    /// - Throws: ``GitError`` when `base` is not a tree or libgit2 cannot write the trees.
+    public func updatingTree(
+        _ base: ObjectID,
+        upserting: [String: ObjectID],
+        removing: [String]
+    ) throws(GitError) -> ObjectID {
+        var baseOID = base.raw
+        var baseline: OpaquePointer?
+        try LibGit2.check(git_tree_lookup(&baseline, handle, &baseOID), "git_tree_lookup")
+        defer { git_tree_free(baseline) }
+        // The C strings live until the call returns.
+        let changes =
+            upserting.sorted { $0.key < $1.key }.map { ($0.key, Optional($0.value)) }
+            + removing.sorted().map { ($0, ObjectID?.none) }
+        let paths = changes.map { strdup($0.0) }
+        defer { for path in paths { free(path) } }
+        var updates = changes.enumerated().map { index, change in
+            var update = git_tree_update()
+            if let id = change.1 {
+                update.action = GIT_TREE_UPDATE_UPSERT
+                update.id = id.raw
+                update.filemode = GIT_FILEMODE_BLOB
+            } else {
+                update.action = GIT_TREE_UPDATE_REMOVE
+            }
+            update.path = UnsafePointer(paths[index])
+            return update
+        }
+        var result = git_oid()
+        let rc = updates.withUnsafeMutableBufferPointer { buffer in
+            git_tree_create_updated(&result, handle, baseline, buffer.count, buffer.baseAddress)
+        }
+        try LibGit2.check(rc, "git_tree_create_updated")
+        return ObjectID(result)
+    }
+
     /// Every blob under the given top-level folders of a tree, with its contents, keyed by path.
     public func files(inTree tree: ObjectID, under folders: [String]) throws(GitError) -> [String: [UInt8]] {
         var result: [String: [UInt8]] = [:]

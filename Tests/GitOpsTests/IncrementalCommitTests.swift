@@ -64,7 +64,12 @@ struct IncrementalCommitTests {
                 message: "Relabel phi-4"
             )
             try Self.commit(repo, cache: cache)
+            // A removed workspace: its files are pruned and its folder goes with them.
+            try repo.git(["rm", "-q", "workspaces/aks-prod/workspace-qwen-coder-32b.yaml"])
+            try repo.git(["commit", "-q", "-m", "Remove qwen"])
+            try Self.commit(repo, cache: cache)
             #expect(try repo.git(["status", "--porcelain"]).isEmpty)
+            #expect(!(try repo.git(["ls-tree", "-r", "-t", "--name-only", "HEAD:out"])).contains("qwen-coder"))
         }
         // Trees are content-addressed: the same id is the same out/, byte for byte.
         #expect(try Self.outTree(cached) == (try Self.outTree(full)))
@@ -91,6 +96,29 @@ struct IncrementalCommitTests {
         try Self.commit(repo, cache: true)
         #expect(try repo.git(["show", "HEAD:\(Self.deployment)"]) == rendered)
         #expect(try repo.git(["status", "--porcelain"]).isEmpty)
+    }
+
+    @Test func aTreeUpdateEqualsWritingTheWholeTree() throws {
+        let repo = try GitFixture()
+        let repository = try Repository(discovering: repo.root.path)
+        var blobs: [String: ObjectID] = [:]
+        for (i, path) in [
+            "a/kustomization.yaml", "a/ns/one/x.yaml", "a/ns/one/y.yaml", "a/ns/two/x.yaml", "a/_cluster/n.yaml",
+            "b/kustomization.yaml", "b/ns/three/z.yaml", "NOTES.md",
+        ].enumerated() {
+            blobs[path] = try repository.writeBlob(Array("file \(i)\n".utf8))
+        }
+        let base = try repository.writeTree(blobs: blobs)
+        let replaced = try repository.writeBlob(Array("replaced\n".utf8))
+        let upserts = ["a/ns/one/x.yaml": replaced, "a/ns/four/w.yaml": replaced, "c/kustomization.yaml": replaced]
+        // b/ns/three and b/ns lose their only file: they go, b stays with its kustomization.yaml.
+        let removals = ["a/ns/two/x.yaml", "b/ns/three/z.yaml", "a/_cluster/n.yaml"]
+        var expected = blobs
+        for (path, id) in upserts { expected[path] = id }
+        for path in removals { expected[path] = nil }
+        let updated = try repository.updatingTree(base, upserting: upserts, removing: removals)
+        #expect(updated == (try repository.writeTree(blobs: expected)))
+        #expect(try repository.blobIDs(inTree: updated, under: "a") == expected.filter { $0.key.hasPrefix("a/") })
     }
 
     @Test func theRepositoryKnowsWhichObjectsItHolds() throws {
