@@ -151,6 +151,32 @@ struct BuildCacheTests {
         }
     }
 
+    /// `check` reads, parses and validates files across cores; its report is the same with 1 and 8 threads, errors
+    /// included (a YAML error, a bad field, an unknown preset, a duplicate).
+    @Test func theCheckReportIsTheSameWith1And8Threads() throws {
+        let root = try Self.makeRepository(count: 12)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Data("metadata: [unclosed\n".utf8).write(to: root.appendingPathComponent("workspaces/head/bad.yaml"))
+        let two = root.appendingPathComponent("workspaces/head/team-0/ws-2.yaml")
+        let text = try String(contentsOf: two, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "name: phi-4\n", with: "name: phi-5\n").utf8).write(to: two)
+        try Data((text + "---\n" + text + "bogus: 1\n").utf8).write(
+            to: root.appendingPathComponent("workspaces/head/team-1/more.yaml")
+        )
+        var reports: [CheckReport] = []
+        for threads in [1, 8] {
+            var options = CheckOptions(repositoryRoot: root.path)
+            options.threads = threads
+            reports.append(Checker.check(options))
+        }
+        let (one, eight) = (reports[0], reports[1])
+        #expect(one.count(.error) >= 4, "\(one.rendered(as: .text))")
+        #expect(one.diagnostics == eight.diagnostics)
+        #expect(one.inputs == eight.inputs)
+        #expect(one.plans.map(\.workspace.qualifiedName) == eight.plans.map(\.workspace.qualifiedName))
+        #expect(one.checkedFiles == eight.checkedFiles && one.unreadable == eight.unreadable)
+    }
+
     @Test func aCacheOfAnotherKaitocVersionIsNotTrusted() throws {
         let root = try Self.makeRepository()
         defer { try? FileManager.default.removeItem(at: root) }

@@ -150,13 +150,13 @@ public enum Builder {
 
     /// The repository checked as a build checks it.
     static func checked(_ options: BuildOptions) -> CheckReport {
-        Checker.check(
-            CheckOptions(
-                repositoryRoot: options.repositoryRoot,
-                presetsDirectory: options.presetsDirectory,
-                tree: options.tree
-            )
+        var check = CheckOptions(
+            repositoryRoot: options.repositoryRoot,
+            presetsDirectory: options.presetsDirectory,
+            tree: options.tree
         )
+        check.threads = options.threads
+        return Checker.check(check)
     }
 
     /// The catalog to render with, or `nil` when the check found errors or unreadable inputs.

@@ -12,6 +12,8 @@ public struct CheckOptions: Sendable {
     public var presetsDirectory: String?
     /// Where files are read from.
     public var tree: any SourceTree
+    /// Worker threads reading, parsing and validating files (`nil`: every core); the report does not depend on it.
+    public var threads: Int?
 
     /// Creates options.
     public init(
@@ -120,42 +122,36 @@ public enum Checker {
         report.filesChecked = files.count
         report.checkedFiles = files
 
-        // Read, parse and decode every file.
+        // Read, parse and decode every file across cores (each file on its own), then take the results in file
+        // order: the report is the same for any thread count.
         let canonicalRoot = tree.canonical(workspacesRoot)
+        let paths = files
+        let loaded = ParallelMap.map(paths.count, threads: options.threads ?? ParallelMap.defaultThreads) { i in
+            LoadedFile.load(paths[i], tree: tree)
+        }
         var workspaces: [(Workspace, Target?)] = []
         var configMaps: [(ConfigMapObject, Target?)] = []
         var inferenceSets: [(InferenceSet, Target?)] = []
-        for file in files {
-            guard let bytes = tree.read(file) else {
-                report.unreadable.append("cannot read \(file)")
+        for file in loaded {
+            guard let source = file.source else {
+                report.unreadable.append("cannot read \(file.path)")
                 continue
             }
-            report.sources[file] = SourceFile(path: file, bytes: bytes)
+            report.sources[file.path] = source
             let target = assignTarget(
-                file: file,
+                file: file.path,
+                canonicalFile: file.canonical,
                 workspacesRoot: workspacesRoot,
                 canonicalRoot: canonicalRoot,
                 catalog: catalog,
                 tree: tree,
                 report: &report
             )
-            let documents: [Document]
-            do {
-                documents = try YAMLParser.parse(bytes)
-            } catch {
-                report.diagnostics.append(
-                    Diagnostic(
-                        .error,
-                        code: DiagnosticCode.yaml,
-                        message: error.message,
-                        location: SourceLocation(file: file, mark: error.mark)
-                    )
-                )
+            if let error = file.parseError {
+                report.diagnostics.append(error)
                 continue
             }
-            for (index, document) in documents.enumerated() {
-                guard let root = document.root else { continue }
-                let (object, diagnostics) = InputDecoder.decode(root, file: file, index: index)
+            for (object, diagnostics) in file.objects {
                 report.diagnostics += diagnostics
                 guard let object else { continue }
                 report.inputs.append(object)
@@ -181,8 +177,12 @@ public enum Checker {
                 isComplete: report.isWholeRepository
             )
             let validator = WorkspaceValidator(catalog: catalog, target: target, configMaps: index)
-            for (workspace, owner) in workspaces where owner?.name == target.name {
-                let (plan, diagnostics) = validator.validate(workspace)
+            // Each workspace is validated on its own (across cores); the cross-workspace rules come after.
+            let owned = workspaces.filter { $0.1?.name == target.name }.map(\.0)
+            let validated = ParallelMap.map(owned.count, threads: options.threads ?? ParallelMap.defaultThreads) {
+                validator.validate(owned[$0])
+            }
+            for (plan, diagnostics) in validated {
                 report.diagnostics += diagnostics
                 report.plans.append(plan)
             }
@@ -218,13 +218,14 @@ public enum Checker {
     /// The target a workspace file belongs to: `workspaces/<target>/…`, else the default target (or the only one).
     static func assignTarget(
         file: String,
+        canonicalFile: String? = nil,
         workspacesRoot: String,
         canonicalRoot: String? = nil,
         catalog: Catalog,
         tree: any SourceTree,
         report: inout CheckReport
     ) -> Target? {
-        let absoluteFile = tree.canonical(file)
+        let absoluteFile = canonicalFile ?? tree.canonical(file)
         let absoluteRoot = canonicalRoot ?? tree.canonical(workspacesRoot)
         if absoluteFile.hasPrefix(absoluteRoot + "/") {
             let relative = absoluteFile.dropFirst(absoluteRoot.count + 1)
@@ -268,6 +269,46 @@ public enum Checker {
 
     static func absolute(_ path: String) -> String {
         let full = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        // Already standard (no `.` or `..` component, no doubled or trailing slash): as is, without building a URL.
+        let components = full.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
+        if !full.hasSuffix("/"),
+            !components.contains(where: { $0.isEmpty || $0.elementsEqual(".".utf8) || $0.elementsEqual("..".utf8) })
+        {
+            return full
+        }
         return URL(fileURLWithPath: full).standardizedFileURL.path
+    }
+}
+
+/// One workspace file read, parsed and decoded (what `check` does to each file on its own).
+private struct LoadedFile: Sendable {
+    var path: String
+    /// `nil` when the file cannot be read.
+    var source: SourceFile?
+    var canonical: String = ""
+    /// The YAML error that stopped parsing, if any.
+    var parseError: Diagnostic?
+    /// Each document's decoded object (if any) with its diagnostics.
+    var objects: [(InputObject?, [Diagnostic])] = []
+
+    static func load(_ path: String, tree: any SourceTree) -> LoadedFile {
+        var file = LoadedFile(path: path)
+        guard let bytes = tree.read(path) else { return file }
+        file.source = SourceFile(path: path, bytes: bytes)
+        file.canonical = tree.canonical(path)
+        do {
+            for (index, document) in try YAMLParser.parse(bytes).enumerated() {
+                guard let root = document.root else { continue }
+                file.objects.append(InputDecoder.decode(root, file: path, index: index))
+            }
+        } catch {
+            file.parseError = Diagnostic(
+                .error,
+                code: DiagnosticCode.yaml,
+                message: error.message,
+                location: SourceLocation(file: path, mark: error.mark)
+            )
+        }
+        return file
     }
 }
