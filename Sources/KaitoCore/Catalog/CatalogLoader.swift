@@ -31,72 +31,34 @@ public enum CatalogLoader {
                 )
             )
         }
-        for path in files {
-            guard let bytes = tree.read(path) else {
-                diagnostics.append(
-                    Diagnostic(
-                        .error,
-                        code: DiagnosticCode.io,
-                        message: "cannot read \(path)",
-                        location: SourceLocation(file: path, line: 0, column: 0)
-                    )
-                )
-                continue
-            }
-            sources[path] = SourceFile(path: path, bytes: bytes)
-            let documents: [Document]
-            do {
-                documents = try YAMLParser.parse(bytes)
-            } catch {
-                diagnostics.append(
-                    Diagnostic(
-                        .error,
-                        code: DiagnosticCode.yaml,
-                        message: error.message,
-                        location: SourceLocation(file: path, mark: error.mark)
-                    )
-                )
-                continue
-            }
-            for document in documents {
-                guard let root = document.root else { continue }
-                let context = DecodeContext(file: path)
-                switch root["kind"]?.scalar {
-                case "ModelCatalog":
-                    if let catalog = decodeModelCatalog(root, context: context) {
-                        if var existing = modelCatalogs[catalog.kaitoVersion] {
-                            // Files merge in path order: a file that adds models without `baseImage` must not blank
-                            // the release's base image, whichever is read first.
-                            if existing.baseImageTag.isEmpty {
-                                existing.baseImageName = catalog.baseImageName
-                                existing.baseImageTag = catalog.baseImageTag
-                            }
-                            existing.deprecated += catalog.deprecated.filter { !existing.deprecated.contains($0) }
-                            for model in catalog.models { addModel(model, to: &existing, context: context) }
-                            modelCatalogs[catalog.kaitoVersion] = existing
-                        } else {
-                            modelCatalogs[catalog.kaitoVersion] = catalog
+        // Each file read, parsed and decoded on its own (across cores), then merged in path order.
+        let decodedFiles = ParallelMap.map(files.count, threads: ParallelMap.defaultThreads) { i in
+            decodeFile(files[i], tree: tree)
+        }
+        for file in decodedFiles {
+            if let source = file.source { sources[file.path] = source }
+            diagnostics += file.diagnostics
+            for document in file.documents {
+                switch document {
+                case .models(let catalog):
+                    if var existing = modelCatalogs[catalog.kaitoVersion] {
+                        let context = DecodeContext(file: file.path)
+                        // Files merge in path order: a file that adds models without `baseImage` must not blank
+                        // the release's base image, whichever is read first.
+                        if existing.baseImageTag.isEmpty {
+                            existing.baseImageName = catalog.baseImageName
+                            existing.baseImageTag = catalog.baseImageTag
                         }
+                        existing.deprecated += catalog.deprecated.filter { !existing.deprecated.contains($0) }
+                        for model in catalog.models { addModel(model, to: &existing, context: context) }
+                        modelCatalogs[catalog.kaitoVersion] = existing
+                        diagnostics += catalogDiagnostics(context)
+                    } else {
+                        modelCatalogs[catalog.kaitoVersion] = catalog
                     }
-                case "InstanceTypeCatalog":
-                    instanceTypes += decodeInstanceTypes(root, context: context)
-                case "TargetList":
-                    targets += decodeTargets(root, context: context)
-                case "PriceList":
-                    prices += decodePrices(root, context: context)
-                default:
-                    context.error(
-                        DiagnosticCode.catalog,
-                        "unknown catalog document; kind must be ModelCatalog, InstanceTypeCatalog, TargetList or PriceList",
-                        at: root.mark
-                    )
-                }
-                diagnostics += context.diagnostics.map { diagnostic in
-                    var d = diagnostic
-                    if d.code == DiagnosticCode.schema || d.code == DiagnosticCode.unknownField {
-                        d.code = DiagnosticCode.catalog
-                    }
-                    return d
+                case .instanceTypes(let types): instanceTypes += types
+                case .targets(let list): targets += list
+                case .prices(let list): prices += list
                 }
             }
         }
@@ -151,6 +113,87 @@ public enum CatalogLoader {
         }
         diagnostics += validateTargetSet(targets)
         return (catalog, diagnostics, sources)
+    }
+
+    /// One document of a catalog file, decoded.
+    private enum DecodedDocument: Sendable {
+        case models(ModelCatalog)
+        case instanceTypes([InstanceType])
+        case targets([Target])
+        case prices([InstancePrice])
+    }
+
+    /// One catalog file read, parsed and decoded.
+    private struct DecodedFile: Sendable {
+        var path: String
+        var source: SourceFile?
+        var documents: [DecodedDocument] = []
+        var diagnostics: [Diagnostic] = []
+    }
+
+    private static func decodeFile(_ path: String, tree: any SourceTree) -> DecodedFile {
+        var file = DecodedFile(path: path)
+        guard let bytes = tree.read(path) else {
+            file.diagnostics.append(
+                Diagnostic(
+                    .error,
+                    code: DiagnosticCode.io,
+                    message: "cannot read \(path)",
+                    location: SourceLocation(file: path, line: 0, column: 0)
+                )
+            )
+            return file
+        }
+        file.source = SourceFile(path: path, bytes: bytes)
+        let documents: [Document]
+        do {
+            documents = try YAMLParser.parse(bytes)
+        } catch {
+            file.diagnostics.append(
+                Diagnostic(
+                    .error,
+                    code: DiagnosticCode.yaml,
+                    message: error.message,
+                    location: SourceLocation(file: path, mark: error.mark)
+                )
+            )
+            return file
+        }
+        for document in documents {
+            guard let root = document.root else { continue }
+            let context = DecodeContext(file: path)
+            switch root["kind"]?.scalar {
+            case "ModelCatalog":
+                if let catalog = decodeModelCatalog(root, context: context) {
+                    file.documents.append(.models(catalog))
+                }
+            case "InstanceTypeCatalog":
+                file.documents.append(.instanceTypes(decodeInstanceTypes(root, context: context)))
+            case "TargetList":
+                file.documents.append(.targets(decodeTargets(root, context: context)))
+            case "PriceList":
+                file.documents.append(.prices(decodePrices(root, context: context)))
+            default:
+                context.error(
+                    DiagnosticCode.catalog,
+                    "unknown catalog document; kind must be ModelCatalog, InstanceTypeCatalog, TargetList or PriceList",
+                    at: root.mark
+                )
+            }
+            file.diagnostics += catalogDiagnostics(context)
+        }
+        return file
+    }
+
+    /// A context's diagnostics, with schema and field findings reported as catalog errors.
+    private static func catalogDiagnostics(_ context: DecodeContext) -> [Diagnostic] {
+        context.diagnostics.map { diagnostic in
+            var d = diagnostic
+            if d.code == DiagnosticCode.schema || d.code == DiagnosticCode.unknownField {
+                d.code = DiagnosticCode.catalog
+            }
+            return d
+        }
     }
 
     private static func addModel(_ model: ModelPreset, to catalog: inout ModelCatalog, context: DecodeContext) {
