@@ -2,14 +2,21 @@ internal import Foundation
 internal import OrderedCollections
 internal import YAML
 
-/// One rendered object with its file and the file's digest.
+/// One rendered object's file, with what the cache keeps of the object: the object's body is not kept once its file
+/// is emitted, so a build holds each object's bytes once, not its node tree as well.
 private struct RenderedFile: Sendable {
-    var object: RenderedObject
+    var cached: CachedObject
     var file: OutputFile
-    var hash: Digest
 
-    var cached: CachedObject {
-        CachedObject(kind: object.kind, namespace: object.namespace, name: object.name, path: file.path, hash: hash)
+    init(object: RenderedObject, file: OutputFile, hash: Digest) {
+        cached = CachedObject(
+            kind: object.kind,
+            namespace: object.namespace,
+            name: object.name,
+            path: file.path,
+            hash: hash
+        )
+        self.file = file
     }
 }
 
@@ -263,14 +270,12 @@ extension Builder {
                 result.workspaces[keys[i]] = rendered[i]?.map(\.cached) ?? cached[keys[i]]
             }
             var files: [OutputFile] = []
-            var objects: [RenderedObject] = []
             var reusedFiles: [String] = []
             for (object, i) in winners {
                 if let renderedFiles = rendered[i],
                     let match = renderedFiles.first(where: { $0.file.path == object.path })
                 {
                     files.append(match.file)
-                    objects.append(match.object)
                 } else {
                     reusedFiles.append(object.path)
                 }
@@ -285,7 +290,7 @@ extension Builder {
             var output = TargetOutput(
                 target: target,
                 mode: mode,
-                objects: objects,
+                objects: [],
                 files: files,
                 objectCount: winners.count,
                 workspaces: plans.count,

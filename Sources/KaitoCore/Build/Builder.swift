@@ -47,7 +47,8 @@ public struct TargetOutput: Sendable {
     public var target: Target
     /// The mode used.
     public var mode: OutputMode
-    /// The objects, in install order; with the build cache, only those of the workspaces rendered this time.
+    /// The objects, in install order, from ``Builder/render(_:)``; empty from `build` with the build cache and from
+    /// `commit`, which keep only the emitted files (``files``) so that memory holds each object once.
     public var objects: [RenderedObject]
     /// The files, `kustomization.yaml` included, keyed by path relative to `out/`; with the build cache, only the
     /// rendered ones (see ``reusedFiles``).
