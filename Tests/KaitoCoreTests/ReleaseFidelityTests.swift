@@ -389,3 +389,78 @@ struct PusherScriptTests {
         #expect(annotations == #"{"$manifest":{"sh.kaito.model.name":"phi-3-mini-128k-instruct"}}"#)
     }
 }
+
+/// Issue 13: the inference pod's details that changed between releases, each checked at its tag in upstream's
+/// source (`ReleaseShape`; `Fixtures/render/legacy-machine-era/README.md`).
+struct InferencePodShapeTests {
+    /// The boundaries: `/healthz` probes up to v0.3.2 (`ProbePath`, `pkg/inference/preset-inferences.go`); the
+    /// Deployment strategy, the revision annotation and the instance type's GPU count from v0.3.1; the `http` port
+    /// name and the KV-cache events port and flag from v0.12.0 (`containerPorts`, `vllmKVEventsContainerPort`,
+    /// kaito-project/kaito#1890).
+    @Test func eraBoundaries() {
+        let v030 = ReleaseShape(KaitoVersion(0, 3, 0))
+        let v031 = ReleaseShape(KaitoVersion(0, 3, 1))
+        #expect(ReleaseShape(KaitoVersion(0, 3, 2)).probePath == "/healthz")
+        #expect(ReleaseShape(KaitoVersion(0, 4, 0)).probePath == "/health")
+        #expect(!v030.deploymentRollingUpdate && v031.deploymentRollingUpdate)
+        #expect(!v030.revisionAnnotation && v031.revisionAnnotation)
+        #expect(v030.inferenceGPUsFromPreset && !v031.inferenceGPUsFromPreset)
+        #expect(!ReleaseShape(KaitoVersion(0, 11, 0)).namedInferencePort)
+        #expect(ReleaseShape(KaitoVersion(0, 12, 0)).namedInferencePort)
+        #expect(!ReleaseShape(KaitoVersion(0, 11, 0)).kvEventsPort)
+        #expect(ReleaseShape(KaitoVersion(0, 12, 0)).kvEventsPort)
+    }
+
+    /// v0.3.0 on two V100s per node: `GPUCountRequirement` "1" of phi-3-mini-4k (`phi3/model.go`), `/healthz`, no
+    /// strategy, no revision annotation, an unnamed port.
+    @Test func v030Deployment() throws {
+        let workspace = """
+            apiVersion: kaito.sh/v1alpha1
+            kind: Workspace
+            metadata:
+              name: phi-3
+            resource:
+              instanceType: Standard_NC12s_v3
+              labelSelector:
+                matchLabels:
+                  apps: phi-3
+            inference:
+              preset:
+                name: phi-3-mini-4k-instruct
+
+            """
+        let objects = try renderObjects(["phi-3.yaml": workspace], target: "v030")
+        let deployment = try #require(objects["Deployment/phi-3"])
+        #expect(deployment["spec"]?["strategy"] == nil)
+        #expect(deployment["metadata"]?["annotations"]?["workspace.kaito.io/revision"] == nil)
+        let container = try #require(deployment["spec"]?["template"]?["spec"]?["containers"]?.sequence?.first)
+        #expect(container["resources"]?["limits"]?["nvidia.com/gpu"]?.scalar == "1")
+        #expect(container["livenessProbe"]?["httpGet"]?["path"]?.scalar == "/healthz")
+        #expect(container["readinessProbe"]?["httpGet"]?["path"]?.scalar == "/healthz")
+        let port = try #require(container["ports"]?.sequence?.first)
+        #expect(port["containerPort"]?.scalar == "5000" && port["name"] == nil)
+    }
+
+    /// KV-cache events and the port name start at v0.12.0.
+    ///
+    /// vLLM on v0.11.0 has no KV-cache events (neither flag, port nor Service port) and an unnamed port; v0.12.0 has
+    /// all three and names the port `http`.
+    @Test func kvEventsAndThePortNameStartAtV012() throws {
+        let workspace = presetWorkspace(
+            "phi-4",
+            preset: "phi-4-mini-instruct",
+            instanceType: "Standard_NC24ads_A100_v4"
+        )
+        for (target, v012) in [("v011-gateway", false), ("head", true)] {
+            let objects = try renderObjects(["phi-4.yaml": workspace], target: target)
+            let flags = try vllmFlags(objects, workload: "StatefulSet/phi-4")
+            #expect((flags["kv-events-config"] != nil) == v012, "\(target)")
+            let pod = try #require(objects["StatefulSet/phi-4"]?["spec"]?["template"]?["spec"])
+            let ports = try #require(pod["containers"]?.sequence?.first?["ports"]?.sequence)
+            #expect(ports.map { $0["name"]?.scalar } == (v012 ? ["http", "kv-events"] : [nil]), "\(target)")
+            let service = try #require(objects["Service/phi-4"])
+            let servicePorts = service["spec"]?["ports"]?.sequence?.compactMap { $0["name"]?.scalar } ?? []
+            #expect(servicePorts.contains("kv-events") == v012, "\(target)")
+        }
+    }
+}

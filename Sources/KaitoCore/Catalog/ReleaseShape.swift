@@ -185,8 +185,35 @@ public struct ReleaseShape: Sendable, Hashable {
     /// the "classic" rules of v0.3.0-v0.4.x).
     public var classicGPURequirements: Bool { !since(0, 5) }
 
-    /// vLLM publishes KV-cache events on port 5557, exposed by the container and the main Service (v0.11).
-    public var kvEventsPort: Bool { since(0, 11) }
+    /// vLLM publishes KV-cache events: `--kv-events-config` on its command line (`pkg/model/interface.go`), port
+    /// 5557 named `kv-events` on the container (`vllmKVEventsContainerPort` in
+    /// `pkg/workspace/inference/preset_inferences.go`) and on the main Service (`pkg/workspace/manifests/manifests.go`);
+    /// all three from v0.12.0 (kaito-project/kaito#1890), none at v0.11.0.
+    public var kvEventsPort: Bool { since(0, 12) }
+
+    /// The inference container's port has the name `http` (v0.12.0).
+    ///
+    /// `{name: http, containerPort: 5000}` is v0.12.0's `containerPorts` in
+    /// `pkg/workspace/inference/preset_inferences.go`; before, `{containerPort: 5000}` without a name (v0.3.0
+    /// `pkg/inference/preset-inferences.go` through v0.11.0).
+    public var namedInferencePort: Bool { since(0, 12) }
+
+    /// The path of the inference container's HTTP probes: `/healthz` up to v0.3.2 (`ProbePath` in
+    /// `pkg/inference/preset-inferences.go`, served by that era's `inference_api.py`), `/health` from v0.4.0
+    /// (`pkg/workspace/inference/preset-inferences.go`).
+    public var probePath: String { since(0, 4) ? "/health" : "/healthz" }
+
+    /// The inference Deployment's strategy is RollingUpdate with `maxSurge: 0, maxUnavailable: 1` from v0.3.1
+    /// (`GenerateDeploymentManifest` in `pkg/resources/manifests.go`); v0.3.0 sets none (Kubernetes' default).
+    public var deploymentRollingUpdate: Bool { since(0, 3, 1) }
+
+    /// Workloads carry the `workspace.kaito.io/revision` annotation from v0.3.1 (`WorkspaceRevisionAnnotation` in
+    /// `api/v1alpha1/workspace_labels.go`); v0.3.0 has none.
+    public var revisionAnnotation: Bool { since(0, 3, 1) }
+
+    /// The inference container requests the preset's `GPUCountRequirement` at v0.3.0 (`prepareInferenceParameters`
+    /// in `pkg/inference/preset-inferences.go`); from v0.3.1 the instance type's GPU count (`skuNumGPUs`).
+    public var inferenceGPUsFromPreset: Bool { !since(0, 3, 1) }
 
     /// The main Service has the Ray ports `ray` 6379 and `dashboard` 8265, and every workload has a headless
     /// Service (`GenerateServiceManifest`, v0.5).

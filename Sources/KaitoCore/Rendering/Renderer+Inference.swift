@@ -12,6 +12,8 @@ extension RenderContext {
         return target.gate("vLLM") && annotations["kaito.sh/runtime"] != "transformers"
     }
     var gpuCount: Int { plan.instanceType?.gpuCount ?? plan.preset?.gpuCountRequirement ?? 1 }
+    /// The preset's `GPUCountRequirement` (what v0.3.0 requests, ``ReleaseShape/inferenceGPUsFromPreset``).
+    var presetGPUCount: Int { plan.preset?.gpuCountRequirement ?? gpuCount }
 
     // MARK: Services (4.2)
 
@@ -151,8 +153,8 @@ extension RenderContext {
 
     /// `nvidia.com/gpu`, or `nvidia.com/mig-<profile>` for a MIG partition (`MIGResourceName` in
     /// `pkg/utils/mig/mig.go`, used by `preset_inferences.go`, v0.12), both as request and limit.
-    var gpuResources: Node {
-        let quantity = M.str(String(gpuCount))
+    func gpuResources(count: Int) -> Node {
+        let quantity = M.str(String(count))
         let name = migProfile.map { "nvidia.com/mig-\($0)" } ?? "nvidia.com/gpu"
         return M.map([
             ("requests", M.map([(name, quantity)])),

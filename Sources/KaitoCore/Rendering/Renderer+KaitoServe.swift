@@ -58,9 +58,12 @@ extension RenderContext {
                 ),
                 ("env", env.isEmpty ? nil : M.list(env)),
                 ("resources", resources),
-                ("startupProbe", httpProbe(initialDelay: 0, period: 10, failureThreshold: startupFailureThreshold)),
-                ("livenessProbe", httpProbe(initialDelay: 0, period: 10, failureThreshold: 3)),
-                ("readinessProbe", httpProbe(initialDelay: 30, period: 10, failureThreshold: nil)),
+                (
+                    "startupProbe",
+                    httpProbe(path: "/health", initialDelay: 0, period: 10, failureThreshold: startupFailureThreshold)
+                ),
+                ("livenessProbe", httpProbe(path: "/health", initialDelay: 0, period: 10, failureThreshold: 3)),
+                ("readinessProbe", httpProbe(path: "/health", initialDelay: 30, period: 10, failureThreshold: nil)),
                 (
                     "volumeMounts",
                     M.list(

@@ -293,7 +293,7 @@ extension RenderContext {
                 ("command", M.strings(["/bin/sh", "-c", command])),
                 ("ports", M.list([M.map([("containerPort", M.int(5000)), ("protocol", M.str("TCP"))])])),
                 ("env", M.list(env)),
-                ("resources", gpuResources),
+                ("resources", gpuResources(count: gpuCount)),
                 ("volumeMounts", M.list(mainMounts)),
             ])
         )
@@ -353,7 +353,7 @@ extension RenderContext {
         let body = M.map([
             ("apiVersion", M.str("batch/v1")),
             ("kind", M.str("Job")),
-            ("metadata", metadata(name: name, annotations: [revisionAnnotation])),
+            ("metadata", metadata(name: name, annotations: revisionAnnotations)),
             ("spec", M.map([("template", M.map([("metadata", M.map([("labels", labels)])), ("spec", podSpec)]))])),
         ])
         objects.append(object("batch/v1", "Job", name: name, body: body))

@@ -36,7 +36,7 @@ extension RenderContext {
             flags["config_format"] = vllm.configFormat
             flags["tokenizer_mode"] = vllm.tokenizerMode
             flags["trust-remote-code"] = .some(nil)
-            flags["kv-events-config"] = "'{\"enable_kv_cache_events\":true}'"
+            if shape.kvEventsPort { flags["kv-events-config"] = "'{\"enable_kv_cache_events\":true}'" }
             flags["compilation-config.pass_config.fuse_allreduce_rms"] = "False"
             flags["model"] = presetName.contains("/") ? presetName.lowercased() : preset.name.lowercased()
             flags["download-dir"] = "/workspace/weights"
@@ -238,9 +238,15 @@ extension RenderContext {
 
     // MARK: Probes
 
-    func httpProbe(initialDelay: Int, period: Int, failureThreshold: Int?, timeout: Int? = nil) -> Node {
+    func httpProbe(
+        path: String? = nil,
+        initialDelay: Int,
+        period: Int,
+        failureThreshold: Int?,
+        timeout: Int? = nil
+    ) -> Node {
         M.map([
-            ("httpGet", M.map([("path", M.str("/health")), ("port", M.int(5000))])),
+            ("httpGet", M.map([("path", M.str(path ?? shape.probePath)), ("port", M.int(5000))])),
             ("initialDelaySeconds", M.int(initialDelay)),
             ("periodSeconds", M.int(period)),
             ("timeoutSeconds", timeout.map(M.int)),
@@ -477,7 +483,13 @@ extension RenderContext {
         mounts += adapterParts.mounts
         volumes += adapterParts.volumes
 
-        var ports = [M.map([("name", M.str("http")), ("containerPort", M.int(5000)), ("protocol", M.str("TCP"))])]
+        // `protocol: TCP` is the API server's default, written out (a deliberate difference, README "kaitoc build").
+        var ports = [
+            M.map([
+                ("name", shape.namedInferencePort ? M.str("http") : nil), ("containerPort", M.int(5000)),
+                ("protocol", M.str("TCP")),
+            ])
+        ]
         if vllmEra, shape.kvEventsPort {
             ports.append(
                 M.map([("name", M.str("kv-events")), ("containerPort", M.int(5557)), ("protocol", M.str("TCP"))])
@@ -491,7 +503,7 @@ extension RenderContext {
                 ("command", M.strings(["/bin/sh", "-c", command])),
                 ("ports", M.list(ports)),
                 ("env", env.isEmpty ? nil : M.list(env)),
-                ("resources", gpuResources),
+                ("resources", gpuResources(count: shape.inferenceGPUsFromPreset ? presetGPUCount : gpuCount)),
             ] + probes() + [
                 ("volumeMounts", M.list(mounts))
             ]
@@ -534,7 +546,7 @@ extension RenderContext {
             let body = M.map([
                 ("apiVersion", M.str("apps/v1")),
                 ("kind", M.str("StatefulSet")),
-                ("metadata", metadata(name: name, annotations: [revisionAnnotation])),
+                ("metadata", metadata(name: name, annotations: revisionAnnotations)),
                 ("spec", M.map(spec)),
             ])
             return object("apps/v1", "StatefulSet", name: name, body: body)
@@ -542,17 +554,18 @@ extension RenderContext {
         let body = M.map([
             ("apiVersion", M.str("apps/v1")),
             ("kind", M.str("Deployment")),
-            ("metadata", metadata(name: name, annotations: [revisionAnnotation])),
+            ("metadata", metadata(name: name, annotations: revisionAnnotations)),
             (
                 "spec",
                 M.map([
                     ("replicas", M.int(replicas)),
                     (
                         "strategy",
-                        M.map([
-                            ("type", M.str("RollingUpdate")),
-                            ("rollingUpdate", M.map([("maxSurge", M.int(0)), ("maxUnavailable", M.int(1))])),
-                        ])
+                        shape.deploymentRollingUpdate
+                            ? M.map([
+                                ("type", M.str("RollingUpdate")),
+                                ("rollingUpdate", M.map([("maxSurge", M.int(0)), ("maxUnavailable", M.int(1))])),
+                            ]) : nil
                     ),
                     ("selector", M.map([("matchLabels", selector)])),
                     ("template", template),

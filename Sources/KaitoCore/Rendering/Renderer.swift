@@ -157,6 +157,8 @@ struct RenderContext {
 
     /// The workload revision annotation of a first render (docs/reference/kaito.md section 4.17).
     var revisionAnnotation: (String, String) { ("workspace.kaito.io/revision", "1") }
+    /// The workload's annotations: the revision from v0.3.1 (``ReleaseShape/revisionAnnotation``).
+    var revisionAnnotations: [(String, String)] { shape.revisionAnnotation ? [revisionAnnotation] : [] }
 
     // MARK: Mode dispatch
 
