@@ -463,4 +463,51 @@ struct InferencePodShapeTests {
             #expect(servicePorts.contains("kv-events") == v012, "\(target)")
         }
     }
+
+    /// `NewPullerContainer` (`pkg/workspace/image/puller.go`, v0.4.6 to v0.12.0): `[/bin/sh, -c]` and the script as
+    /// the one argument; the main container mounts the user's config before the weights, shared memory, then the
+    /// adapters (`GenerateInferencePodSpec`, `SetAdapterPuller`, v0.10.0 and v0.12.0).
+    @Test func pullerAndMountOrder() throws {
+        let workspace = """
+            apiVersion: kaito.sh/v1beta1
+            kind: Workspace
+            metadata:
+              name: phi-4
+            resource:
+              instanceType: Standard_NC24ads_A100_v4
+              labelSelector:
+                matchLabels:
+                  apps: phi-4
+            inference:
+              preset:
+                name: phi-4-mini-instruct
+              config: phi-4-config
+              adapters:
+                - source:
+                    name: style
+                    image: myregistry.azurecr.io/adapters/style:1
+                    imagePullSecrets: [pull]
+
+            """
+        let config = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: phi-4-config
+            data:
+              inference_config.yaml: |
+                vllm:
+                  max-model-len: 4096
+
+            """
+        let objects = try renderObjects(["phi-4.yaml": workspace, "config.yaml": config], target: "head")
+        let pod = try #require(objects["StatefulSet/phi-4"]?["spec"]?["template"]?["spec"])
+        let puller = try #require(pod["initContainers"]?.sequence?.first { $0["name"]?.scalar == "puller-style" })
+        #expect(puller["command"]?.sequence?.compactMap(\.scalar) == ["/bin/sh", "-c"])
+        #expect(puller["args"]?.sequence?.count == 1)
+        #expect(puller["args"]?.sequence?.first?.scalar?.contains("myregistry.azurecr.io/adapters/style:1") == true)
+        #expect(names(puller["volumeMounts"]).first == "adapter-volume")
+        let main = try #require(pod["containers"]?.sequence?.first)
+        #expect(names(main["volumeMounts"]) == ["config-volume", "model-weights-volume", "dshm", "adapter-volume"])
+    }
 }

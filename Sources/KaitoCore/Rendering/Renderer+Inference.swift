@@ -201,17 +201,25 @@ extension RenderContext {
     )
         -> Node
     {
-        var mounts = [M.labels([("name", "adapter-volume"), ("mountPath", "/mnt/adapter")])]
+        // Adapters: the adapter volume, then the pull secret (`GeneratePullerContainers` in
+        // `pkg/workspace/manifests/manifests.go`); tuning input: the pull secret, then the data volume
+        // (`prepareDataSource` in `pkg/workspace/tuning/preset_tuning.go`), both at v0.10.0 and v0.12.0.
+        var mounts: [Node] = []
+        let secret = secretVolume.flatMap { volume in
+            secretMount.map { M.labels([("name", volume), ("mountPath", $0)]) }
+        }
         if destination.hasPrefix("/mnt/data") {
-            mounts = [M.labels([("name", "data-volume"), ("mountPath", "/mnt/data")])]
+            mounts = [secret, M.labels([("name", "data-volume"), ("mountPath", "/mnt/data")])].compactMap { $0 }
+        } else {
+            mounts = [M.labels([("name", "adapter-volume"), ("mountPath", "/mnt/adapter")]), secret].compactMap { $0 }
         }
-        if let secretVolume, let secretMount {
-            mounts.append(M.labels([("name", secretVolume), ("mountPath", secretMount)]))
-        }
+        // `NewPullerContainer` (`pkg/workspace/image/puller.go`, v0.4.6 to v0.12.0): `[/bin/sh, -c]`, the script as
+        // the one argument.
         return M.map([
             ("name", M.str(containerName)),
             ("image", M.str(shape.pullerImage)),
-            ("command", M.strings(["/bin/sh", "-c", Self.pullerScript(image: image, destination: destination)])),
+            ("command", M.strings(["/bin/sh", "-c"])),
+            ("args", M.strings([Self.pullerScript(image: image, destination: destination)])),
             ("volumeMounts", M.list(mounts)),
         ])
     }

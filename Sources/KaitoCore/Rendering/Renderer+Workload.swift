@@ -428,21 +428,19 @@ extension RenderContext {
 
         var mounts: [Node] = []
         var volumes: [Node] = []
-        if !shape.presetImagesCarryWeights {
-            mounts.append(M.labels([("name", "model-weights-volume"), ("mountPath", "/workspace/weights")]))
-            if !usesNVMeVolumeClaim {
-                volumes.append(M.map([("name", M.str("model-weights-volume")), ("emptyDir", M.map([]))]))
-            }
-        }
+        // `GenerateInferencePodSpec` (`preset_inferences.go`, v0.10.0 and v0.12.0): the user's config, the model
+        // weights, the CUDA toolkit (v0.12), then shared memory; adapters come last (`SetAdapterPuller`).
         if let configName = inferenceConfigMapName {
             mounts.append(M.labels([("name", "config-volume"), ("mountPath", "/mnt/config")]))
             volumes.append(
                 M.map([("name", M.str("config-volume")), ("configMap", M.map([("name", M.str(configName))]))])
             )
         }
-        if shape.sharedMemoryAlways || plan.nodeCount > 1 {
-            mounts.append(M.labels([("name", "dshm"), ("mountPath", "/dev/shm")]))
-            volumes.append(M.map([("name", M.str("dshm")), ("emptyDir", M.map([("medium", M.str("Memory"))]))]))
+        if !shape.presetImagesCarryWeights {
+            mounts.append(M.labels([("name", "model-weights-volume"), ("mountPath", "/workspace/weights")]))
+            if !usesNVMeVolumeClaim {
+                volumes.append(M.map([("name", M.str("model-weights-volume")), ("emptyDir", M.map([]))]))
+            }
         }
         var initContainers = (modelWeightsDownloader.map { [$0] } ?? []) + adapterParts.initContainers
         if preset?.vllm?.cudaToolkit == true, vllmEra, shape.headVLLMCommandLine {
@@ -479,6 +477,10 @@ extension RenderContext {
                 ]),
                 at: 0
             )
+        }
+        if shape.sharedMemoryAlways || plan.nodeCount > 1 {
+            mounts.append(M.labels([("name", "dshm"), ("mountPath", "/dev/shm")]))
+            volumes.append(M.map([("name", M.str("dshm")), ("emptyDir", M.map([("medium", M.str("Memory"))]))]))
         }
         mounts += adapterParts.mounts
         volumes += adapterParts.volumes
