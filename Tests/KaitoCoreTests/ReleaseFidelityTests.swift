@@ -402,6 +402,8 @@ struct InferencePodShapeTests {
         let v031 = ReleaseShape(KaitoVersion(0, 3, 1))
         #expect(ReleaseShape(KaitoVersion(0, 3, 2)).probePath == "/healthz")
         #expect(ReleaseShape(KaitoVersion(0, 4, 0)).probePath == "/health")
+        #expect(ReleaseShape(KaitoVersion(0, 3, 2)).transformersInferenceFile == "inference_api.py")
+        #expect(ReleaseShape(KaitoVersion(0, 4, 0)).transformersInferenceFile == "/workspace/tfs/inference_api.py")
         #expect(!v030.deploymentRollingUpdate && v031.deploymentRollingUpdate)
         #expect(!v030.revisionAnnotation && v031.revisionAnnotation)
         #expect(v030.inferenceGPUsFromPreset && !v031.inferenceGPUsFromPreset)
@@ -437,6 +439,8 @@ struct InferencePodShapeTests {
         #expect(container["resources"]?["limits"]?["nvidia.com/gpu"]?.scalar == "1")
         #expect(container["livenessProbe"]?["httpGet"]?["path"]?.scalar == "/healthz")
         #expect(container["readinessProbe"]?["httpGet"]?["path"]?.scalar == "/healthz")
+        let command = container["command"]?.sequence?.last?.scalar ?? ""
+        #expect(command.contains(" inference_api.py ") && !command.contains("/workspace/tfs/inference_api.py"))
         let port = try #require(container["ports"]?.sequence?.first)
         #expect(port["containerPort"]?.scalar == "5000" && port["name"] == nil)
     }

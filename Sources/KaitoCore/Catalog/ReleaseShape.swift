@@ -203,6 +203,13 @@ public struct ReleaseShape: Sendable, Hashable {
     /// (`pkg/workspace/inference/preset-inferences.go`).
     public var probePath: String { since(0, 4) ? "/health" : "/healthz" }
 
+    /// The transformers runtime's script: the relative `inference_api.py` up to v0.3.2 (`InferenceFile` in
+    /// `pkg/inference/preset-inferences.go`, run from the preset image's `WORKDIR /workspace/tfs`), the absolute
+    /// `/workspace/tfs/inference_api.py` from v0.4.0 (`InferenceMainFile` of the presets' transformers parameters).
+    public var transformersInferenceFile: String {
+        since(0, 4) ? "/workspace/tfs/inference_api.py" : "inference_api.py"
+    }
+
     /// The inference Deployment's strategy is RollingUpdate with `maxSurge: 0, maxUnavailable: 1` from v0.3.1
     /// (`GenerateDeploymentManifest` in `pkg/resources/manifests.go`); v0.3.0 sets none (Kubernetes' default).
     public var deploymentRollingUpdate: Bool { since(0, 3, 1) }

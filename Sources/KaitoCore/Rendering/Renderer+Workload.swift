@@ -200,8 +200,8 @@ extension RenderContext {
             flags["pretrained_model_name_or_path"] = preset.name
         }
         return
-            "accelerate launch --gpu_ids=all --machine_rank=0 --num_machines=1 --num_processes=1 /workspace/tfs/inference_api.py "
-            + Self.flags(flags)
+            "accelerate launch --gpu_ids=all --machine_rank=0 --num_machines=1 --num_processes=1 "
+            + shape.transformersInferenceFile + " " + Self.flags(flags)
     }
 
     /// The main container image: the preset image with its weights inside until v0.4, the base image after
