@@ -116,6 +116,18 @@ struct BuildCacheTests {
         return stale
     }
 
+    /// Edits the test catalog: the v0.12 base image goes from 0.5.0 to 0.5.1, which every workspace's images use.
+    static func bumpBaseImage(_ root: URL) throws {
+        let models = root.appendingPathComponent("presets/models/v0.12.yaml")
+        let text = try String(contentsOf: models, encoding: .utf8)
+        let edited = text.replacingOccurrences(
+            of: "baseImage: {name: kaito-base, tag: \"0.5.0\"}",
+            with: "baseImage: {name: kaito-base, tag: \"0.5.1\"}"
+        )
+        #expect(edited != text)
+        try Data(edited.utf8).write(to: models)
+    }
+
     @Test func outIsByteIdenticalWith1And2And8ThreadsWithAndWithoutCache() throws {
         var files: [String: String] = [:]
         let shipped = TestSupport.repositoryRoot.appendingPathComponent("workspaces")
@@ -204,14 +216,7 @@ struct BuildCacheTests {
         #expect(try Self.build(root).cacheUse?.rendered == 0)
         #expect(Self.outTree(root)[path] == stale)
         // The base image of the v0.12 catalog changes: every workspace's images change.
-        let models = root.appendingPathComponent("presets/models/v0.12.yaml")
-        let text = try String(contentsOf: models, encoding: .utf8)
-        let edited = text.replacingOccurrences(
-            of: "baseImage: {name: kaito-base, tag: \"0.5.0\"}",
-            with: "baseImage: {name: kaito-base, tag: \"0.5.1\"}"
-        )
-        #expect(edited != text)
-        try Data(edited.utf8).write(to: models)
+        try Self.bumpBaseImage(root)
         let report = try Self.build(root)
         #expect(report.cacheUse?.reused == 0)
         let clean = try Self.cleanTree(root)

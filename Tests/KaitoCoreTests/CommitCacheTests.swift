@@ -117,14 +117,7 @@ struct CommitCacheTests {
 
         // The base image of the v0.12 catalog changes: every workspace is rendered with it.
         #expect(try Self.render(root).report.cacheUse?.rendered == 0)
-        let models = root.appendingPathComponent("presets/models/v0.12.yaml")
-        let text = try String(contentsOf: models, encoding: .utf8)
-        let edited = text.replacingOccurrences(
-            of: "baseImage: {name: kaito-base, tag: \"0.5.0\"}",
-            with: "baseImage: {name: kaito-base, tag: \"0.5.1\"}"
-        )
-        #expect(edited != text)
-        try Data(edited.utf8).write(to: models)
+        try BuildCacheTests.bumpBaseImage(root)
         let rendering = try Self.render(root)
         #expect(rendering.report.cacheUse?.reused == 0)
         #expect(Self.blobs(rendering) == (try Self.full(root)))

@@ -194,15 +194,22 @@ struct BuildCache: Sendable {
 
     // MARK: Identity and location
 
+    /// The kaitoc version and the cache format, which every identity starts with.
+    private static var versionIdentity: String { "kaitoc \(KaitocBuildInfo.version) cache \(formatVersion)" }
+
+    /// The running executable's file.
+    private static var executable: String {
+        #if os(Linux)
+        "/proc/self/exe"
+        #else
+        CommandLine.arguments.first ?? ""
+        #endif
+    }
+
     /// What identifies the kaitoc build: its version and the executable's size and modification time, so that a
     /// rebuilt kaitoc (even of the same version) never trusts a cache written by another build.
     static var toolIdentity: String {
-        var identity = "kaitoc \(KaitocBuildInfo.version) cache \(formatVersion)"
-        #if os(Linux)
-        let executable = "/proc/self/exe"
-        #else
-        let executable = CommandLine.arguments.first ?? ""
-        #endif
+        var identity = versionIdentity
         var s = stat()
         if stat(executable, &s) == 0 {
             identity += " exe \(s.st_size) \(s.st_mtim.tv_sec).\(s.st_mtim.tv_nsec) \(s.st_ino)"
@@ -215,12 +222,7 @@ struct BuildCache: Sendable {
     /// The same build installed anew (a CI runner that restores `<git dir>/kaitoc-cache` with a cache action and
     /// builds or downloads kaitoc again) keeps its cache, and any other build does not. Read once per process.
     static let contentIdentity: String = {
-        var identity = "kaitoc \(KaitocBuildInfo.version) cache \(formatVersion)"
-        #if os(Linux)
-        let executable = "/proc/self/exe"
-        #else
-        let executable = CommandLine.arguments.first ?? ""
-        #endif
+        let identity = versionIdentity
         guard let handle = FileHandle(forReadingAtPath: executable) else { return identity + " exe unknown" }
         defer { try? handle.close() }
         var hasher = SHA256()
