@@ -320,22 +320,43 @@ struct StartupProbeTests {
     }
 }
 
+/// Runs a rendered shell script with `/bin/sh -c`, stub commands first on `PATH`; returns its exit status.
+func runScript(_ script: String, stubs: [String: String], in dir: URL) throws -> Int32 {
+    let bin = dir.appendingPathComponent("bin")
+    try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+    for (name, text) in stubs {
+        let url = bin.appendingPathComponent(name)
+        try Data(text.utf8).write(to: url)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", script]
+    process.environment = ["PATH": "\(bin.path):/usr/bin:/bin", "HOME": dir.appendingPathComponent("home").path]
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    return process.terminationStatus
+}
+
 /// Issue 13 points 3–4: the adapter image the tuning Job pushes, and how it ends the pod.
 ///
-/// The rendered pusher script runs here with `oras`, `pidof` and `kill` stubbed.
+/// The rendered pusher script runs here with `oras` and `killall` stubbed. Upstream: `pkg/workspace/image/pusher.sh`
+/// (`wait`, `mklayer`, `mkconfig`, `mklayout`, `push`, `resume`), the same from v0.4.5 to v0.12.0.
 struct PusherScriptTests {
-    @Test func pushesAnOCIImageWithDiffIDsAndSignalsOnlyThePauseSidecar() throws {
+    @Test func pushesAnOCIImageWithOnlyTheDiffIDsAndSignalsPause() throws {
         let objects = try renderObjects(["tuning.yaml": quickstartTuning], target: "classic")
         let pod = try #require(objects["Job/workspace-tuning-phi-3"]?["spec"]?["template"]?["spec"])
         let pusher = try #require(pod["containers"]?.sequence?.first { $0["name"]?.scalar == "pusher" })
         #expect(pusher["command"]?.sequence?.compactMap(\.scalar) == ["/bin/sh", "-c"])
         let script = try #require(pusher["args"]?.sequence?.first?.scalar)
+        #expect(script.hasPrefix("set -ex\n"))
+        // The sentinel is polled every second (`wait`).
+        #expect(script.contains("do sleep 1; done"))
         let dir = try TestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let results = dir.appendingPathComponent("results")
-        let bin = dir.appendingPathComponent("bin")
         try FileManager.default.createDirectory(at: results, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
         for file in ["adapter_config.json", "adapter_model.safetensors", "fine_tuning_completed.txt"] {
             try Data("\(file)\n".utf8).write(to: results.appendingPathComponent(file))
         }
@@ -348,32 +369,18 @@ struct PusherScriptTests {
             if [ "$1" = push ]; then cp config.json layer.tar.gz annotations.json "\(dir.path)/"; fi
 
             """,
-            "pidof": "#!/bin/sh\necho 1 4242\n",
+            "killall": "#!/bin/sh\necho \"killall $*\" >> \"\(log.path)\"\nexit 1\n",
         ]
-        for (name, text) in stubs {
-            let url = bin.appendingPathComponent(name)
-            try Data(text.utf8).write(to: url)
-            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
-        }
         let body = script.replacingOccurrences(of: "/mnt/results", with: results.path)
-        let prelude = "kill() { echo \"kill $*\" >> \"\(log.path)\"; }\n"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", prelude + body]
-        process.environment = ["PATH": "\(bin.path):/usr/bin:/bin"]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        // `killall` failing (no `pause` to signal) does not fail the pusher.
+        #expect(try runScript(body, stubs: stubs, in: dir) == 0)
         let logText = try String(contentsOf: log, encoding: .utf8)
-        #expect(logText.contains("--config config.json:application/vnd.oci.image.config.v1+json"))
+        #expect(logText.contains("config.json:application/vnd.oci.image.config.v1+json"))
         #expect(logText.contains("layer.tar.gz:application/vnd.oci.image.layer.v1.tar+gzip"))
         #expect(logText.contains("oras cp --from-oci-layout"))
         #expect(logText.contains("myregistry.azurecr.io/phi-3-tuned:0.0.1"))
-        // SIGCHLD to the sidecar (4242), never to the sandbox's pause (PID 1).
-        #expect(logText.contains("kill -s CHLD 4242"))
-        #expect(!logText.contains("kill -s CHLD 1\n"))
-        #expect(!logText.contains("-INT"))
-        // The image config names the uncompressed layer's digest, as an OCI image config must.
+        #expect(logText.hasSuffix("killall -SIGCHLD pause\n"))
+        // The image config is only `rootfs.diff_ids`, the uncompressed layer's digest (`mkconfig`).
         let gunzip = Process()
         gunzip.executableURL = URL(fileURLWithPath: "/bin/sh")
         gunzip.arguments = ["-c", "gzip -dc '\(dir.path)/layer.tar.gz' | sha256sum | cut -d ' ' -f 1"]
@@ -384,9 +391,124 @@ struct PusherScriptTests {
         let digest = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let config = try String(contentsOf: dir.appendingPathComponent("config.json"), encoding: .utf8)
-        #expect(config.contains("\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:\(digest)\"]}"))
+        #expect(config == "{\"rootfs\":{\"diff_ids\":[\"sha256:\(digest)\"]}}")
         let annotations = try String(contentsOf: dir.appendingPathComponent("annotations.json"), encoding: .utf8)
         #expect(annotations == #"{"$manifest":{"sh.kaito.model.name":"phi-3-mini-128k-instruct"}}"#)
+    }
+}
+
+/// The puller script of `pkg/workspace/image/puller.sh` (`pull`, `expand`, `relocate`; the same from v0.4.5 to
+/// v0.12.0), run here with `skopeo` stubbed: a `dir:` copy of two layers whose manifest lists the second file first.
+struct PullerScriptTests {
+    /// A puller script for `image` into `destination`, rendered for a v0.12 adapter.
+    func adapterPullerScript(image: String) throws -> String {
+        let workspace = """
+            apiVersion: kaito.sh/v1beta1
+            kind: Workspace
+            metadata:
+              name: phi-4
+            resource:
+              instanceType: Standard_NC24ads_A100_v4
+              labelSelector:
+                matchLabels:
+                  apps: phi-4
+            inference:
+              preset:
+                name: phi-4-mini-instruct
+              adapters:
+                - source:
+                    name: style
+                    image: \(image)
+
+            """
+        let objects = try renderObjects(["phi-4.yaml": workspace], target: "head")
+        let pod = try #require(objects["StatefulSet/phi-4"]?["spec"]?["template"]?["spec"])
+        let puller = try #require(pod["initContainers"]?.sequence?.first { $0["name"]?.scalar == "puller-style" })
+        return try #require(puller["args"]?.sequence?.first?.scalar)
+    }
+
+    /// `skopeo` stub: `copy` writes two layers (`aaa` holds `data/x` = "first", `bbb` overwrites it with
+    /// "second") and logs its arguments; `inspect` lists the layers in manifest order, `bbb` then `aaa`, unless
+    /// `order` says otherwise.
+    func skopeoStub(_ dir: URL, order: String = "bbb aaa", failWithoutAuth: Bool = false) -> String {
+        """
+        #!/bin/sh
+        echo "skopeo $*" >> "\(dir.path)/log"
+        if [ "$1" = copy ]; then
+          \(failWithoutAuth ? "case \"$*\" in *--authfile=*) ;; *) exit 1 ;; esac" : ":")
+          for last; do :; done
+          out="${last#dir:}"
+          mkdir -p "$out" "\(dir.path)/src/a/data" "\(dir.path)/src/b/data"
+          echo first > "\(dir.path)/src/a/data/x"
+          echo second > "\(dir.path)/src/b/data/x"
+          tar c -f "$out/aaa" -C "\(dir.path)/src/a" data
+          tar c -f "$out/bbb" -C "\(dir.path)/src/b" data
+          echo garbage > "$out/ccc"
+        else
+          printf '%s ' \(order)
+        fi
+
+        """
+    }
+
+    @Test func extractsTheLayersInManifestOrderAndMovesData() throws {
+        let script = try adapterPullerScript(image: "myregistry.azurecr.io/adapters/style:1")
+        #expect(script.hasPrefix("set -ex\n"))
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let target = dir.appendingPathComponent("adapter/style")
+        try FileManager.default.createDirectory(
+            at: target.deletingLastPathComponent(),
+            withIntermediateDirectories: true
+        )
+        let body = script.replacingOccurrences(of: "/mnt/adapter", with: dir.appendingPathComponent("adapter").path)
+        #expect(try runScript(body, stubs: ["skopeo": skopeoStub(dir)], in: dir) == 0)
+        // `aaa` comes last in the manifest, so its file wins; `data` itself became the destination.
+        let text = try String(contentsOf: target.appendingPathComponent("x"), encoding: .utf8)
+        #expect(text == "first\n")
+        let log = try String(contentsOf: dir.appendingPathComponent("log"), encoding: .utf8)
+        #expect(log.contains("skopeo copy --dest-decompress docker://myregistry.azurecr.io/adapters/style:1 dir:"))
+    }
+
+    @Test func failsOnABadLayer() throws {
+        let script = try adapterPullerScript(image: "myregistry.azurecr.io/adapters/style:1")
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let body = script.replacingOccurrences(of: "/mnt/adapter", with: dir.appendingPathComponent("adapter").path)
+        #expect(try runScript(body, stubs: ["skopeo": skopeoStub(dir, order: "aaa ccc")], in: dir) != 0)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("adapter/style").path))
+    }
+
+    /// Each file under `$HOME/.docker/config.d` is tried as `--authfile` after an anonymous pull fails; none
+    /// working fails the script.
+    @Test func triesEachAuthFileAndFailsWhenNoneWorks() throws {
+        let script = try adapterPullerScript(image: "myregistry.azurecr.io/adapters/style:1")
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let body = script.replacingOccurrences(of: "/mnt/adapter", with: dir.appendingPathComponent("adapter").path)
+        let stub = skopeoStub(dir, failWithoutAuth: true)
+        #expect(try runScript(body, stubs: ["skopeo": stub], in: dir) != 0)
+        let auth = dir.appendingPathComponent("home/.docker/config.d/style-inference-adapter")
+        try FileManager.default.createDirectory(at: auth, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: auth.appendingPathComponent("pull.json"))
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("adapter"),
+            withIntermediateDirectories: true
+        )
+        #expect(try runScript(body, stubs: ["skopeo": stub], in: dir) == 0)
+        let log = try String(contentsOf: dir.appendingPathComponent("log"), encoding: .utf8)
+        #expect(log.contains("--authfile=\(auth.path)/pull.json"))
+    }
+
+    /// `renderPullerSH` normalises the reference with `reference.ParseDockerRef` (`pkg/workspace/image/puller.go`).
+    @Test func normalisesTheReference() throws {
+        #expect(try adapterPullerScript(image: "style").contains("docker://docker.io/library/style:latest"))
+        #expect(try adapterPullerScript(image: "kaito/style:1").contains("docker://docker.io/kaito/style:1"))
+        let digest = "sha256:" + String(repeating: "a", count: 64)
+        #expect(
+            try adapterPullerScript(image: "localhost:5000/style:1@\(digest)")
+                .contains("docker://localhost:5000/style@\(digest)")
+        )
     }
 }
 
@@ -413,38 +535,6 @@ struct InferencePodShapeTests {
         #expect(ReleaseShape(KaitoVersion(0, 12, 0)).kvEventsPort)
     }
 
-    /// v0.3.0 on two V100s per node: `GPUCountRequirement` "1" of phi-3-mini-4k (`phi3/model.go`), `/healthz`, no
-    /// strategy, no revision annotation, an unnamed port.
-    @Test func v030Deployment() throws {
-        let workspace = """
-            apiVersion: kaito.sh/v1alpha1
-            kind: Workspace
-            metadata:
-              name: phi-3
-            resource:
-              instanceType: Standard_NC12s_v3
-              labelSelector:
-                matchLabels:
-                  apps: phi-3
-            inference:
-              preset:
-                name: phi-3-mini-4k-instruct
-
-            """
-        let objects = try renderObjects(["phi-3.yaml": workspace], target: "v030")
-        let deployment = try #require(objects["Deployment/phi-3"])
-        #expect(deployment["spec"]?["strategy"] == nil)
-        #expect(deployment["metadata"]?["annotations"]?["workspace.kaito.io/revision"] == nil)
-        let container = try #require(deployment["spec"]?["template"]?["spec"]?["containers"]?.sequence?.first)
-        #expect(container["resources"]?["limits"]?["nvidia.com/gpu"]?.scalar == "1")
-        #expect(container["livenessProbe"]?["httpGet"]?["path"]?.scalar == "/healthz")
-        #expect(container["readinessProbe"]?["httpGet"]?["path"]?.scalar == "/healthz")
-        let command = container["command"]?.sequence?.last?.scalar ?? ""
-        #expect(command.contains(" inference_api.py ") && !command.contains("/workspace/tfs/inference_api.py"))
-        let port = try #require(container["ports"]?.sequence?.first)
-        #expect(port["containerPort"]?.scalar == "5000" && port["name"] == nil)
-    }
-
     /// KV-cache events and the port name start at v0.12.0.
     ///
     /// vLLM on v0.11.0 has no KV-cache events (neither flag, port nor Service port) and an unnamed port; v0.12.0 has
@@ -468,7 +558,7 @@ struct InferencePodShapeTests {
         }
     }
 
-    /// `NewPullerContainer` (`pkg/workspace/image/puller.go`, v0.4.6 to v0.12.0): `[/bin/sh, -c]` and the script as
+    /// `NewPullerContainer` (`pkg/workspace/image/puller.go`, v0.4.5 to v0.12.0): `[/bin/sh, -c]` and the script as
     /// the one argument; the main container mounts the user's config before the weights, shared memory, then the
     /// adapters (`GenerateInferencePodSpec`, `SetAdapterPuller`, v0.10.0 and v0.12.0).
     @Test func pullerAndMountOrder() throws {

@@ -174,22 +174,43 @@ extension RenderContext {
         return seen
     }
 
-    /// The puller script: copies an image's `/data` into a folder (our own script; behaviour of docs/reference/kaito.md section 4.7).
+    /// The puller script: moves an image's `/data` to a folder.
+    ///
+    /// Our own script, with the behaviour of upstream's `pkg/workspace/image/puller.sh` (the same from v0.4.5, where
+    /// kaito-project/kaito#950 added it, to v0.12.0; docs/reference/kaito.md section 4.7): it traces every command and
+    /// stops at the first failure (`set -ex`); tries `skopeo copy --dest-decompress` without credentials, then with
+    /// each file under `$HOME/.docker/config.d` (`find -L`, symbolic links followed, as projected secrets are) as
+    /// `--authfile`, and fails when none worked; extracts the layers in the manifest's order
+    /// (`skopeo inspect` of the `dir:` copy), failing on a bad layer; and `mv -f`s the image's `data` folder to the
+    /// destination (so an existing destination, such as the tuning input's `/mnt/data` mount point, receives it as
+    /// `data/`). The reference is normalised as `renderPullerSH` does (``ImageReference/normalized(_:)``).
     static func pullerScript(image: String, destination: String) -> String {
-        """
-        set -eu
-        tmp=$(mktemp -d)
-        for auth in "" $(ls /root/.docker/config.d/*/*.json 2>/dev/null); do
-          if [ -n "$auth" ]; then creds="--authfile $auth"; else creds=""; fi
-          if skopeo copy $creds --dest-decompress "docker://\(image)" "dir:$tmp/image"; then break; fi
-        done
-        mkdir -p "$tmp/rootfs" "\(destination)"
-        for layer in $(ls "$tmp/image" | grep -v -e '^manifest.json$' -e '^version$'); do
-          tar -xf "$tmp/image/$layer" -C "$tmp/rootfs" 2>/dev/null || true
-        done
-        cp -a "$tmp/rootfs/data/." "\(destination)/"
-        rm -rf "$tmp"
-        """
+        let reference = ImageReference.normalized(image)
+        return """
+            set -ex
+            work="$(mktemp -d)"
+            layout="$work/layout"
+            rootfs="$work/rootfs"
+            auth_files=""
+            if [ -e "$HOME/.docker/config.d" ]; then
+              auth_files="$(find -L "$HOME/.docker/config.d" -type f -printf '%p ')"
+            fi
+            pulled=no
+            for auth_file in '' $auth_files; do
+              options="--dest-decompress"
+              if [ -n "$auth_file" ]; then options="$options --authfile=$auth_file"; fi
+              if skopeo copy $options "docker://\(reference)" "dir:$layout"; then
+                pulled=yes
+                break
+              fi
+            done
+            [ "$pulled" = yes ]
+            mkdir -p "$rootfs"
+            for layer in $(skopeo inspect --format '{{range .Layers}}{{slice . 7}} {{end}}' "dir:$layout"); do
+              tar x -f "$layout/$layer" -C "$rootfs"
+            done
+            mv -f "$rootfs/data" "\(destination)"
+            """
     }
 
     func pullerContainer(
@@ -213,7 +234,7 @@ extension RenderContext {
         } else {
             mounts = [M.labels([("name", "adapter-volume"), ("mountPath", "/mnt/adapter")]), secret].compactMap { $0 }
         }
-        // `NewPullerContainer` (`pkg/workspace/image/puller.go`, v0.4.6 to v0.12.0): `[/bin/sh, -c]`, the script as
+        // `NewPullerContainer` (`pkg/workspace/image/puller.go`, v0.4.5 to v0.12.0): `[/bin/sh, -c]`, the script as
         // the one argument.
         return M.map([
             ("name", M.str(containerName)),

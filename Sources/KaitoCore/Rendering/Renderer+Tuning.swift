@@ -88,33 +88,37 @@ extension RenderContext {
             """
     }
 
-    /// The pusher script (our own script, with the behaviour of upstream's `pkg/workspace/image/pusher.sh`): waits
-    /// for the trainer's `fine_tuning_completed.txt`, packs `adapter_config.json` and `adapter_model.safetensors`
-    /// under `/data` into one gzip layer, writes an OCI image config whose `rootfs.diff_ids` holds the digest of the
-    /// uncompressed layer (so that `skopeo`, which Kaito's puller runs, accepts it as an image), pushes it with
-    /// `oras`, and then signals `SIGCHLD` to the `pause` sidecar, never to the pod sandbox's own `pause` (PID 1 in
-    /// the shared process namespace), which would tear the pod down.
+    /// The pusher script: pushes the trained adapter as an image.
+    ///
+    /// Our own script, with the behaviour of upstream's `pkg/workspace/image/pusher.sh` (the same from v0.4.5 to
+    /// v0.12.0): under `set -ex`, it polls every second for the trainer's `fine_tuning_completed.txt`, packs
+    /// `adapter_config.json` and `adapter_model.safetensors` under `data/` into one tar layer, gzips it, writes the
+    /// image config `{"rootfs":{"diff_ids":["sha256:<uncompressed layer digest>"]}}` and nothing else, pushes
+    /// config, layer and the manifest annotations with `oras push` into an OCI layout and copies that to the image
+    /// (normalised as `renderPusherSH` does, ``ImageReference/normalized(_:)``), and then runs
+    /// `killall -SIGCHLD pause`, its output discarded and its failure ignored (`resume`). `SIGCHLD` makes a `pause`
+    /// process reap its children, not exit, so the sandbox's own `pause` is unharmed.
     static func pusherScript(resultsDirectory: String, image: String, preset: String) -> String {
         let annotations = #"{"$manifest":{"sh.kaito.model.name":"\#(preset)"}}"#
-        let config =
-            #"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}"#
+        let reference = ImageReference.normalized(image)
         return """
-            set -eu
-            while [ ! -f "\(resultsDirectory)/fine_tuning_completed.txt" ]; do sleep 10; done
-            work=$(mktemp -d)
+            set -ex
+            until [ -e "\(resultsDirectory)/fine_tuning_completed.txt" ]; do sleep 1; done
+            work="$(mktemp -d)"
             mkdir -p "$work/data"
-            cp "\(resultsDirectory)/adapter_config.json" "\(resultsDirectory)/adapter_model.safetensors" "$work/data/"
-            tar -c -f "$work/layer.tar" -C "$work" data
-            diff_id=$(sha256sum "$work/layer.tar" | cut -d ' ' -f 1)
+            cp -R "\(resultsDirectory)/adapter_config.json" "\(resultsDirectory)/adapter_model.safetensors" "$work/data"
+            tar c -f "$work/layer.tar" -C "$work" data
+            diff_id="$(sha256sum "$work/layer.tar" | cut -d ' ' -f 1)"
             gzip -9 "$work/layer.tar"
-            printf '\(config)' "$diff_id" > "$work/config.json"
+            printf '{"rootfs":{"diff_ids":["sha256:%s"]}}' "$diff_id" > "$work/config.json"
             printf '%s' '\(annotations)' > "$work/annotations.json"
             cd "$work"
-            oras push --disable-path-validation --annotation-file annotations.json \\
-              --config config.json:application/vnd.oci.image.config.v1+json \\
+            oras push --disable-path-validation --annotation-file "$work/annotations.json" \\
+              --config "$work/config.json:application/vnd.oci.image.config.v1+json" \\
               --oci-layout "$work/layout:latest" layer.tar.gz:application/vnd.oci.image.layer.v1.tar+gzip
-            oras cp --from-oci-layout "$work/layout:latest" "\(image)"
-            for pid in $(pidof pause); do [ "$pid" = 1 ] || kill -s CHLD "$pid" || true; done
+            cd /
+            oras cp --from-oci-layout "$work/layout:latest" "\(reference)"
+            killall -SIGCHLD pause </dev/null >/dev/null 2>&1 || true
             """
     }
 

@@ -55,6 +55,39 @@ enum ImageReference {
         return parse(domain: domain, remainder: remainder) ? nil : "invalid reference format"
     }
 
+    /// The reference as `reference.ParseDockerRef` normalises it.
+    ///
+    /// `docker.io` for a reference without a registry (`index.docker.io` too), `library/` before a one-component Docker Hub name, the tag dropped beside a digest,
+    /// `:latest` when there is neither. An invalid reference comes back unchanged, as `renderPullerSH` and
+    /// `renderPusherSH` (`pkg/workspace/image/puller.go`, `pusher.go`, v0.4.5 to v0.12.0) keep it after logging.
+    static func normalized(_ reference: String) -> String {
+        guard error(in: reference) == nil else { return reference }
+        var name = Substring(reference)
+        var digest: Substring?
+        if let at = name.firstIndex(of: "@") {
+            digest = name[at...]
+            name = name[..<at]
+        }
+        var tag: Substring?
+        if let colon = name.lastIndex(of: ":"), name[colon...].firstIndex(of: "/") == nil {
+            tag = name[colon...]
+            name = name[..<colon]
+        }
+        var domain = "docker.io"
+        var remainder = name
+        if let slash = name.firstIndex(of: "/") {
+            let head = name[..<slash]
+            if head.contains(".") || head.contains(":") || head == "localhost" || head.lowercased() != head {
+                domain = String(head)
+                remainder = name[name.index(after: slash)...]
+            }
+        }
+        if domain == "index.docker.io" { domain = "docker.io" }
+        let path = domain == "docker.io" && !remainder.contains("/") ? "library/\(remainder)" : String(remainder)
+        if let digest { return "\(domain)/\(path)\(digest)" }
+        return "\(domain)/\(path)\(tag ?? ":latest")"
+    }
+
     private static func parse(domain: String, remainder: Substring) -> Bool {
         guard isDomain(domain) else { return false }
         var rest = remainder
