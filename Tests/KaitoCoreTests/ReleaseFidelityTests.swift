@@ -397,6 +397,49 @@ struct PusherScriptTests {
     }
 }
 
+/// The tuning input's image: `prepareDataSource` (`pkg/workspace/tuning/preset_tuning.go`, the same from v0.4.5 to
+/// v0.12.0) always makes the pull-secret volume `docker-config-<input.name>-tuning-input`, a projection of no secret
+/// when the input has none, and the puller and the trainer mount it before `data-volume`.
+struct TuningInputImageTests {
+    @Test func pullSecretVolumeWithoutSecrets() throws {
+        let workspace = """
+            apiVersion: kaito.sh/v1beta1
+            kind: Workspace
+            metadata:
+              name: tune-qwen
+            resource:
+              instanceType: Standard_NC48ads_A100_v4
+              labelSelector:
+                matchLabels:
+                  apps: tuning
+            tuning:
+              preset:
+                name: qwen2.5-coder-7b-instruct
+              method: lora
+              input:
+                name: corpus
+                image: myregistry.azurecr.io/datasets/code:2024
+              output:
+                image: myregistry.azurecr.io/qwen-tuned:0.1.0
+                imagePushSecret: acr-push
+
+            """
+        let objects = try renderObjects(["tune.yaml": workspace], target: "head")
+        let pod = try #require(objects["Job/tune-qwen"]?["spec"]?["template"]?["spec"])
+        let puller = try #require(pod["initContainers"]?.sequence?.first { $0["name"]?.scalar == "puller" })
+        #expect(names(puller["volumeMounts"]) == ["docker-config-corpus-tuning-input", "data-volume"])
+        let main = try #require(pod["containers"]?.sequence?.first)
+        #expect(names(main["volumeMounts"]).suffix(2) == ["docker-config-corpus-tuning-input", "data-volume"])
+        let volume = try #require(
+            pod["volumes"]?.sequence?.first { $0["name"]?.scalar == "docker-config-corpus-tuning-input" }
+        )
+        #expect(volume["projected"]?["sources"]?.sequence?.isEmpty == true)
+        // `relocate` moves the image's `data` folder onto the existing `/mnt/data`, so it lands in `/mnt/data/data`.
+        let script = try #require(puller["args"]?.sequence?.first?.scalar)
+        #expect(script.hasSuffix("mv -f \"$rootfs/data\" \"/mnt/data\""))
+    }
+}
+
 /// The puller script of `pkg/workspace/image/puller.sh` (`pull`, `expand`, `relocate`; the same from v0.4.5 to
 /// v0.12.0), run here with `skopeo` stubbed: a `dir:` copy of two layers whose manifest lists the second file first.
 struct PullerScriptTests {
@@ -533,6 +576,165 @@ struct InferencePodShapeTests {
         #expect(ReleaseShape(KaitoVersion(0, 12, 0)).namedInferencePort)
         #expect(!ReleaseShape(KaitoVersion(0, 11, 0)).kvEventsPort)
         #expect(ReleaseShape(KaitoVersion(0, 12, 0)).kvEventsPort)
+        // kaito-project/kaito#950 (in v0.4.5, not v0.4.4) adds `NewPullerContainer`; `SetAdapterPuller` gives the
+        // puller only `adapter-volume` from v0.6.0; `GenerateStatefulSetManifest` takes the revision and the pullers
+        // from v0.5.0.
+        #expect(!ReleaseShape(KaitoVersion(0, 4, 4)).imagePuller)
+        #expect(ReleaseShape(KaitoVersion(0, 4, 5)).imagePuller)
+        #expect(ReleaseShape(KaitoVersion(0, 5, 1)).adapterInitContainersMountWorkload)
+        #expect(!ReleaseShape(KaitoVersion(0, 6, 0)).adapterInitContainersMountWorkload)
+        #expect(!ReleaseShape(KaitoVersion(0, 4, 6)).statefulSetRevisionAndAdapterPullers)
+        #expect(ReleaseShape(KaitoVersion(0, 5, 0)).statefulSetRevisionAndAdapterPullers)
+    }
+
+    /// One adapter `style` (strength 0.5, pull secret `pull`) on a v1alpha1 preset workspace.
+    func adapterWorkspace(preset: String, instanceType: String, secrets: Bool = true) -> String {
+        """
+        apiVersion: kaito.sh/v1alpha1
+        kind: Workspace
+        metadata:
+          name: ws
+        resource:
+          instanceType: \(instanceType)
+          labelSelector:
+            matchLabels:
+              apps: ws
+        inference:
+          preset:
+            name: \(preset)
+          adapters:
+            - source:
+                name: style
+                image: myregistry.azurecr.io/adapters/style:1
+        \(secrets ? "        imagePullSecrets: [pull]\n" : "")      strength: "0.5"
+
+        """
+    }
+
+    /// v0.3.0 (`GenerateDeploymentManifest` in `pkg/resources/manifests.go`; the same `GenerateInitContainers` in
+    /// `pkg/workspace/manifests/manifests.go` up to v0.4.4): the adapter's own image, named after the adapter,
+    /// copies `/data` with every mount of the inference container; its secret is only the pod's `imagePullSecrets`.
+    @Test func adapterImageCopiesItsDataBeforeV045() throws {
+        let workspace = adapterWorkspace(preset: "phi-3-mini-4k-instruct", instanceType: "Standard_NC12s_v3")
+        let objects = try renderObjects(["ws.yaml": workspace], target: "v030")
+        let pod = try #require(objects["Deployment/ws"]?["spec"]?["template"]?["spec"])
+        let main = try #require(pod["containers"]?.sequence?.first)
+        let initContainer = try #require(pod["initContainers"]?.sequence?.first)
+        #expect(names(pod["initContainers"]) == ["style"])
+        #expect(initContainer["image"]?.scalar == "myregistry.azurecr.io/adapters/style:1")
+        #expect(
+            initContainer["command"]?.sequence?.compactMap(\.scalar) == [
+                "/bin/sh", "-c", "mkdir -p /mnt/adapter/style && cp -r /data/* /mnt/adapter/style",
+            ]
+        )
+        #expect(initContainer["args"] == nil)
+        #expect(initContainer["imagePullPolicy"]?.scalar == "Always")
+        #expect(names(initContainer["volumeMounts"]) == names(main["volumeMounts"]))
+        #expect(names(main["volumeMounts"]) == ["adapter-volume"])
+        #expect(names(pod["volumes"]) == ["adapter-volume"])
+        #expect(names(pod["imagePullSecrets"]) == ["pull"])
+        #expect(names(main["env"]) == ["style"])
+    }
+
+    /// The adapter puller's mounts at v0.4.6 and v0.12.0.
+    ///
+    /// v0.4.6 `GeneratePullerContainers` (`pkg/workspace/manifests/manifests.go`, v0.4.5 to v0.5.1): the skopeo
+    /// puller mounts the inference container's mounts, then `docker-config-style-inference-adapter`, which exists
+    /// (a projection of nothing) even without pull secrets. v0.12.0 `GeneratePullerContainers` and
+    /// `SetAdapterPuller`: `adapter-volume` only, no secret volume without secrets.
+    @Test func adapterPullerMountsPerEra() throws {
+        for secrets in [true, false] {
+            let classic = adapterWorkspace(
+                preset: "phi-3-mini-128k-instruct",
+                instanceType: "Standard_NC6s_v3",
+                secrets: secrets
+            )
+            let objects = try renderObjects(["ws.yaml": classic], target: "classic")
+            let pod = try #require(objects["Deployment/ws"]?["spec"]?["template"]?["spec"])
+            let puller = try #require(pod["initContainers"]?.sequence?.first)
+            #expect(puller["name"]?.scalar == "puller-style")
+            #expect(puller["image"]?.scalar == "quay.io/skopeo/stable:v1.18.0-immutable")
+            #expect(
+                names(puller["volumeMounts"]) == [
+                    "config-volume", "dshm", "adapter-volume", "docker-config-style-inference-adapter",
+                ]
+            )
+            #expect(
+                names(pod["volumes"]) == [
+                    "config-volume", "dshm", "adapter-volume", "docker-config-style-inference-adapter",
+                ]
+            )
+            let sources = pod["volumes"]?.sequence?.last?["projected"]?["sources"]?.sequence
+            #expect(sources?.count == (secrets ? 1 : 0))
+
+            let head = classic.replacingOccurrences(of: "Standard_NC6s_v3", with: "Standard_NC24ads_A100_v4")
+                .replacingOccurrences(of: "phi-3-mini-128k-instruct", with: "phi-4-mini-instruct")
+                .replacingOccurrences(of: "v1alpha1", with: "v1beta1")
+                .replacingOccurrences(of: "      strength: \"0.5\"\n", with: "")
+            let headObjects = try renderObjects(["ws.yaml": head], target: "head")
+            let headPod = try #require(headObjects["StatefulSet/ws"]?["spec"]?["template"]?["spec"])
+            let headPuller = try #require(headPod["initContainers"]?.sequence?.last)
+            let secretVolume = secrets ? ["docker-config-style-inference-adapter"] : []
+            #expect(names(headPuller["volumeMounts"]) == ["adapter-volume"] + secretVolume)
+            #expect(names(headPod["volumes"]).suffix(secretVolume.count + 1) == ["adapter-volume"] + secretVolume)
+        }
+    }
+
+    /// Until v0.4.6 a StatefulSet (a distributed preset) gets `adapter-volume` but neither init containers nor the
+    /// strength variable (`CreatePresetInference` passes them only to `GenerateDeploymentManifest`), and no
+    /// revision annotation (`GenerateStatefulSetManifest` takes `revisionNum` from v0.5.0).
+    @Test func statefulSetsGetNoAdapterPullersBeforeV05() throws {
+        let workspace = adapterWorkspace(preset: "llama-2-13b", instanceType: "Standard_NC12s_v3")
+            .replacingOccurrences(
+                of: "    name: llama-2-13b\n",
+                with: """
+                        name: llama-2-13b
+                        accessMode: private
+                        presetOptions:
+                          image: myregistry.azurecr.io/llama-2-13b:1
+
+                    """
+            )
+        let objects = try renderObjects(["ws.yaml": workspace], target: "v030")
+        let statefulSet = try #require(objects["StatefulSet/ws"])
+        let pod = try #require(statefulSet["spec"]?["template"]?["spec"])
+        let main = try #require(pod["containers"]?.sequence?.first)
+        #expect(pod["initContainers"] == nil)
+        #expect(names(main["env"]).isEmpty)
+        #expect(names(main["volumeMounts"]).contains("adapter-volume"))
+        #expect(statefulSet["metadata"]?["annotations"]?["workspace.kaito.io/revision"] == nil)
+    }
+
+    /// v0.3.0 on two V100s per node: `GPUCountRequirement` "1" of phi-3-mini-4k (`phi3/model.go`), `/healthz`, no
+    /// strategy, no revision annotation, an unnamed port.
+    @Test func v030Deployment() throws {
+        let workspace = """
+            apiVersion: kaito.sh/v1alpha1
+            kind: Workspace
+            metadata:
+              name: phi-3
+            resource:
+              instanceType: Standard_NC12s_v3
+              labelSelector:
+                matchLabels:
+                  apps: phi-3
+            inference:
+              preset:
+                name: phi-3-mini-4k-instruct
+
+            """
+        let objects = try renderObjects(["phi-3.yaml": workspace], target: "v030")
+        let deployment = try #require(objects["Deployment/phi-3"])
+        #expect(deployment["spec"]?["strategy"] == nil)
+        #expect(deployment["metadata"]?["annotations"]?["workspace.kaito.io/revision"] == nil)
+        let container = try #require(deployment["spec"]?["template"]?["spec"]?["containers"]?.sequence?.first)
+        #expect(container["resources"]?["limits"]?["nvidia.com/gpu"]?.scalar == "1")
+        #expect(container["livenessProbe"]?["httpGet"]?["path"]?.scalar == "/healthz")
+        #expect(container["readinessProbe"]?["httpGet"]?["path"]?.scalar == "/healthz")
+        let command = container["command"]?.sequence?.last?.scalar ?? ""
+        #expect(command.contains(" inference_api.py ") && !command.contains("/workspace/tfs/inference_api.py"))
+        let port = try #require(container["ports"]?.sequence?.first)
+        #expect(port["containerPort"]?.scalar == "5000" && port["name"] == nil)
     }
 
     /// KV-cache events and the port name start at v0.12.0.

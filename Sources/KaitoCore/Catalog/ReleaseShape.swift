@@ -237,8 +237,31 @@ public struct ReleaseShape: Sendable, Hashable {
 
     // MARK: Adapters and tuning
 
+    /// Adapter and tuning-input images are pulled by the skopeo puller, `[/bin/sh, -c]` with its script as the one
+    /// argument (`NewPullerContainer` in `pkg/workspace/image/puller.go`, added by kaito-project/kaito#950 in v0.4.5).
+    ///
+    /// Before, each adapter's own image runs as an init container named after the adapter, `imagePullPolicy:
+    /// Always`, copying its `/data` into `/mnt/adapter/<name>` (`GenerateDeploymentManifest` in
+    /// `pkg/resources/manifests.go` at v0.3.0, `GenerateInitContainers` in `pkg/workspace/manifests/manifests.go` at
+    /// v0.4.4), and its pull secrets are only the pod's `imagePullSecrets`.
+    public var imagePuller: Bool { since(0, 4, 5) }
+
+    /// The adapter init containers mount every mount of the inference container (until v0.5.1).
+    ///
+    /// `GenerateInitContainers` before v0.4.5; `GeneratePullerContainers` in `pkg/workspace/manifests/manifests.go`
+    /// at v0.4.5 to v0.5.1, which also adds the `docker-config-<adapter>-inference-adapter` volume and mount whether
+    /// or not the adapter has pull secrets. From v0.6.0 `SetAdapterPuller` (`pkg/workspace/inference/preset_inferences.go`) gives the puller
+    /// only `adapter-volume`, and the secret volume only when there are secrets.
+    public var adapterInitContainersMountWorkload: Bool { !since(0, 6) }
+
+    /// StatefulSets carry the revision annotation and the adapters' init containers and strength variables from
+    /// v0.5.0 (`GenerateStatefulSetManifest` in `pkg/workspace/manifests/manifests.go` takes `revisionNum` and calls
+    /// `GeneratePullerContainers`); until v0.4.6 only the Deployment does, and a StatefulSet gets no more of an
+    /// adapter than `adapter-volume` (`CreatePresetInference` in `pkg/workspace/inference/preset-inferences.go`).
+    public var statefulSetRevisionAndAdapterPullers: Bool { since(0, 5) }
+
     /// The skopeo image of the adapter and tuning-input puller (`NewPullerContainer` in
-    /// `pkg/workspace/image/puller.go`: `quay.io/skopeo/stable` until v0.7, Microsoft's build from v0.8).
+    /// `pkg/workspace/image/puller.go`: `quay.io/skopeo/stable` from v0.4.5 until v0.7, Microsoft's build from v0.8).
     public var pullerImage: String {
         since(0, 8) ? "mcr.microsoft.com/aks/skopeo:1.14.4-6" : "quay.io/skopeo/stable:v1.18.0-immutable"
     }

@@ -213,35 +213,15 @@ extension RenderContext {
             """
     }
 
-    func pullerContainer(
-        containerName: String,
-        image: String,
-        destination: String,
-        secretVolume: String?,
-        secretMount: String?
-    )
-        -> Node
-    {
-        // Adapters: the adapter volume, then the pull secret (`GeneratePullerContainers` in
-        // `pkg/workspace/manifests/manifests.go`); tuning input: the pull secret, then the data volume
-        // (`prepareDataSource` in `pkg/workspace/tuning/preset_tuning.go`), both at v0.10.0 and v0.12.0.
-        var mounts: [Node] = []
-        let secret = secretVolume.flatMap { volume in
-            secretMount.map { M.labels([("name", volume), ("mountPath", $0)]) }
-        }
-        if destination.hasPrefix("/mnt/data") {
-            mounts = [secret, M.labels([("name", "data-volume"), ("mountPath", "/mnt/data")])].compactMap { $0 }
-        } else {
-            mounts = [M.labels([("name", "adapter-volume"), ("mountPath", "/mnt/adapter")]), secret].compactMap { $0 }
-        }
-        // `NewPullerContainer` (`pkg/workspace/image/puller.go`, v0.4.5 to v0.12.0): `[/bin/sh, -c]`, the script as
-        // the one argument.
-        return M.map([
+    /// The skopeo puller (``ReleaseShape/imagePuller``): `NewPullerContainer` (`pkg/workspace/image/puller.go`, v0.4.5
+    /// to v0.12.0) is `[/bin/sh, -c]` with the script as the one argument; the callers give the mounts.
+    func pullerContainer(containerName: String, image: String, destination: String, mounts: [Node]) -> Node {
+        M.map([
             ("name", M.str(containerName)),
             ("image", M.str(shape.pullerImage)),
             ("command", M.strings(["/bin/sh", "-c"])),
             ("args", M.strings([Self.pullerScript(image: image, destination: destination)])),
-            ("volumeMounts", M.list(mounts)),
+            ("volumeMounts", mounts.isEmpty ? nil : M.list(mounts)),
         ])
     }
 
@@ -278,34 +258,33 @@ extension RenderContext {
         ])
     }
 
-    /// Init containers, volumes, main-container mounts and strength env vars for the adapters.
-    func adapterParts() -> (initContainers: [Node], volumes: [Node], mounts: [Node], env: [Node]) {
-        var initContainers: [Node] = []
+    /// The adapters' init containers, pod volumes, main-container mounts and strength variables.
+    typealias AdapterParts = (initContainers: [Node], volumes: [Node], mounts: [Node], env: [Node])
+
+    /// Init containers, volumes, main-container mounts and strength env vars for the adapters, in the shape of the
+    /// target's release (``ReleaseShape/imagePuller``, ``ReleaseShape/adapterInitContainersMountWorkload``).
+    ///
+    /// `workloadMounts` are the inference container's mounts before the adapters' own, which the init containers
+    /// of releases before v0.6 mount too.
+    func adapterParts(workloadMounts: [Node] = []) -> AdapterParts {
         var volumes: [Node] = []
         var mounts: [Node] = []
         var env: [Node] = []
-        var hasImageAdapter = false
+        // Each image adapter: its name, image, and pull-secret mount (`nil` when it has none).
+        var pulls: [(name: String, image: String, secretMount: Node?)] = []
         for adapter in adapters {
             guard let source = adapter.source, let adapterName = source.name else { continue }
             if let image = source.image {
-                hasImageAdapter = true
-                var secretVolume: String?
-                var secretMount: String?
-                if let secrets = source.imagePullSecrets, !secrets.isEmpty {
+                var secretMount: Node?
+                let secrets = source.imagePullSecrets ?? []
+                if shape.imagePuller, !secrets.isEmpty || shape.adapterInitContainersMountWorkload {
                     let volumeName = "docker-config-\(adapterName)-inference-adapter"
-                    secretVolume = volumeName
-                    secretMount = "/root/.docker/config.d/\(adapterName)-inference-adapter"
+                    secretMount = M.labels([
+                        ("name", volumeName), ("mountPath", "/root/.docker/config.d/\(adapterName)-inference-adapter"),
+                    ])
                     volumes.append(dockerConfigVolume(volumeName, secrets: secrets))
                 }
-                initContainers.append(
-                    pullerContainer(
-                        containerName: "puller-\(adapterName)",
-                        image: image,
-                        destination: "/mnt/adapter/\(adapterName)",
-                        secretVolume: secretVolume,
-                        secretMount: secretMount
-                    )
-                )
+                pulls.append((adapterName, image, secretMount))
             } else if let volumeSource = source.volumeSource {
                 let volumeName = "adapter-volume-\(adapterName)"
                 var volume = M.map([("name", M.str(volumeName))])
@@ -319,9 +298,32 @@ extension RenderContext {
                 env.append(M.labels([("name", adapterName), ("value", strength)]))
             }
         }
-        if hasImageAdapter {
+        let adapterMount = M.labels([("name", "adapter-volume"), ("mountPath", "/mnt/adapter")])
+        if !pulls.isEmpty {
             volumes.insert(M.map([("name", M.str("adapter-volume")), ("emptyDir", M.map([]))]), at: 0)
-            mounts.insert(M.labels([("name", "adapter-volume"), ("mountPath", "/mnt/adapter")]), at: 0)
+            mounts.insert(adapterMount, at: 0)
+        }
+        let pullerMounts = shape.adapterInitContainersMountWorkload ? workloadMounts + mounts : [adapterMount]
+        let initContainers = pulls.map { pull -> Node in
+            let destination = "/mnt/adapter/\(pull.name)"
+            guard shape.imagePuller else {
+                return M.map([
+                    ("name", M.str(pull.name)),
+                    ("image", M.str(pull.image)),
+                    (
+                        "command",
+                        M.strings(["/bin/sh", "-c", "mkdir -p \(destination) && cp -r /data/* \(destination)"])
+                    ),
+                    ("volumeMounts", M.list(pullerMounts)),
+                    ("imagePullPolicy", M.str("Always")),
+                ])
+            }
+            return pullerContainer(
+                containerName: "puller-\(pull.name)",
+                image: pull.image,
+                destination: destination,
+                mounts: pullerMounts + [pull.secretMount].compactMap { $0 }
+            )
         }
         return (initContainers, volumes, mounts, env)
     }

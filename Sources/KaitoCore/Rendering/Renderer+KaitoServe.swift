@@ -16,7 +16,8 @@ extension RenderContext {
     func kaitoServeWorkload() -> RenderedObject {
         let preset = plan.preset
         let serve = preset?.kaitoServe
-        let adapterParts = adapterParts()
+        let weightsMount = M.labels([("name", "model-weights-volume"), ("mountPath", Self.kaitoServeWeights)])
+        let adapterParts = adapterParts(workloadMounts: [weightsMount])
         var env: [Node] = []
         env += adapterParts.env
 
@@ -66,10 +67,7 @@ extension RenderContext {
                 ("readinessProbe", httpProbe(path: "/health", initialDelay: 30, period: 10, failureThreshold: nil)),
                 (
                     "volumeMounts",
-                    M.list(
-                        [M.labels([("name", "model-weights-volume"), ("mountPath", Self.kaitoServeWeights)])]
-                            + adapterParts.mounts
-                    )
+                    M.list([weightsMount] + adapterParts.mounts)
                 ),
             ]
         )

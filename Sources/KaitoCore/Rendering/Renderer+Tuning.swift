@@ -161,6 +161,10 @@ extension RenderContext {
         var inputVolumes: [Node] = []
         let dataMount = M.labels([("name", "data-volume"), ("mountPath", "/mnt/data")])
         let input = tuning.input
+        let inputSecretMount = M.labels([
+            ("name", "docker-config-\(input?.name ?? "")-tuning-input"),
+            ("mountPath", "/root/.docker/config.d/\(input?.name ?? "")-tuning-input"),
+        ])
         if let urls = input?.urls {
             initContainers.append(
                 M.map([
@@ -182,23 +186,19 @@ extension RenderContext {
             )
             inputVolumes.append(M.map([("name", M.str("data-volume")), ("emptyDir", M.map([]))]))
         } else if let image = input?.image {
-            let inputName = input?.name ?? "input"
-            var secretVolume: String?
-            var secretMount: String?
-            if let secrets = input?.imagePullSecrets, !secrets.isEmpty {
-                secretVolume = "docker-config-\(inputName)-tuning-input"
-                secretMount = "/root/.docker/config.d/\(inputName)-tuning-input"
-                inputVolumes.append(dockerConfigVolume(secretVolume ?? "", secrets: secrets))
-            }
-            var puller = pullerContainer(
-                containerName: "puller",
-                image: image,
-                destination: "/mnt/data",
-                secretVolume: secretVolume,
-                secretMount: secretMount
+            // `prepareDataSource` (`pkg/workspace/tuning/preset_tuning.go`, the same from v0.4.5 to v0.12.0): the
+            // pull-secret volume `docker-config-<input.name>-tuning-input` (a projection of no secret when there are
+            // none) and the data volume; the puller mounts both, in that order (v0.4.x: every mount of the pod).
+            let secretVolume = "docker-config-\(input?.name ?? "")-tuning-input"
+            inputVolumes.append(dockerConfigVolume(secretVolume, secrets: input?.imagePullSecrets ?? []))
+            initContainers.append(
+                pullerContainer(
+                    containerName: "puller",
+                    image: image,
+                    destination: "/mnt/data",
+                    mounts: carriesWeights ? [] : [inputSecretMount, dataMount]
+                )
             )
-            if carriesWeights { puller = puller.removing("volumeMounts") }
-            initContainers.append(puller)
             inputVolumes.append(M.map([("name", M.str("data-volume")), ("emptyDir", M.map([]))]))
         } else if let source = input?.volumeSource {
             inputVolumes.append(volume("data-volume", from: source))
@@ -259,18 +259,9 @@ extension RenderContext {
             ("name", M.str("config-volume")), ("configMap", M.map([("name", M.str(configName))])),
         ])
 
-        // The data source's mounts: its pull-secret folder, then the data volume.
+        // The data source's mounts: its pull-secret folder (image input), then the data volume.
         var inputMounts: [Node] = []
-        if let secretVolume = inputVolumes.first(where: { $0["name"]?.scalar != "data-volume" }),
-            let secretName = secretVolume["name"]?.scalar
-        {
-            inputMounts.append(
-                M.labels([
-                    ("name", secretName),
-                    ("mountPath", "/root/.docker/config.d/\(input?.name ?? "input")-tuning-input"),
-                ])
-            )
-        }
+        if input?.urls == nil, input?.image != nil { inputMounts.append(inputSecretMount) }
         if hasData { inputMounts.append(dataMount) }
         // Upstream's order: shared memory (and the weights from v0.5), config, results, data source, push secret.
         // v0.4 mounts every volume in every container (`tuningSharesEveryMount`); from v0.5 the main container

@@ -423,8 +423,6 @@ extension RenderContext {
                 ])
             )
         }
-        let adapterParts = adapterParts()
-        env += adapterParts.env
 
         var mounts: [Node] = []
         var volumes: [Node] = []
@@ -442,7 +440,7 @@ extension RenderContext {
                 volumes.append(M.map([("name", M.str("model-weights-volume")), ("emptyDir", M.map([]))]))
             }
         }
-        var initContainers = (modelWeightsDownloader.map { [$0] } ?? []) + adapterParts.initContainers
+        var initContainers = modelWeightsDownloader.map { [$0] } ?? []
         if preset?.vllm?.cudaToolkit == true, vllmEra, shape.headVLLMCommandLine {
             mounts.append(
                 M.map([
@@ -482,8 +480,15 @@ extension RenderContext {
             mounts.append(M.labels([("name", "dshm"), ("mountPath", "/dev/shm")]))
             volumes.append(M.map([("name", M.str("dshm")), ("emptyDir", M.map([("medium", M.str("Memory"))]))]))
         }
+        let adapterParts = adapterParts(workloadMounts: mounts)
         mounts += adapterParts.mounts
         volumes += adapterParts.volumes
+        // Until v0.4.6 only the Deployment gets the adapters' init containers and strength variables
+        // (``ReleaseShape/statefulSetRevisionAndAdapterPullers``).
+        if !usesStatefulSet || shape.statefulSetRevisionAndAdapterPullers {
+            initContainers += adapterParts.initContainers
+            env += adapterParts.env
+        }
 
         // `protocol: TCP` is the API server's default, written out (a deliberate difference, README "kaitoc build").
         var ports = [
@@ -548,7 +553,13 @@ extension RenderContext {
             let body = M.map([
                 ("apiVersion", M.str("apps/v1")),
                 ("kind", M.str("StatefulSet")),
-                ("metadata", metadata(name: name, annotations: revisionAnnotations)),
+                (
+                    "metadata",
+                    metadata(
+                        name: name,
+                        annotations: shape.statefulSetRevisionAndAdapterPullers ? revisionAnnotations : []
+                    )
+                ),
                 ("spec", M.map(spec)),
             ])
             return object("apps/v1", "StatefulSet", name: name, body: body)
