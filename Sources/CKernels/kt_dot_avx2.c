@@ -171,6 +171,44 @@ KT_INLINE void tile_float(int kind, int RM, int RN, int64_t n, const char *w, si
 #undef KT_Q8_ATTR
 #undef KT_Q8_DOT4
 
+// MARK: - Interleaved Q8_0 / Q4_0 weights (8 rows per group) x Q8_0 activations
+
+#define KT_R8_MAX_RN 6
+// Group blocks prefetched ahead of the one read (a group block is 144 or 272 bytes of one contiguous stream).
+#ifndef KT_R8_PREFETCH
+#define KT_R8_PREFETCH 8
+#endif
+
+#define KT_R8_NAME tile_r8
+#define KT_R8_ATTR KT_INLINE
+#define KT_R8_VNNI 0
+#define KT_R8_DOT(acc, u, s) _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), ones16))
+#include "kt_tile_r8.h"
+#undef KT_R8_NAME
+#undef KT_R8_ATTR
+#undef KT_R8_VNNI
+#undef KT_R8_DOT
+
+#define KT_R8_NAME tile_r8_vnni
+#define KT_R8_ATTR static inline __attribute__((always_inline, target("avx2,fma,f16c,avxvnni")))
+#define KT_R8_VNNI 1
+#define KT_R8_DOT(acc, u, s) _mm256_dpbusd_avx_epi32((acc), (u), (s))
+#include "kt_tile_r8.h"
+#undef KT_R8_NAME
+#undef KT_R8_ATTR
+#undef KT_R8_VNNI
+#undef KT_R8_DOT
+
+#define KT_R8_NAME tile_r8_vnni512
+#define KT_R8_ATTR static inline __attribute__((always_inline, target("avx2,fma,f16c,avx512vnni,avx512vl")))
+#define KT_R8_VNNI 1
+#define KT_R8_DOT(acc, u, s) _mm256_dpbusd_epi32((acc), (u), (s))
+#include "kt_tile_r8.h"
+#undef KT_R8_NAME
+#undef KT_R8_ATTR
+#undef KT_R8_VNNI
+#undef KT_R8_DOT
+
 // MARK: - Q4_K / Q6_K weights x Q8_K activations
 
 // One weight row against `RN` activations: the row's blocks are unpacked once (scales, mins, 4- or 6-bit values) and
@@ -379,8 +417,71 @@ static int64_t activation_chunk(size_t x_row_bytes) {
     return chunk < 12 ? 12 : chunk;
 }
 
+typedef void (*r8_tile_fn)(int64_t nblocks, const char *w, const char *x, size_t x_stride, float *out, int64_t ldo);
+#define KT_R8_TILE(attr, name, body, Q4, RN)                                                                          \
+    static attr void name##_##RN(int64_t nblocks, const char *w, const char *x, size_t x_stride, float *out,         \
+                                 int64_t ldo) {                                                                       \
+        body(Q4, RN, nblocks, w, x, x_stride, out, ldo);                                                              \
+    }
+#define KT_R8_TILES(attr, name, body, Q4)                                                                             \
+    KT_R8_TILE(attr, name, body, Q4, 1) KT_R8_TILE(attr, name, body, Q4, 2) KT_R8_TILE(attr, name, body, Q4, 3)      \
+    KT_R8_TILE(attr, name, body, Q4, 4) KT_R8_TILE(attr, name, body, Q4, 5) KT_R8_TILE(attr, name, body, Q4, 6)      \
+    static const r8_tile_fn name##_tiles[KT_R8_MAX_RN] = {name##_1, name##_2, name##_3, name##_4, name##_5, name##_6};
+KT_R8_TILES(KT_TARGET, q8_0_r8, tile_r8, 0)
+KT_R8_TILES(KT_TARGET, q4_0_r8, tile_r8, 1)
+KT_R8_TILES(KT_TARGET_VNNI, q8_0_r8_vnni, tile_r8_vnni, 0)
+KT_R8_TILES(KT_TARGET_VNNI, q4_0_r8_vnni, tile_r8_vnni, 1)
+KT_R8_TILES(KT_TARGET_VNNI512, q8_0_r8_vnni512, tile_r8_vnni512, 0)
+KT_R8_TILES(KT_TARGET_VNNI512, q4_0_r8_vnni512, tile_r8_vnni512, 1)
+
+// Activations per interleaved tile (measured: docs/kernels.md).
+#ifndef KT_R8_NR
+#define KT_R8_NR 4
+#endif
+
+/// The product of interleaved weights: each group of 8 rows meets the chunk's activations `KT_R8_NR` at a time; a
+/// group only partly inside `r0 ..< r1` is computed whole into a scratch tile and only its rows in range are stored.
+static void matmul_r8(kt_type type, int64_t n, const void *w, int64_t r0, int64_t r1, const void *x, size_t x_stride,
+                      int64_t nb, float *y, int64_t ldy) {
+    const int q4 = type == KT_Q4_0_R8;
+    const int vnni = kt_use_vnni();
+    const r8_tile_fn *tiles = q4 ? (vnni == 1 ? q4_0_r8_vnni_tiles : vnni == 2 ? q4_0_r8_vnni512_tiles : q4_0_r8_tiles)
+                                 : (vnni == 1 ? q8_0_r8_vnni_tiles : vnni == 2 ? q8_0_r8_vnni512_tiles : q8_0_r8_tiles);
+    const int64_t nblocks = n / KT_QK8_0;
+    const size_t group_bytes = 8 * kt_row_bytes(type, n);
+    const int64_t chunk = activation_chunk(kt_row_bytes(KT_Q8_0, n));
+    const char *xb = x;
+    for (int64_t b0 = 0; b0 < nb; b0 += chunk) {
+        const int64_t b1 = b0 + chunk < nb ? b0 + chunk : nb;
+        for (int64_t g = r0 / 8; g * 8 < r1; g++) {
+            const char *wg = (const char *)w + (size_t)g * group_bytes;
+            const int whole = g * 8 >= r0 && g * 8 + 8 <= r1;
+            for (int64_t b = b0; b < b1; b += KT_R8_NR) {
+                const int64_t rn = b1 - b < KT_R8_NR ? b1 - b : KT_R8_NR;
+                if (whole) {
+                    tiles[rn - 1](nblocks, wg, xb + (size_t)b * x_stride, x_stride, y + b * ldy + g * 8, ldy);
+                    continue;
+                }
+                float scratch[KT_R8_MAX_RN * 8];
+                tiles[rn - 1](nblocks, wg, xb + (size_t)b * x_stride, x_stride, scratch, 8);
+                for (int64_t j = 0; j < rn; j++) {
+                    for (int64_t r = g * 8; r < g * 8 + 8; r++) {
+                        if (r >= r0 && r < r1) {
+                            y[(b + j) * ldy + r] = scratch[j * 8 + (r - g * 8)];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 int kt_matmul_avx2(kt_type type, int64_t n, const void *w, int64_t r0, int64_t r1, const void *x, size_t x_stride,
                    int64_t nb, float *y, int64_t ldy) {
+    if (type == KT_Q8_0_R8 || type == KT_Q4_0_R8) {
+        matmul_r8(type, n, w, r0, r1, x, x_stride, nb, y, ldy);
+        return 1;
+    }
     const size_t row_bytes = kt_row_bytes(type, n);
     const char *wb = w;
     const char *xb = x;

@@ -148,6 +148,14 @@ float kt_vec_dot_scalar(kt_type type, int64_t n, const void *w, const void *x);
 void kt_matmul_scalar(kt_type type, int64_t n, const void *w, int64_t r0, int64_t r1, const void *x,
                       size_t x_stride, int64_t nb, float *y, int64_t ldy);
 
+/// Bytes of one block of a group of 8 interleaved rows (kt_r8.c): 8 scales and the 8 rows' quants.
+#define KT_R8_GROUP_Q8_0 (8 * sizeof(kt_block_q8_0))
+#define KT_R8_GROUP_Q4_0 (8 * sizeof(kt_block_q4_0))
+
+/// The scalar product of interleaved weights (kt_r8.c), the reference of kt_tile_r8.h.
+void kt_matmul_r8_scalar(kt_type type, int64_t n, const void *w, int64_t r0, int64_t r1, const void *x,
+                         size_t x_stride, int64_t nb, float *y, int64_t ldy);
+
 #if defined(__x86_64__)
 /// The AVX2/FMA/F16C kernels (kt_dot_avx2.c); only called where the CPU has them. Return 0 where the type has no
 /// AVX2 kernel (the caller then runs the scalar one).

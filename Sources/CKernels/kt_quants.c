@@ -115,6 +115,13 @@ void kt_dequantize_row(kt_type type, const void *src, float *dst, int64_t n) {
     case KT_Q4_K: dequantize_q4_K(src, dst, n); return;
     case KT_Q6_K: dequantize_q6_K(src, dst, n); return;
     case KT_Q8_K: dequantize_q8_K(src, dst, n); return;
+    case KT_Q4_0_R8:
+    case KT_Q8_0_R8:
+        // Interleaved tensors have no contiguous rows (kt_deinterleave_rows first): NaN, so misuse is loud.
+        for (int64_t i = 0; i < n; i++) {
+            dst[i] = NAN;
+        }
+        return;
     }
 }
 

@@ -20,14 +20,16 @@ const char *kt_type_name(int type) {
     case KT_Q4_K: return "q4_K";
     case KT_Q6_K: return "q6_K";
     case KT_Q8_K: return "q8_K";
+    case KT_Q4_0_R8: return "q4_0_r8";
+    case KT_Q8_0_R8: return "q8_0_r8";
     default: return "unknown";
     }
 }
 
 int64_t kt_block_elements(kt_type type) {
     switch (type) {
-    case KT_Q4_0: return KT_QK4_0;
-    case KT_Q8_0: return KT_QK8_0;
+    case KT_Q4_0: case KT_Q4_0_R8: return KT_QK4_0;
+    case KT_Q8_0: case KT_Q8_0_R8: return KT_QK8_0;
     case KT_Q4_K: case KT_Q6_K: case KT_Q8_K: return KT_QK_K;
     default: return 1;
     }
@@ -37,8 +39,8 @@ size_t kt_block_bytes(kt_type type) {
     switch (type) {
     case KT_F32: return 4;
     case KT_F16: case KT_BF16: return 2;
-    case KT_Q4_0: return sizeof(kt_block_q4_0);
-    case KT_Q8_0: return sizeof(kt_block_q8_0);
+    case KT_Q4_0: case KT_Q4_0_R8: return sizeof(kt_block_q4_0);
+    case KT_Q8_0: case KT_Q8_0_R8: return sizeof(kt_block_q8_0);
     case KT_Q4_K: return sizeof(kt_block_q4_K);
     case KT_Q6_K: return sizeof(kt_block_q6_K);
     case KT_Q8_K: return sizeof(kt_block_q8_K);
@@ -50,7 +52,7 @@ size_t kt_row_bytes(kt_type type, int64_t n) { return (size_t)(n / kt_block_elem
 
 kt_type kt_activation_type(kt_type weight) {
     switch (weight) {
-    case KT_Q4_0: case KT_Q8_0: return KT_Q8_0;
+    case KT_Q4_0: case KT_Q8_0: case KT_Q4_0_R8: case KT_Q8_0_R8: return KT_Q8_0;
     case KT_Q4_K: case KT_Q6_K: case KT_Q8_K: return KT_Q8_K;
     default: return KT_F32;
     }
@@ -133,5 +135,9 @@ void kt_matmul(kt_type type, int64_t n, const void *w, int64_t r0, int64_t r1, c
         return;
     }
 #endif
+    if (type == KT_Q8_0_R8 || type == KT_Q4_0_R8) {
+        kt_matmul_r8_scalar(type, n, w, r0, r1, x, x_stride, nb, y, ldy);
+        return;
+    }
     kt_matmul_scalar(type, n, w, r0, r1, x, x_stride, nb, y, ldy);
 }

@@ -76,6 +76,18 @@ public final class GGUFFile: Sendable {
     /// The first byte of a tensor's data; valid while this object lives.
     public func bytes(of tensor: GGUFTensorInfo) -> UnsafeRawPointer { base + dataOffset + tensor.offset }
 
+    /// Tells the kernel that a tensor's data will not be read again soon, so its whole pages leave this process's
+    /// resident set (after the engine has copied it into a layout of its own); reading it again maps them back in.
+    public func release(_ tensor: GGUFTensorInfo) {
+        guard let byteCount = tensor.byteCount else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = dataOffset + tensor.offset
+        let start = (first + page - 1) / page * page
+        let end = (first + byteCount) / page * page
+        guard end > start else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED))
+    }
+
     /// The `general.architecture` value (`llama`, `qwen2`, `phi3`, …).
     public var architecture: String? { metadata["general.architecture"]?.string }
 

@@ -48,7 +48,8 @@ struct EngineCoreTests {
             // The bytes of the first layer's first product against the reference quantizer, row by row.
             let linear = try #require(model.layers[0].fusedQKV ?? model.layers[0].query)
             let type: TensorType = quantization == .q8_0 ? .q8_0 : .q4_0
-            #expect(linear.weight.type == type)
+            // Product weights are kept interleaved by 8 rows (InterleavedKernelTests); ggml's blocks come back.
+            #expect(linear.weight.type == type.interleaved)
             let file = try SafeTensorsFolder(folder: folder)
             let source = try #require(
                 try file.tensor(
@@ -71,10 +72,18 @@ struct EngineCoreTests {
                     }
                 }
             }
-            let stored = Array(UnsafeRawBufferPointer(start: linear.weight.bytes, count: expected.count))
+            var stored = [UInt8](repeating: 0, count: expected.count)
+            kt_deinterleave_rows(
+                linear.weight.type.kernel,
+                linear.weight.bytes,
+                &stored,
+                0,
+                Int64(source.rows / 8),
+                Int64(source.columns)
+            )
             #expect(stored == expected, "\(name) \(quantization): stored blocks equal kt_quantize_row's")
             // The head keeps 8 bits.
-            #expect(model.head.weight.type == .q8_0)
+            #expect(model.head.weight.type.rowType == .q8_0)
         }
     }
 

@@ -18,6 +18,9 @@ typedef enum {
     KT_Q6_K = 14,
     KT_Q8_K = 15,
     KT_BF16 = 30,
+    /// Q4_0 and Q8_0 with 8 rows interleaved for the matrix product (kt_r8.c); the engine's own, never in a file.
+    KT_Q4_0_R8 = 1002,
+    KT_Q8_0_R8 = 1008,
 } kt_type;
 
 /// 1 where this library computes with `type` (any value, for instance a GGUF type id), else 0.
@@ -49,6 +52,17 @@ float kt_vec_dot(kt_type type, int64_t n, const void *w, const void *x);
 /// row and activation, whatever `nb`, the row range or the tiling (batching changes no result).
 void kt_matmul(kt_type type, int64_t n, const void *w, int64_t r0, int64_t r1, const void *x, size_t x_stride,
                int64_t nb, float *y, int64_t ldy);
+
+/// The interleaved type for the matrix products of `type` (`KT_Q8_0_R8` for `KT_Q8_0`, `KT_Q4_0_R8` for
+/// `KT_Q4_0`), else `type` itself. An interleaved tensor has the size of its ggml one, its rows a multiple of 8; only
+/// `kt_matmul` reads it (with every output the bits of that product at any `nb` and row range), and
+/// `kt_deinterleave_rows` turns it back.
+kt_type kt_interleaved_type(kt_type type);
+/// Interleaves groups `g0 ..< g1` of 8 rows of `n` elements of a `KT_Q8_0` or `KT_Q4_0` tensor at `src` into `dst`
+/// (the same offsets, no overlap). Returns 1, or 0 for another type.
+int kt_interleave_rows(kt_type type, const void *src, void *dst, int64_t g0, int64_t g1, int64_t n);
+/// The inverse of `kt_interleave_rows` for `KT_Q8_0_R8` or `KT_Q4_0_R8` at `src`: ggml's rows into `dst`.
+int kt_deinterleave_rows(kt_type type, const void *src, void *dst, int64_t g0, int64_t g1, int64_t n);
 
 /// 1 where the CPU runs the AVX2/FMA/F16C paths.
 int kt_cpu_has_avx2(void);

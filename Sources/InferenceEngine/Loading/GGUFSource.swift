@@ -31,6 +31,12 @@ public struct GGUFSource: TensorSource {
     /// `.interleaved` for the `llama` architecture (its converter permutes query and key rows), else `.halves`.
     public var rotaryLayout: RotaryLayout { file.architecture == "llama" ? .interleaved : .halves }
 
+    /// Drops the tensor's pages from the resident set (after the engine converted or interleaved it).
+    public func release(_ name: String) {
+        guard let ggufName = names[name], let info = file.tensor(named: ggufName) else { return }
+        file.release(info)
+    }
+
     /// The tensor where the file maps it.
     ///
     /// - Throws: ``EngineError`` (`unsupportedDType`) naming the tensor and its type when the engine has no kernel
@@ -38,6 +44,7 @@ public struct GGUFSource: TensorSource {
     public func tensor(_ name: String) throws(EngineError) -> TensorView? {
         guard let ggufName = names[name], let info = file.tensor(named: ggufName) else { return nil }
         guard let type = Int32(exactly: info.type).flatMap(TensorType.init(rawValue:)), type != .q8_K,
+            !type.isInterleaved,
             let byteCount = info.byteCount
         else {
             throw EngineError(

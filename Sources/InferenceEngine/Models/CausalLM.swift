@@ -91,16 +91,19 @@ public final class CausalLM: Sendable {
             return view
         }
         func floats(_ name: String, _ shape: [Int]) throws(EngineError) -> [Float] { try tensor(name, shape).floats() }
-        func quantized(_ name: String, _ view: TensorView, to type: TensorType?) -> TensorView {
-            guard let type, LoadQuantizer.applies(view, to: type) else { return view }
-            let result = LoadQuantizer.quantize(view, to: type, pool: pool)
+        // Weights quantized to `type` if given, and a product's weights in the interleaved layout of their type
+        // (Q8_0, Q4_0; not the embeddings, whose rows are looked up); the source's pages released once converted.
+        func converted(_ name: String, _ view: TensorView, to type: TensorType?, product: Bool) -> TensorView {
+            guard let result = LoadQuantizer.convert(view, to: type, interleave: product, pool: pool) else {
+                return view
+            }
             source.release(name)
             return result
         }
         func linear(_ name: String, _ outputs: Int, _ inputs: Int, bias: Bool = false) throws(EngineError) -> Linear {
             let weight = try tensor(name + ".weight", [outputs, inputs])
             return Linear(
-                weight: quantized(name + ".weight", weight, to: target),
+                weight: converted(name + ".weight", weight, to: target, product: true),
                 bias: bias ? try floats(name + ".bias", [outputs]) : nil
             )
         }
@@ -136,12 +139,11 @@ public final class CausalLM: Sendable {
         let head: Linear
         let untiedHead = try source.tensor("lm_head.weight")
         if config.tieWordEmbeddings || untiedHead == nil {
-            embeddings = quantized("model.embed_tokens.weight", embeddings, to: headType)
+            embeddings = converted("model.embed_tokens.weight", embeddings, to: headType, product: false)
             head = Linear(weight: embeddings, bias: nil)
         } else {
-            head = Linear(
-                weight: quantized("lm_head.weight", try tensor("lm_head.weight", [vocabulary, h]), to: headType)
-            )
+            let name = "lm_head.weight"
+            head = Linear(weight: converted(name, try tensor(name, [vocabulary, h]), to: headType, product: true))
         }
         self.init(
             config: config,

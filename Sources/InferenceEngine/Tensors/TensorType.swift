@@ -22,6 +22,10 @@ public enum TensorType: Int32, Sendable, Hashable, CaseIterable, CustomStringCon
     case q8_K = 15
     /// bfloat16: the high half of an F32.
     case bf16 = 30
+    /// `q4_0` with 8 rows interleaved for the matrix product (the engine's own layout, never read from a file).
+    case q4_0R8 = 1002
+    /// `q8_0` with 8 rows interleaved for the matrix product (the engine's own layout, never read from a file).
+    case q8_0R8 = 1008
 
     /// The C kernels' name for the type.
     var kernel: kt_type { kt_type(rawValue: UInt32(rawValue)) }
@@ -37,6 +41,24 @@ public enum TensorType: Int32, Sendable, Hashable, CaseIterable, CustomStringCon
 
     /// The type activations take for products with weights of this type.
     var activation: TensorType { TensorType(rawValue: Int32(kt_activation_type(kernel).rawValue)) ?? .f32 }
+
+    /// The interleaved layout the loader gives this type's weights (`q8_0R8`, `q4_0R8`), if it has one.
+    var interleaved: TensorType? {
+        let kernel = kt_interleaved_type(kernel)
+        return kernel == self.kernel ? nil : TensorType(rawValue: Int32(kernel.rawValue))
+    }
+
+    /// Whether this is an interleaved layout (rows in groups of 8, not contiguous).
+    var isInterleaved: Bool { self == .q8_0R8 || self == .q4_0R8 }
+
+    /// The ggml type whose rows an interleaved layout holds (`q8_0` for `q8_0R8`); the type itself otherwise.
+    var rowType: TensorType {
+        switch self {
+        case .q8_0R8: .q8_0
+        case .q4_0R8: .q4_0
+        default: self
+        }
+    }
 
     /// The name ggml prints (`f32`, `q4_K`, ...).
     public var description: String { String(cString: kt_type_name(Int32(rawValue))) }

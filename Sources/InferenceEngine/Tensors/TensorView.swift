@@ -77,10 +77,22 @@ public struct TensorView: Sendable {
     public func floats() -> [Float] {
         let columns = columns
         var result = [Float](repeating: 0, count: elementCount)
+        // Interleaved rows are put back in ggml's order first.
+        var ggmlRows: OwnedBytes?
+        if type.isInterleaved {
+            let storage = OwnedBytes(count: byteCount)
+            kt_deinterleave_rows(type.kernel, bytes, storage.bytes, 0, Int64(rows / 8), Int64(columns))
+            ggmlRows = storage
+        }
+        let source = ggmlRows.map { UnsafeRawPointer($0.bytes) } ?? bytes
+        let rowBytes = rowBytes
         result.withUnsafeMutableBufferPointer { out in
             guard let base = out.baseAddress else { return }
-            for r in 0..<rows { kt_dequantize_row(type.kernel, row(r), base + r * columns, Int64(columns)) }
+            for r in 0..<rows {
+                kt_dequantize_row(type.rowType.kernel, source + r * rowBytes, base + r * columns, Int64(columns))
+            }
         }
+        withExtendedLifetime(ggmlRows) {}
         return result
     }
 }
