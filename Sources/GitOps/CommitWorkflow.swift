@@ -207,6 +207,9 @@ public enum CommitWorkflow {
             // files in out/ that kaitoc did not write stay; kaitoc's stale files go. Unchanged files keep their blob.
             var reusedIDs: [String: ObjectID] = [:]
             for (path, hex) in rendering.reusedBlobs { reusedIDs[path] = ObjectID(hex: hex) }
+            // Rendered files whose blob ids the commit cache already computed are compared by id, not hashed again.
+            var renderedIDs: [String: ObjectID] = [:]
+            for (path, hex) in rendering.renderedBlobs { renderedIDs[path] = ObjectID(hex: hex) }
             var rendered: [String: [UInt8]] = [:]
             for file in report.targets.flatMap(\.files) { rendered[file.path] = Array(file.contents.utf8) }
             // A reused file's bytes are its blob's: no placeholder bytes are ever written.
@@ -218,7 +221,7 @@ public enum CommitWorkflow {
                     rendered: rendered,
                     existing: Set(existing.keys),
                     isUnchanged: { path, bytes in
-                        if let id = reusedIDs[path] { return existing[path] == id }
+                        if let id = reusedIDs[path] ?? renderedIDs[path] { return existing[path] == id }
                         do throws(GitError) {
                             return try repository.hashBlob(bytes) == existing[path]
                         } catch {

@@ -60,6 +60,13 @@ struct CommitCacheTests {
         #expect(cold.report.cacheUse == CacheUse(reused: 0, rendered: 6, reRendered: 0))
         #expect(cold.reusedBlobs.isEmpty)
         #expect(Self.blobs(cold) == (try Self.full(root)))
+        // The rendered workspace files come with their blob ids (the reconcile compares them instead of hashing);
+        // only files outside workspaces lack one.
+        let workspaceFiles = cold.report.targets.flatMap(\.files).filter { !$0.path.hasSuffix("/kustomization.yaml") }
+        for file in workspaceFiles {
+            #expect(cold.renderedBlobs[file.path] == Digest.gitBlob(of: file.contents).gitHex, "\(file.path)")
+        }
+        #expect(cold.renderedBlobs.count == workspaceFiles.count && !workspaceFiles.isEmpty)
 
         // Nothing changed: nothing rendered; only kustomization.yaml is written out as a file.
         let warm = try Self.render(root)

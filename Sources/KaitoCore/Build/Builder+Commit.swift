@@ -8,6 +8,9 @@ public struct CommitRendering: Sendable {
     /// The files of unchanged workspaces, by path relative to `out/`: the git blob id (hex) of their bytes, a blob
     /// the repository holds.
     public var reusedBlobs: [String: String] = [:]
+    /// The git blob ids (hex) of the rendered files of workspaces, computed for the cache, so the reconcile need not
+    /// hash them again; files outside workspaces (`kustomization.yaml`) are not listed.
+    public var renderedBlobs: [String: String] = [:]
 }
 
 extension Digest {
@@ -97,6 +100,13 @@ extension Builder {
         {
             newCache.save(to: cacheFile, identity: identity)
         }
-        return CommitRendering(report: report, reusedBlobs: rendering.reused)
+        var renderedBlobs: [String: String] = [:]
+        let renderedPaths = Set(report.targets.flatMap(\.files).map(\.path))
+        for objects in rendering.workspaces.values {
+            for object in objects where renderedPaths.contains(object.path) {
+                renderedBlobs[object.path] = object.hash.gitHex
+            }
+        }
+        return CommitRendering(report: report, reusedBlobs: rendering.reused, renderedBlobs: renderedBlobs)
     }
 }
