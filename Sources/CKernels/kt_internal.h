@@ -143,6 +143,10 @@ int kt_use_simd(void);
 /// first the CPU has).
 int kt_use_vnni(void);
 
+/// 1 where the float products use 512-bit vectors: the CPU has AVX-512 F and VL, and `kt_force_avx512(0)` is not in
+/// effect on the calling thread.
+int kt_use_avx512(void);
+
 /// The scalar kernels (kt_dot_scalar.c): the reference the SIMD paths are tested against.
 float kt_vec_dot_scalar(kt_type type, int64_t n, const void *w, const void *x);
 void kt_matmul_scalar(kt_type type, int64_t n, const void *w, int64_t r0, int64_t r1, const void *x,

@@ -113,6 +113,27 @@ int kt_use_vnni(void) {
     return (available & 1) ? 1 : (available & 2) ? 2 : 0;
 }
 
+// AVX-512 F and VL, probed once like the above; `kt_force_avx512(0)` turns its use off on the calling thread.
+static int avx512_state = -1;
+static _Thread_local int avx512_off = 0;
+
+int kt_cpu_has_avx512(void) {
+    int state = __atomic_load_n(&avx512_state, __ATOMIC_RELAXED);
+    if (state < 0) {
+        state = 0;
+#if defined(__x86_64__)
+        __builtin_cpu_init();
+        state = kt_cpu_has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+#endif
+        __atomic_store_n(&avx512_state, state, __ATOMIC_RELAXED);
+    }
+    return state;
+}
+
+void kt_force_avx512(int on) { avx512_off = on ? 0 : 1; }
+
+int kt_use_avx512(void) { return !avx512_off && kt_cpu_has_avx512(); }
+
 int kt_use_simd(void) { return !forced_scalar && kt_cpu_has_avx2(); }
 
 float kt_vec_dot(kt_type type, int64_t n, const void *w, const void *x) {

@@ -300,6 +300,33 @@ struct KernelTests {
 
     @Test(arguments: Kind.weights, paths)
     func matmulHasTheBitsOfVecDot(_ kind: Kind, scalar: Bool) {
+        Self.checkMatmulBits(kind, scalar: scalar)
+    }
+
+    /// The float products on 512-bit vectors (the default where the CPU has AVX-512) and on AVX2 each give every
+    /// output the bits of their own `kt_vec_dot`, and agree with each other within F32 rounding.
+    @Test(.enabled(if: kt_cpu_has_avx512() == 1), arguments: [Kind.f32, .f16, .bf16])
+    func avx512AndAVX2FloatPaths(_ kind: Kind) {
+        kt_force_avx512(0)
+        Self.checkMatmulBits(kind, scalar: false)
+        kt_force_avx512(1)
+        var generator = Generator(state: 77 &+ UInt64(kind.type.rawValue))
+        for n in [15, 16, 17, 100, 1024, 4099] {
+            let w = Self.makeWeights(kind, rows: 1, n: n, generator: &generator)
+            let x = Self.makeActivations(kind, count: 1, n: n, generator: &generator)
+            let wide = kt_vec_dot(kind.type, Int64(n), w, x)
+            kt_force_avx512(0)
+            let narrow = kt_vec_dot(kind.type, Int64(n), w, x)
+            kt_force_avx512(1)
+            let wf = Self.dequantize(kind.type, w, n: n)
+            let magnitude = zip(wf, x.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }).reduce(0.0) {
+                $0 + abs(Double($1.0) * Double($1.1))
+            }
+            #expect(abs(Double(wide) - Double(narrow)) <= 2e-6 * magnitude, "\(kind.rawValue) n=\(n)")
+        }
+    }
+
+    static func checkMatmulBits(_ kind: Kind, scalar: Bool) {
         var generator = Generator(state: 1234 &+ UInt64(kind.type.rawValue))
         let n = kind.type == KT_Q4_K || kind.type == KT_Q6_K ? 512 : kt_block_elements(kind.type) == 1 ? 101 : 96
         let rows = 13

@@ -74,6 +74,12 @@ int kt_cpu_vnni(void);
 /// Makes the Q8_0/Q4_0 products on the calling thread use VNNI flavour 1 or 2 (if the CPU has it, else none), none
 /// (0), or the best available (-1, the default); for tests and benchmarks that compare them.
 void kt_force_vnni(int flavour);
+/// 1 where the CPU has AVX-512 F and VL, which the F32/F16/BF16 products use (16 lanes: other bits than the 8-lane
+/// AVX2 path, the same bits for every tile and `kt_vec_dot` on one machine).
+int kt_cpu_has_avx512(void);
+/// Makes the float products on the calling thread use 512-bit vectors where the CPU has them (1, the default) or
+/// the AVX2 path (0); for tests and benchmarks that compare them.
+void kt_force_avx512(int on);
 
 #ifdef __cplusplus
 }
