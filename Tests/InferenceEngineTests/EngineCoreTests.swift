@@ -119,6 +119,27 @@ struct EngineCoreTests {
         for result in results.dropFirst() { #expect(result == results[0]) }
     }
 
+    /// Ended sequences' KV blocks are kept mapped for later ones (`SequenceState`'s recycling, issue 11: TTFT under
+    /// load); a new sequence in such a block computes exactly what it computes in fresh memory, whatever the block
+    /// held before.
+    @Test func recycledCacheMemoryChangesNoResult() throws {
+        let model = try CausalLM(folder: Self.fixtures.appendingPathComponent("llama").path)
+        func short() throws -> [Float] {
+            var cache = model.makeCache()
+            _ = try model.prefill(Array(Self.prompt.prefix(3)), cache: &cache)
+            return model.forward(token: 5, cache: &cache)
+        }
+        let first = try short()
+        for _ in 0..<3 {
+            // A long sequence ends: its block, full of other keys and values, is kept and handed to the next one.
+            var long = model.makeCache()
+            _ = try model.prefill(Self.prompt + Self.prompt, cache: &long)
+            _ = model.forward(token: 9, cache: &long)
+            withExtendedLifetime(long) {}
+        }
+        #expect(try short() == first)
+    }
+
     /// A copied cache is a value: continuing one copy leaves the other as it was.
     @Test func cacheCopiesAreValues() throws {
         let model = try CausalLM(folder: Self.fixtures.appendingPathComponent("qwen2").path)
