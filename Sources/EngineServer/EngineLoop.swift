@@ -169,7 +169,10 @@ final class EngineLoop: @unchecked Sendable {
 
     /// Starts the engine thread.
     func start() {
-        let thread = Thread { [self] in run() }
+        let thread = Thread { [self] in
+            runner.prewarmCaches()
+            run()
+        }
         thread.name = "kaito-serve engine"
         thread.start()
     }

@@ -158,6 +158,19 @@ final class SequenceState: @unchecked Sendable {
         for pointer in allocations { pointer.deallocate() }
     }
 
+    /// Writes the positions a recycled block keeps resident (``keptPositions``), so their pages are in memory
+    /// before a sequence needs them.
+    func prefault() {
+        let bytes = min(shape.capacity, Self.keptPositions) * rowBytes
+        for layer in 0..<shape.layers {
+            for head in 0..<shape.keyValueHeads {
+                let at = offset(layer: layer, head: head, position: 0)
+                (keys + at).initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+                (values + at).initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+            }
+        }
+    }
+
     /// A KV block of an ended sequence, kept mapped: its keys' and values' addresses, and the bytes of its kept
     /// positions.
     private struct Recycled: Sendable {
