@@ -34,28 +34,42 @@ kt_type kt_interleaved_type(kt_type type) {
 /// The byte of row `lane`'s block at `offset` (past the scale) within a group block.
 static size_t interleaved_offset(size_t offset, int lane) { return 16 + (offset / 4) * 32 + (size_t)lane * 4 + offset % 4; }
 
-int kt_interleave_rows(kt_type type, const void *src, void *dst, int64_t g0, int64_t g1, int64_t n) {
-    if (type != KT_Q8_0 && type != KT_Q4_0) {
-        return 0;
-    }
+/// Moves groups `g0 ..< g1` between ggml's rows (`rows`) and the interleaved layout (`groups`), in the direction
+/// `interleave` says; `type` is the ggml type.
+static void move_groups(kt_type type, const char *src, char *dst, int64_t g0, int64_t g1, int64_t n, int interleave) {
     const int64_t nblocks = n / KT_QK8_0;
     const size_t block = kt_block_bytes(type);
     const size_t quants = block - 2;
     const size_t row_bytes = kt_row_bytes(type, n);
     for (int64_t g = g0; g < g1; g++) {
-        const char *rows = (const char *)src + (size_t)g * 8 * row_bytes;
-        char *group = (char *)dst + (size_t)g * 8 * row_bytes;
+        const size_t group = (size_t)g * 8 * row_bytes;
         for (int64_t b = 0; b < nblocks; b++) {
-            char *out = group + (size_t)b * 8 * block;
+            const size_t interleaved = group + (size_t)b * 8 * block;
             for (int lane = 0; lane < 8; lane++) {
-                const char *in = rows + (size_t)lane * row_bytes + (size_t)b * block;
-                memcpy(out + 2 * lane, in, 2);
+                const size_t row = group + (size_t)lane * row_bytes + (size_t)b * block;
+                if (interleave) {
+                    memcpy(dst + interleaved + 2 * lane, src + row, 2);
+                } else {
+                    memcpy(dst + row, src + interleaved + 2 * lane, 2);
+                }
                 for (size_t t = 0; t < quants; t += 4) {
-                    memcpy(out + interleaved_offset(t, lane), in + 2 + t, 4);
+                    const size_t at = interleaved + interleaved_offset(t, lane);
+                    if (interleave) {
+                        memcpy(dst + at, src + row + 2 + t, 4);
+                    } else {
+                        memcpy(dst + row + 2 + t, src + at, 4);
+                    }
                 }
             }
         }
     }
+}
+
+int kt_interleave_rows(kt_type type, const void *src, void *dst, int64_t g0, int64_t g1, int64_t n) {
+    if (type != KT_Q8_0 && type != KT_Q4_0) {
+        return 0;
+    }
+    move_groups(type, src, dst, g0, g1, n, 1);
     return 1;
 }
 
@@ -63,24 +77,7 @@ int kt_deinterleave_rows(kt_type type, const void *src, void *dst, int64_t g0, i
     if (type != KT_Q8_0_R8 && type != KT_Q4_0_R8) {
         return 0;
     }
-    const int64_t nblocks = n / KT_QK8_0;
-    const size_t block = kt_block_bytes(type);
-    const size_t quants = block - 2;
-    const size_t row_bytes = kt_row_bytes(type, n);
-    for (int64_t g = g0; g < g1; g++) {
-        const char *group = (const char *)src + (size_t)g * 8 * row_bytes;
-        char *rows = (char *)dst + (size_t)g * 8 * row_bytes;
-        for (int64_t b = 0; b < nblocks; b++) {
-            const char *in = group + (size_t)b * 8 * block;
-            for (int lane = 0; lane < 8; lane++) {
-                char *out = rows + (size_t)lane * row_bytes + (size_t)b * block;
-                memcpy(out, in + 2 * lane, 2);
-                for (size_t t = 0; t < quants; t += 4) {
-                    memcpy(out + 2 + t, in + interleaved_offset(t, lane), 4);
-                }
-            }
-        }
-    }
+    move_groups(type == KT_Q8_0_R8 ? KT_Q8_0 : KT_Q4_0, src, dst, g0, g1, n, 0);
     return 1;
 }
 
