@@ -60,9 +60,10 @@ public final class BatchRunner {
         return KVCache(state: SequenceState(shape: shape))
     }
 
-    /// Faults in the first positions of `maxSequences` KV blocks and leaves them for the sequences to come (within
-    /// the recycling limit of ``SequenceState``), as vLLM and llama-server allocate their KV cache at start: the
-    /// first burst of requests then copies its cached prefixes into resident memory. On this project's 2-core
+    /// Faults in the first positions of `maxSequences` KV blocks and leaves them for the sequences to come.
+    ///
+    /// Within the recycling limit of ``SequenceState``, as vLLM and llama-server allocate their KV cache at start:
+    /// the first burst of requests then copies its cached prefixes into resident memory. On this project's 2-core
     /// machines a fresh block's page faults cost about 10 ms per 128-token prefix (415M model), 132 ms for 13
     /// requests arriving together.
     public func prewarmCaches() {
