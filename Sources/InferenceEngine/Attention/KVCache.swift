@@ -130,7 +130,7 @@ final class SequenceState: @unchecked Sendable {
     deinit {
         // Kept for a later sequence (its first positions' pages resident), or unmapped.
         let positions = min(shape.capacity, Self.keptPositions)
-        let charge = 2 * shape.layers * shape.keyValueHeads * positions * rowBytes
+        let charge = keptCharge
         let fits = Self.recycled.withLock { $0.bytes + charge <= Self.keptBytesLimit }
         if fits, cacheBytes > 0 {
             // Pages past the kept positions go back to the system before the block is offered to another thread.
@@ -156,6 +156,16 @@ final class SequenceState: @unchecked Sendable {
             Self.unmap(keys, values, cacheBytes)
         }
         for pointer in allocations { pointer.deallocate() }
+    }
+
+    /// The resident bytes of this block once kept: the keys and values of its first ``keptPositions`` positions.
+    var keptCharge: Int { 2 * shape.layers * shape.keyValueHeads * min(shape.capacity, Self.keptPositions) * rowBytes }
+
+    /// How many more blocks like this one the recycling limit (``keptBytesLimit``) has room for.
+    var blocksThatFit: Int {
+        let charge = keptCharge
+        guard charge > 0 else { return 0 }
+        return max(0, Self.keptBytesLimit - Self.recycled.withLock { $0.bytes }) / charge
     }
 
     /// Writes the positions a recycled block keeps resident (``keptPositions``), so their pages are in memory
