@@ -49,7 +49,7 @@ public enum TensorType: Int32, Sendable, Hashable, CaseIterable, CustomStringCon
     }
 
     /// Whether this is an interleaved layout (rows in groups of 8, not contiguous).
-    var isInterleaved: Bool { self == .q8_0R8 || self == .q4_0R8 }
+    var isInterleaved: Bool { rowType != self }
 
     /// The ggml type whose rows an interleaved layout holds (`q8_0` for `q8_0R8`); the type itself otherwise.
     var rowType: TensorType {
